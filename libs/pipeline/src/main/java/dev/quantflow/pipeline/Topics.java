@@ -1,0 +1,87 @@
+package dev.quantflow.pipeline;
+
+import java.util.List;
+import java.util.Map;
+
+import org.apache.avro.specific.SpecificRecord;
+
+import dev.quantflow.events.CalibrationRequested;
+import dev.quantflow.events.ExportRequested;
+import dev.quantflow.events.JobFailed;
+import dev.quantflow.events.JobStatus;
+import dev.quantflow.events.ModelReady;
+import dev.quantflow.events.QuantizationRequested;
+import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.ValidationRequested;
+
+/**
+ * The one registry of Kafka topics: name, value type and topic configuration. Every service and test uses these
+ * constants; no topic name is written anywhere else. Keys are always the job id (a String).
+ */
+public final class Topics {
+
+    /** A topic with its Avro value type and the configuration it is created with. */
+    public record Topic<V extends SpecificRecord>(String name, Class<V> valueType, int partitions, Map<String, String> config) {
+        public boolean compacted() {
+            return "compact".equals(config.get("cleanup.policy"));
+        }
+    }
+
+    private static final int WORK_PARTITIONS = 6;
+    private static final Map<String, String> WORK = Map.of("retention.ms", String.valueOf(7L * 24 * 3600 * 1000));
+
+    public static final Topic<QuantizationRequested> REQUESTS =
+        new Topic<>("quantflow.requests", QuantizationRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<CalibrationRequested> CALIBRATION_REQUESTED =
+        new Topic<>("quantflow.calibration.requested", CalibrationRequested.class, WORK_PARTITIONS, WORK);
+
+    public static final Topic<QuantizeRequested> QUANTIZE_STATIC =
+        new Topic<>("quantflow.quantize.static.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<QuantizeRequested> QUANTIZE_DYNAMIC =
+        new Topic<>("quantflow.quantize.dynamic.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<QuantizeRequested> QUANTIZE_GPTQ =
+        new Topic<>("quantflow.quantize.gptq.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<QuantizeRequested> QUANTIZE_AWQ =
+        new Topic<>("quantflow.quantize.awq.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<QuantizeRequested> QUANTIZE_QAT =
+        new Topic<>("quantflow.quantize.qat.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<QuantizeRequested> QUANTIZE_CAST =
+        new Topic<>("quantflow.quantize.cast.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+
+    public static final Topic<ValidationRequested> VALIDATION_REQUESTED =
+        new Topic<>("quantflow.validation.requested", ValidationRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<ExportRequested> EXPORT_REQUESTED =
+        new Topic<>("quantflow.export.requested", ExportRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<ModelReady> MODELS_READY =
+        new Topic<>("quantflow.models.ready", ModelReady.class, WORK_PARTITIONS, WORK);
+    public static final Topic<JobFailed> JOBS_FAILED =
+        new Topic<>("quantflow.jobs.failed", JobFailed.class, WORK_PARTITIONS, WORK);
+    /** Latest status per job; compacted, so a new reader rebuilds the state of every job. */
+    public static final Topic<JobStatus> JOBS_STATUS =
+        new Topic<>("quantflow.jobs.status", JobStatus.class, WORK_PARTITIONS,
+            Map.of("cleanup.policy", "compact", "min.compaction.lag.ms", String.valueOf(24L * 3600 * 1000)));
+
+    /** Profiling requests are per hardware class: {@code quantflow.profile.requested.<hwclass>}. */
+    public static final String PROFILE_REQUESTED_PREFIX = "quantflow.profile.requested.";
+    public static final String PROFILES_COMPLETED = "quantflow.profiles.completed";
+
+    /** Quantizer pool topic for a method name; unknown methods are a permanent error. */
+    public static Topic<QuantizeRequested> quantizeTopic(String method) {
+        return switch (method) {
+            case "static" -> QUANTIZE_STATIC;
+            case "dynamic" -> QUANTIZE_DYNAMIC;
+            case "gptq" -> QUANTIZE_GPTQ;
+            case "awq" -> QUANTIZE_AWQ;
+            case "qat" -> QUANTIZE_QAT;
+            case "cast", "fp16", "bf16" -> QUANTIZE_CAST;
+            default -> throw new IllegalArgumentException("unknown quantization method '" + method + "'");
+        };
+    }
+
+    public static final List<Topic<?>> ALL = List.of(REQUESTS, CALIBRATION_REQUESTED, QUANTIZE_STATIC, QUANTIZE_DYNAMIC,
+        QUANTIZE_GPTQ, QUANTIZE_AWQ, QUANTIZE_QAT, QUANTIZE_CAST, VALIDATION_REQUESTED, EXPORT_REQUESTED, MODELS_READY,
+        JOBS_FAILED, JOBS_STATUS);
+
+    private Topics() {
+    }
+}
