@@ -1,0 +1,22 @@
+package dev.quantflow.pipeline;
+
+/** Stable, machine-readable failure reason codes carried by {@code JobFailed} and 4xx answers. */
+public final class ReasonCodes {
+    public static final String INVALID_MODEL = "INVALID_MODEL";
+    public static final String INVALID_DATASET = "INVALID_DATASET";
+    public static final String DATASET_MISMATCH = "DATASET_MISMATCH";
+    public static final String MISSING_INPUT = "MISSING_INPUT";
+    public static final String INVALID_REQUEST = "INVALID_REQUEST";
+    public static final String UNSUPPORTED_METHOD = "UNSUPPORTED_METHOD";
+    public static final String ARTIFACT_MISSING = "ARTIFACT_MISSING";
+    public static final String ARTIFACT_CORRUPT = "ARTIFACT_CORRUPT";
+    public static final String BAD_EVENT = "BAD_EVENT";
+    public static final String CALIBRATION_FAILED = "CALIBRATION_FAILED";
+    public static final String QUANTIZATION_FAILED = "QUANTIZATION_FAILED";
+    public static final String RUNTIME_ERROR = "RUNTIME_ERROR";
+    public static final String TARGET_MISSED = "TARGET_MISSED";
+    public static final String STAGE_ERROR = "STAGE_ERROR";
+
+    private ReasonCodes() {
+    }
+}

@@ -1,0 +1,66 @@
+package dev.quantflow.pipeline.kafka;
+
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.Topics.Topic;
+
+/**
+ * Publishes Avro events keyed by job id. Sends are synchronous (acks=all, idempotent producer): a stage only
+ * acknowledges its input after its output is durable on the broker.
+ */
+public final class EventPublisher implements AutoCloseable {
+
+    private final KafkaProducer<String, byte[]> producer;
+
+    public EventPublisher(String bootstrapServers, String clientId) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        this.producer = new KafkaProducer<>(p);
+    }
+
+    public <V extends SpecificRecord> void publish(Topic<V> topic, String jobId, V event) {
+        send(topic.name(), jobId, AvroCodec.encode(event));
+    }
+
+    /** Raw send, for tests that need to put arbitrary bytes on a topic. */
+    public void send(String topic, String key, byte[] value) {
+        try {
+            producer.send(new ProducerRecord<>(topic, key, value)).get(70, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RetriableException("interrupted while publishing to " + topic, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new RetriableException("cannot publish to " + topic + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        producer.close(java.time.Duration.ofSeconds(10));
+    }
+
+    /** A transient failure talking to the broker. */
+    public static final class RetriableException extends RuntimeException {
+        RetriableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

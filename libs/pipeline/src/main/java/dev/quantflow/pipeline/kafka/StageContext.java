@@ -1,0 +1,77 @@
+package dev.quantflow.pipeline.kafka;
+
+import org.apache.avro.specific.SpecificRecord;
+
+import dev.quantflow.events.EventHeader;
+import dev.quantflow.events.JobStatus;
+import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.Topics.Topic;
+
+/** What a handler needs while it works on one event: its header, publishing and status reporting. */
+public final class StageContext {
+
+    private final EventHeader input;
+    private final EventPublisher publisher;
+    private final String producer;
+    private final String version;
+    private final String stage;
+    private int statusSeq;
+
+    public StageContext(EventHeader input, EventPublisher publisher, String producer, String version, String stage) {
+        this.input = input;
+        this.publisher = publisher;
+        this.producer = producer;
+        this.version = version;
+        this.stage = stage;
+    }
+
+    public EventHeader input() {
+        return input;
+    }
+
+    public String jobId() {
+        return input.getJobId();
+    }
+
+    public int attempt() {
+        return input.getAttempt();
+    }
+
+    /** Header for an event this stage emits; deterministic per (input event, purpose, attempt). */
+    public EventHeader header(String purpose, int attempt) {
+        return EventHeaders.derived(input, attempt, producer, version, purpose);
+    }
+
+    public <V extends SpecificRecord> void publish(Topic<V> topic, V event) {
+        publisher.publish(topic, jobId(), event);
+    }
+
+    /** Reports progress on the compacted job-status topic. */
+    public void status(String state, double progress, String message) {
+        status(state, attempt(), progress, message);
+    }
+
+    public void status(String state, int attempt, double progress, String message) {
+        JobStatus s = JobStatus.newBuilder()
+            .setHeader(header("status-" + stage + "-" + (statusSeq++), attempt))
+            .setStage(stage)
+            .setState(state)
+            .setProgress(progress)
+            .setMessage(message == null ? "" : message)
+            .build();
+        publisher.publish(Topics.JOBS_STATUS, jobId(), s);
+    }
+
+    public String producer() {
+        return producer;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    public String stage() {
+        return stage;
+    }
+}

@@ -1,0 +1,57 @@
+package dev.quantflow.pipeline.quarkus;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import dev.quantflow.pipeline.kafka.EventPublisher;
+import dev.quantflow.pipeline.kafka.KafkaSettings;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreException;
+import dev.quantflow.pipeline.store.StoreSettings;
+
+/** CDI wiring of the stage-worker kit for a Quarkus service. */
+@ApplicationScoped
+public class PipelineProducers {
+
+    @Produces
+    @Singleton
+    ArtifactStore artifactStore(PipelineConfig config) throws StoreException {
+        var s = config.store();
+        ArtifactStore store = new ArtifactStore(new StoreSettings(s.endpoint(), s.accessKey(), s.secretKey(), s.bucket(),
+            s.region().orElse(null)));
+        store.ensureBucket();
+        return store;
+    }
+
+    void closeStore(@Disposes ArtifactStore store) {
+        store.close();
+    }
+
+    @Produces
+    @Singleton
+    EventPublisher publisher(PipelineConfig config, @ConfigProperty(name = "quarkus.application.name") String app) {
+        return new EventPublisher(config.kafka().bootstrapServers(), app + "-" + ProcessHandle.current().pid());
+    }
+
+    void closePublisher(@Disposes EventPublisher publisher) {
+        publisher.close();
+    }
+
+    @Produces
+    @Singleton
+    KafkaSettings kafkaSettings(PipelineConfig config) {
+        var w = config.worker();
+        return new KafkaSettings(config.kafka().bootstrapServers(), w.maxJobDuration(), w.maxAttempts(), w.retryBackoff());
+    }
+
+    @Produces
+    @Singleton
+    ServiceIdentity identity(@ConfigProperty(name = "quarkus.application.name") String name,
+                             @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
+        return new ServiceIdentity(name, version);
+    }
+}

@@ -1,0 +1,31 @@
+package dev.quantflow.pipeline.quarkus;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Liveness;
+import org.eclipse.microprofile.health.Readiness;
+
+/** Ready and live while every stage worker's poll loop runs. */
+@Readiness
+@Liveness
+@ApplicationScoped
+public class WorkersHealthCheck implements HealthCheck {
+
+    @Inject
+    StageRunner runner;
+
+    @Override
+    public HealthCheckResponse call() {
+        var b = HealthCheckResponse.named("stage-workers").up();
+        for (var w : runner.workers()) {
+            b.withData(w.group() + ".processed", w.processedCount());
+            if (!w.healthy()) {
+                b.down().withData(w.group() + ".error", w.lastError());
+            }
+        }
+        return b.build();
+    }
+}

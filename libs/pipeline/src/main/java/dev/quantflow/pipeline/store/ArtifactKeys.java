@@ -1,0 +1,32 @@
+package dev.quantflow.pipeline.store;
+
+/**
+ * Deterministic object keys: one place per (job, attempt, stage, name). A redelivered event writes the same key,
+ * so duplicates overwrite instead of piling up.
+ */
+public final class ArtifactKeys {
+
+    private ArtifactKeys() {
+    }
+
+    public static String input(String jobId, String name) {
+        return "jobs/" + jobId + "/input/" + name;
+    }
+
+    public static String stage(String jobId, int attempt, String stage, String name) {
+        return "jobs/" + jobId + "/attempt-" + attempt + "/" + stage + "/" + name;
+    }
+
+    public static String output(String jobId, String name) {
+        return "jobs/" + jobId + "/output/" + name;
+    }
+
+    /** Marker written after a consumer group finished an event (idempotency across restarts and processes). */
+    public static String processedMarker(String jobId, String group, String eventId) {
+        return "jobs/" + jobId + "/processed/" + group + "/" + eventId;
+    }
+
+    public static String jobPrefix(String jobId) {
+        return "jobs/" + jobId + "/";
+    }
+}
