@@ -65,10 +65,18 @@ public final class ArtifactStore implements AutoCloseable {
         return bucket;
     }
 
+    /** Creates the bucket unless it exists; safe when several processes start at once. */
     public void ensureBucket() throws StoreException {
         call(() -> {
             if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
-                client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
+                try {
+                    client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
+                } catch (ErrorResponseException e) {
+                    String code = e.errorResponse() == null ? "" : e.errorResponse().code();
+                    if (!code.equals("BucketAlreadyOwnedByYou") && !code.equals("BucketAlreadyExists")) {
+                        throw e;
+                    }
+                }
             }
             return null;
         });

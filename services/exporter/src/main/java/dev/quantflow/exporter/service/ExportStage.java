@@ -1,0 +1,140 @@
+package dev.quantflow.exporter.service;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.AttemptRecord;
+import dev.quantflow.events.ExportRequested;
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.ModelReady;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.Topics.Topic;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.Artifacts;
+
+/**
+ * Packages a validated model: the final ONNX file, {@code report.json}, {@code report.html} and a manifest with
+ * the sha256 of every file, all under {@code jobs/<job>/output/}; then announces it with one model-ready event.
+ */
+@ApplicationScoped
+public class ExportStage implements StageHandler<ExportRequested> {
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Inject
+    ArtifactStore store;
+
+    @Override
+    public Topic<ExportRequested> topic() {
+        return Topics.EXPORT_REQUESTED;
+    }
+
+    @Override
+    public String stage() {
+        return Stages.EXPORT;
+    }
+
+    @Override
+    public String group() {
+        return "exporter";
+    }
+
+    @Override
+    public void handle(ExportRequested event, StageContext ctx) throws Exception {
+        ctx.status(JobStates.RUNNING, 0.0, "exporting model and report");
+        JobContext job = event.getContext();
+        String method = job.getPlan().getMethod();
+        byte[] model = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
+        JsonNode metrics = JSON.readTree(Artifacts.load(store, event.getMetrics(), "the validation metrics"));
+        JsonNode summary = event.getQuantizationSummary() == null ? JSON.createObjectNode()
+            : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
+        List<JsonNode> attempts = new ArrayList<>();
+        for (AttemptRecord r : job.getHistory()) {
+            attempts.add(r.getMetrics() == null ? JSON.createObjectNode()
+                : JSON.readTree(Artifacts.load(store, r.getMetrics(), "metrics of attempt " + r.getAttempt())));
+        }
+
+        String modelName = "model." + label(method) + ".onnx";
+        ArtifactRef modelRef = store.put(ArtifactKeys.output(ctx.jobId(), modelName), model, "application/onnx");
+
+        ObjectNode report = Reports.json(ctx.jobId(), job, event.getMeetsTarget(), metrics, summary, job.getHistory(),
+            attempts, label(method).toUpperCase());
+        List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
+        report.set("artifacts", JSON.valueToTree(List.of(entry(modelName, modelRef))));
+        byte[] reportJson = JSON.writeValueAsBytes(report);
+        ArtifactRef reportRef = store.put(ArtifactKeys.output(ctx.jobId(), "report.json"), reportJson, "application/json");
+        ArtifactRef htmlRef = store.put(ArtifactKeys.output(ctx.jobId(), "report.html"),
+            Reports.html(report).getBytes(StandardCharsets.UTF_8), "text/html");
+        files.add(reportRef);
+        files.add(htmlRef);
+
+        Map<String, Object> manifest = new LinkedHashMap<>();
+        manifest.put("jobId", ctx.jobId());
+        manifest.put("createdAt", Instant.now().toString());
+        List<Map<String, Object>> entries = new ArrayList<>();
+        for (ArtifactRef f : files) {
+            entries.add(entry(f.getKey().substring(f.getKey().lastIndexOf('/') + 1), f));
+        }
+        manifest.put("files", entries);
+        ArtifactRef manifestRef = store.put(ArtifactKeys.output(ctx.jobId(), "manifest.json"),
+            JSON.writeValueAsBytes(manifest), "application/json");
+
+        ctx.publish(Topics.MODELS_READY, ModelReady.newBuilder()
+            .setHeader(ctx.header("model-ready", ctx.attempt()))
+            .setName(job.getInputs().getName())
+            .setMethod(method)
+            .setMeetsTarget(event.getMeetsTarget())
+            .setModel(modelRef)
+            .setReport(reportRef)
+            .setReportHtml(htmlRef)
+            .setManifest(manifestRef)
+            .setFp32Accuracy(number(metrics.path("fp32").path("accuracy")))
+            .setQuantizedAccuracy(number(metrics.path("quantized").path("accuracy")))
+            .setFp32SizeBytes(metrics.path("fp32").path("sizeBytes").asLong(job.getInputs().getModel().getSize()))
+            .setQuantizedSizeBytes(model.length)
+            .setFp32LatencyMs(number(metrics.path("fp32").path("latencyBatch1").path("p50Ms")))
+            .setQuantizedLatencyMs(number(metrics.path("quantized").path("latencyBatch1").path("p50Ms")))
+            .build());
+        ctx.status(JobStates.READY, 1.0, "model ready: " + modelName);
+    }
+
+    static Map<String, Object> entry(String name, ArtifactRef ref) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("name", name);
+        e.put("key", ref.getKey());
+        e.put("sha256", ref.getSha256());
+        e.put("size", ref.getSize());
+        e.put("mediaType", ref.getMediaType());
+        return e;
+    }
+
+    static String label(String method) {
+        return switch (method) {
+            case "static", "dynamic", "qat" -> "int8";
+            case "gptq", "awq" -> "int4";
+            default -> method;
+        };
+    }
+
+    private static Double number(JsonNode n) {
+        return n.isNumber() ? n.asDouble() : null;
+    }
+}

@@ -1,0 +1,156 @@
+package dev.quantflow.exporter.service;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.quantflow.events.AttemptRecord;
+import dev.quantflow.events.JobContext;
+
+/** Builds the job report: JSON for machines, HTML (the spec's FP32-vs-quantized table) for people. */
+final class Reports {
+
+    private Reports() {
+    }
+
+    static ObjectNode json(String jobId, JobContext job, boolean meetsTarget, JsonNode metrics, JsonNode summary,
+                           List<AttemptRecord> history, List<JsonNode> attemptMetrics, String precisionLabel) {
+        ObjectNode r = ExportStage.JSON.createObjectNode();
+        r.put("jobId", jobId);
+        r.put("name", job.getInputs().getName());
+        r.put("state", "READY");
+        r.put("method", job.getPlan().getMethod());
+        r.put("methodReason", job.getPlan().getMethodReason());
+        r.put("precision", precisionLabel);
+        r.put("meetsTarget", meetsTarget);
+        r.put("finishedAt", Instant.now().toString());
+        r.put("chosenAttempt", metrics.path("attempt").asInt());
+        ArrayNode attempts = r.putArray("attempts");
+        for (int i = 0; i < history.size(); i++) {
+            AttemptRecord a = history.get(i);
+            JsonNode m = attemptMetrics.get(i);
+            ObjectNode n = attempts.addObject();
+            n.put("attempt", a.getAttempt());
+            n.put("passed", a.getPassed());
+            n.put("verdict", a.getVerdict());
+            n.set("recipe", m.path("recipe"));
+            n.set("quantizedAccuracy", m.path("quantized").path("accuracy"));
+            n.set("top1Agreement", m.path("comparison").path("top1Agreement"));
+            n.set("quantizedSizeBytes", m.path("quantized").path("sizeBytes"));
+            n.set("quantizedLatencyBatch1P50Ms", m.path("quantized").path("latencyBatch1").path("p50Ms"));
+        }
+        r.set("fp32", metrics.path("fp32"));
+        r.set("quantized", metrics.path("quantized"));
+        r.set("comparison", metrics.path("comparison"));
+        r.set("target", metrics.path("target"));
+        r.put("verdict", metrics.path("verdict").asText());
+        ObjectNode q = r.putObject("quantization");
+        q.set("recipe", metrics.path("recipe"));
+        q.set("quantizedNodes", summary.path("quantizedNodes"));
+        q.set("keptFloatNodes", summary.path("keptFloatNodes"));
+        return r;
+    }
+
+    static String html(JsonNode r) {
+        String label = r.path("precision").asText("INT8");
+        JsonNode f = r.path("fp32");
+        JsonNode q = r.path("quantized");
+        StringBuilder s = new StringBuilder();
+        s.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>quantflow report ")
+            .append(esc(r.path("jobId").asText())).append("</title>\n<style>")
+            .append("body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}")
+            .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}")
+            .append("th:first-child,td:first-child{text-align:left}.ok{color:#2e7d32}.miss{color:#c62828}")
+            .append("</style></head><body>\n");
+        s.append("<h1>Quantization report</h1>\n<p>Job <code>").append(esc(r.path("jobId").asText())).append("</code>");
+        if (!r.path("name").asText().isEmpty()) {
+            s.append(" (").append(esc(r.path("name").asText())).append(")");
+        }
+        s.append(" &middot; method <b>").append(esc(r.path("method").asText())).append("</b> &middot; ")
+            .append(r.path("meetsTarget").asBoolean() ? "<b class=\"ok\">meets target</b>" : "<b class=\"miss\">does NOT meet target</b>")
+            .append("</p>\n<p>").append(esc(r.path("verdict").asText())).append("</p>\n");
+
+        s.append("<h2>FP32 vs ").append(esc(label)).append("</h2>\n<table><tr><th>Metric</th><th>FP32</th><th>")
+            .append(esc(label)).append("</th><th>Change</th></tr>\n");
+        row(s, "Model size (MB)", mb(f.path("sizeBytes")), mb(q.path("sizeBytes")), 2);
+        row(s, "Latency batch 1, p50 (ms)", num(f.path("latencyBatch1").path("p50Ms")), num(q.path("latencyBatch1").path("p50Ms")), 3);
+        row(s, "Latency batch 1, p95 (ms)", num(f.path("latencyBatch1").path("p95Ms")), num(q.path("latencyBatch1").path("p95Ms")), 3);
+        row(s, "Latency batch " + f.path("latencyBatchN").path("batchSize").asInt() + ", p50 (ms)",
+            num(f.path("latencyBatchN").path("p50Ms")), num(q.path("latencyBatchN").path("p50Ms")), 3);
+        row(s, "Accuracy (top-1, %)", pct(f.path("accuracy")), pct(q.path("accuracy")), 2);
+        row(s, "RAM (MB, peak)", num(f.path("peakRamMb")), num(q.path("peakRamMb")), 1);
+        s.append("</table>\n<p>Top-1 agreement with FP32: ").append(fmt(pct(r.path("comparison").path("top1Agreement")), 2))
+            .append("%. Latency measured in ONNX Runtime (CPU), warm-up excluded.</p>\n");
+
+        s.append("<h2>Attempts</h2>\n<table><tr><th>Attempt</th><th>Recipe</th><th>Accuracy (%)</th><th>Size (MB)</th>")
+            .append("<th>Latency b1 p50 (ms)</th><th>Result</th></tr>\n");
+        for (JsonNode a : r.path("attempts")) {
+            JsonNode rec = a.path("recipe");
+            String recipe = rec.path("calibrator").asText() + ", W " + rec.path("weightType").asText() + " / A "
+                + rec.path("activationType").asText() + (rec.path("excludedNodes").isEmpty() ? ""
+                : ", fp32: " + String.join(", ", texts(rec.path("excludedNodes"))));
+            s.append("<tr><td>").append(a.path("attempt").asInt()).append("</td><td>").append(esc(recipe))
+                .append("</td><td>").append(fmt(pct(a.path("quantizedAccuracy")), 2))
+                .append("</td><td>").append(fmt(mb(a.path("quantizedSizeBytes")), 3))
+                .append("</td><td>").append(fmt(num(a.path("quantizedLatencyBatch1P50Ms")), 3))
+                .append("</td><td>").append(a.path("passed").asBoolean() ? "<span class=\"ok\">pass</span>" : "<span class=\"miss\">miss</span>")
+                .append("</td></tr>\n");
+        }
+        s.append("</table>\n");
+
+        JsonNode kept = r.path("quantization").path("keptFloatNodes");
+        s.append("<h2>Nodes</h2>\n<p>").append(r.path("quantization").path("quantizedNodes").size())
+            .append(" nodes quantized, ").append(kept.size()).append(" kept in fp32.</p>\n");
+        if (!kept.isEmpty()) {
+            s.append("<table><tr><th>Node kept fp32</th><th>Op</th><th>Why</th></tr>\n");
+            for (JsonNode k : kept) {
+                s.append("<tr><td>").append(esc(k.path("node").asText())).append("</td><td>").append(esc(k.path("opType").asText()))
+                    .append("</td><td>").append(esc(k.path("reason").asText())).append("</td></tr>\n");
+            }
+            s.append("</table>\n");
+        }
+        s.append("<h2>Files</h2>\n<table><tr><th>File</th><th>Size (bytes)</th><th>sha256</th></tr>\n");
+        for (JsonNode a : r.path("artifacts")) {
+            s.append("<tr><td>").append(esc(a.path("name").asText())).append("</td><td>").append(a.path("size").asLong())
+                .append("</td><td><code>").append(esc(a.path("sha256").asText())).append("</code></td></tr>\n");
+        }
+        s.append("</table>\n</body></html>\n");
+        return s.toString();
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new java.util.ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static void row(StringBuilder s, String metric, Double a, Double b, int digits) {
+        String change = a == null || b == null || a == 0 ? "n/a" : String.format(Locale.ROOT, "%+.1f%%", (b - a) / a * 100);
+        s.append("<tr><td>").append(esc(metric)).append("</td><td>").append(fmt(a, digits)).append("</td><td>")
+            .append(fmt(b, digits)).append("</td><td>").append(change).append("</td></tr>\n");
+    }
+
+    private static Double num(JsonNode n) {
+        return n.isNumber() ? n.asDouble() : null;
+    }
+
+    private static Double mb(JsonNode bytes) {
+        return bytes.isNumber() ? bytes.asDouble() / (1024 * 1024) : null;
+    }
+
+    private static Double pct(JsonNode fraction) {
+        return fraction.isNumber() ? fraction.asDouble() * 100 : null;
+    }
+
+    private static String fmt(Double v, int digits) {
+        return v == null ? "n/a" : String.format(Locale.ROOT, "%." + digits + "f", v);
+    }
+
+    static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,23 @@
+package dev.quantflow.intake.config;
+
+import java.time.Duration;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Intake settings ({@code quantflow.intake.*}). */
+@ConfigMapping(prefix = "quantflow.intake")
+public interface IntakeConfig {
+
+    /** Accuracy budget when a request states none: relative top-1 drop (0.02 = 2%, the product spec's target). */
+    @WithDefault("0.02")
+    double defaultMaxRelativeDrop();
+
+    /** Attempts (first try + retries) when a request states none. */
+    @WithDefault("2")
+    int defaultMaxAttempts();
+
+    /** How long presigned download links stay valid. */
+    @WithDefault("1h")
+    Duration downloadLinkExpiry();
+}

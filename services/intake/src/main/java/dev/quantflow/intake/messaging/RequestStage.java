@@ -1,0 +1,56 @@
+package dev.quantflow.intake.messaging;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import dev.quantflow.events.QuantizationRequested;
+import dev.quantflow.intake.service.JobOptions;
+import dev.quantflow.intake.service.JobSubmitter;
+import dev.quantflow.intake.service.RejectedInputException;
+import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.Topics.Topic;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageHandler;
+
+/**
+ * The Kafka way in: a {@code QuantizationRequested} on {@code quantflow.requests} (inputs already in the store,
+ * job id = the header's job id = the record key) is validated and started exactly like a REST submit. A refused
+ * request becomes a {@code JobFailed} with the same reason code the REST API would answer.
+ */
+@ApplicationScoped
+public class RequestStage implements StageHandler<QuantizationRequested> {
+
+    @Inject
+    JobSubmitter submitter;
+
+    @Override
+    public Topic<QuantizationRequested> topic() {
+        return Topics.REQUESTS;
+    }
+
+    @Override
+    public String stage() {
+        return Stages.INTAKE;
+    }
+
+    @Override
+    public String group() {
+        return "intake";
+    }
+
+    @Override
+    public void handle(QuantizationRequested request, StageContext ctx) {
+        JobOptions options = new JobOptions(request.getInputs().getName(), request.getMethod(), request.getMaxRelativeDrop(),
+            request.getMaxAttempts(), request.getExcludedNodes());
+        try {
+            submitter.submitReferences(request.getHeader(), request.getInputs(), options);
+        } catch (RejectedInputException e) {
+            if (e.status() >= 500) {
+                throw new IllegalStateException(e.getMessage(), e); // transient: the worker retries
+            }
+            throw new PermanentStageException(e.code(), e.getMessage(), e);
+        }
+    }
+}

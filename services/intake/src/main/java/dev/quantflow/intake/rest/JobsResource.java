@@ -1,0 +1,257 @@
+package dev.quantflow.intake.rest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.RestStreamElementType;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.JobInputs;
+import dev.quantflow.intake.config.IntakeConfig;
+import dev.quantflow.intake.service.JobOptions;
+import dev.quantflow.intake.service.JobProjection;
+import dev.quantflow.intake.service.JobSubmitter;
+import dev.quantflow.intake.service.JobView;
+import dev.quantflow.intake.service.RejectedInputException;
+import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.quarkus.ServiceIdentity;
+import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreException;
+import io.smallrye.mutiny.Multi;
+
+/** The jobs API: submit, status with history, live progress (SSE), report, download links. */
+@Path("/api/jobs")
+@Produces(MediaType.APPLICATION_JSON)
+public class JobsResource {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject
+    JobSubmitter submitter;
+    @Inject
+    JobProjection projection;
+    @Inject
+    ArtifactStore store;
+    @Inject
+    IntakeConfig config;
+    @Inject
+    ServiceIdentity identity;
+
+    /** Multipart submit: file parts {@code model}, {@code calibration}, {@code validation}; options as text fields. */
+    @POST
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    public Response submit(@RestForm("model") FileUpload model,
+                           @RestForm("calibration") FileUpload calibration,
+                           @RestForm("validation") FileUpload validation,
+                           @RestForm("name") String name,
+                           @RestForm("method") String method,
+                           @RestForm("maxRelativeDrop") String maxRelativeDrop,
+                           @RestForm("maxAttempts") String maxAttempts,
+                           @RestForm("excludedNodes") String excludedNodes) {
+        JobOptions options = new JobOptions(name, method, parseDouble("maxRelativeDrop", maxRelativeDrop),
+            parseInt("maxAttempts", maxAttempts), splitList(excludedNodes));
+        String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation)), options);
+        return accepted(jobId);
+    }
+
+    /** JSON submit by reference to objects already in the artifact store. */
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response submitReferences(JobDtos.ReferenceRequest body) {
+        if (body == null) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "empty request body");
+        }
+        String jobId = JobSubmitter.newJobId();
+        JobInputs inputs = JobInputs.newBuilder()
+            .setName(body.name() == null ? "" : body.name())
+            .setModel(ref(body.model()))
+            .setCalibration(ref(body.calibration()))
+            .setValidation(ref(body.validation()))
+            .build();
+        submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs,
+            new JobOptions(body.name(), body.method(), body.maxRelativeDrop(), body.maxAttempts(), body.excludedNodes()));
+        return accepted(jobId);
+    }
+
+    @GET
+    public Collection<JobDtos.Job> list() {
+        return projection.all().stream().map(JobDtos::job).toList();
+    }
+
+    @GET
+    @Path("{id}")
+    public JobDtos.Job get(@PathParam("id") String id) {
+        return JobDtos.job(snapshot(id));
+    }
+
+    /** Live progress: the history so far, then every new status, ending after READY or FAILED. */
+    @GET
+    @Path("{id}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @RestStreamElementType(MediaType.APPLICATION_JSON)
+    public Multi<JobDtos.StatusEvent> events(@PathParam("id") String id) {
+        snapshot(id);
+        return Multi.createFrom().emitter(em -> {
+            int[] sent = {0};
+            Consumer<JobView.Snapshot> push = s -> {
+                synchronized (sent) {
+                    for (int i = sent[0]; i < s.history().size(); i++) {
+                        var h = s.history().get(i);
+                        em.emit(new JobDtos.StatusEvent(s.jobId(), jobStateAt(h, i), h.at(), h.stage(), h.state(),
+                            h.attempt(), h.progress(), h.message()));
+                    }
+                    sent[0] = Math.max(sent[0], s.history().size());
+                    if (s.terminal()) {
+                        em.complete();
+                    }
+                }
+            };
+            Runnable cancel = projection.listen(id, push);
+            em.onTermination(cancel);
+            projection.get(id).ifPresent(push);
+        });
+    }
+
+    /** The job's state as it was when the history entry was written. */
+    private static String jobStateAt(JobView.HistoryEntry h, int index) {
+        if (dev.quantflow.pipeline.JobStates.terminal(h.state())) {
+            return h.state();
+        }
+        return index == 0 && dev.quantflow.pipeline.JobStates.ACCEPTED.equals(h.state())
+            ? dev.quantflow.pipeline.JobStates.ACCEPTED : dev.quantflow.pipeline.JobStates.RUNNING;
+    }
+
+    @GET
+    @Path("{id}/report")
+    public Response report(@PathParam("id") String id) {
+        return Response.ok(reportBytes(snapshot(id), "report.json")).type(MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    @GET
+    @Path("{id}/report.html")
+    @Produces(MediaType.TEXT_HTML)
+    public Response reportHtml(@PathParam("id") String id) {
+        return Response.ok(reportBytes(snapshot(id), "report.html")).type(MediaType.TEXT_HTML_TYPE).build();
+    }
+
+    /** Download links (presigned, time-limited) for every file in the job's manifest. */
+    @GET
+    @Path("{id}/artifacts")
+    public JobDtos.Artifacts artifacts(@PathParam("id") String id) {
+        JobView.Snapshot s = snapshot(id);
+        byte[] manifestBytes = reportBytes(s, "manifest.json");
+        try {
+            JsonNode manifest = JSON.readTree(manifestBytes);
+            List<JobDtos.Artifact> out = new ArrayList<>();
+            for (JsonNode f : manifest.path("files")) {
+                ArtifactRef ref = store.ref(f.path("key").asText(), f.path("sha256").asText(), f.path("size").asLong(),
+                    f.path("mediaType").asText("application/octet-stream"));
+                out.add(new JobDtos.Artifact(f.path("name").asText(), ref.getKey(), ref.getSha256(), ref.getSize(),
+                    store.presignedGet(ref, (int) config.downloadLinkExpiry().toSeconds())));
+            }
+            return new JobDtos.Artifacts(id, out);
+        } catch (IOException | StoreException e) {
+            throw new RejectedInputException(503, ReasonCodes.STAGE_ERROR, "cannot read the job's manifest: " + e.getMessage());
+        }
+    }
+
+    private byte[] reportBytes(JobView.Snapshot s, String file) {
+        if (!s.terminal()) {
+            throw new RejectedInputException(409, "JOB_NOT_FINISHED", "job " + s.jobId() + " is " + s.state()
+                + " (" + s.stage() + "); its report exists once it is READY");
+        }
+        try {
+            return store.get(ArtifactKeys.output(s.jobId(), file));
+        } catch (StoreException e) {
+            if (e.notFound() && s.failure() != null) {
+                throw new RejectedInputException(404, "NO_REPORT", "job " + s.jobId() + " failed without a report: "
+                    + s.failure().getReasonCode() + ": " + s.failure().getReason());
+            }
+            if (e.notFound()) {
+                throw new RejectedInputException(404, "NO_REPORT", "job " + s.jobId() + " has no " + file);
+            }
+            throw new RejectedInputException(503, ReasonCodes.STAGE_ERROR, "artifact store unavailable: " + e.getMessage());
+        }
+    }
+
+    private JobView.Snapshot snapshot(String id) {
+        return projection.get(id).orElseThrow(() -> new RejectedInputException(404, "UNKNOWN_JOB", "no job '" + id + "'"));
+    }
+
+    private Response accepted(String jobId) {
+        String base = "/api/jobs/" + jobId;
+        return Response.accepted(new JobDtos.Accepted(jobId, "ACCEPTED", Map.of("self", base, "events", base + "/events",
+            "report", base + "/report", "artifacts", base + "/artifacts"))).build();
+    }
+
+    private ArtifactRef ref(JobDtos.ArtifactRefDto dto) {
+        if (dto == null || dto.key() == null || dto.key().isBlank()) {
+            return null;
+        }
+        return ArtifactStore.ref(dto.bucket() == null || dto.bucket().isBlank() ? store.bucket() : dto.bucket(), dto.key(),
+            dto.sha256(), -1, "application/octet-stream");
+    }
+
+    private static byte[] read(FileUpload upload) {
+        if (upload == null || upload.uploadedFile() == null) {
+            return null;
+        }
+        try {
+            return Files.readAllBytes(upload.uploadedFile());
+        } catch (IOException e) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "cannot read uploaded part '" + upload.name() + "'");
+        }
+    }
+
+    private static Double parseDouble(String field, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be a number, was '" + value + "'");
+        }
+    }
+
+    private static Integer parseInt(String field, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be an integer, was '" + value + "'");
+        }
+    }
+
+    private static List<String> splitList(String value) {
+        if (value == null || value.isBlank()) {
+            return List.of();
+        }
+        return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+}

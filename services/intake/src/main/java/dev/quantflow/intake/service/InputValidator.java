@@ -1,0 +1,69 @@
+package dev.quantflow.intake.service;
+
+import java.io.ByteArrayInputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.quantflow.onnx.OnnxFormatException;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.runtime.ModelRunException;
+import dev.quantflow.runtime.dataset.DatasetCheck;
+import dev.quantflow.runtime.npz.DatasetException;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.session.OrtModels;
+
+/**
+ * Everything intake checks before it accepts a job, so a bad input is refused with a reason instead of failing
+ * three stages later: the model parses as ONNX and loads in ONNX Runtime; each dataset is a readable .npz with one
+ * array per model input, of the right dtype and shape.
+ */
+public final class InputValidator {
+
+    private InputValidator() {
+    }
+
+    public static OnnxModel checkModel(byte[] modelBytes) {
+        OnnxModel model;
+        try {
+            model = OnnxModel.parse(modelBytes);
+        } catch (OnnxFormatException e) {
+            throw new RejectedInputException(422, ReasonCodes.INVALID_MODEL, "model: " + e.getMessage());
+        }
+        try (OrtSession session = OrtModels.createSession(modelBytes, 1, OrtSession.SessionOptions.OptLevel.NO_OPT)) {
+            session.getInputNames();
+        } catch (ModelRunException | OrtException e) {
+            throw new RejectedInputException(422, ReasonCodes.INVALID_MODEL,
+                "model: ONNX Runtime cannot load it: " + firstLine(e.getMessage()));
+        }
+        return model;
+    }
+
+    /**
+     * @param what "calibration data" or "validation data"
+     * @return the problems found (empty when the data fits the model)
+     */
+    public static NpzArchive checkDataset(OnnxModel model, byte[] npz, String what) {
+        NpzArchive data;
+        try {
+            data = NpzArchive.read(new ByteArrayInputStream(npz));
+        } catch (DatasetException e) {
+            throw new RejectedInputException(422, ReasonCodes.INVALID_DATASET, what + ": " + e.getMessage());
+        }
+        List<String> problems = new ArrayList<>(DatasetCheck.check(model, data, false));
+        if (!problems.isEmpty()) {
+            throw new RejectedInputException(422, ReasonCodes.DATASET_MISMATCH, what + ": " + String.join(" ", problems));
+        }
+        return data;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "unknown error";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

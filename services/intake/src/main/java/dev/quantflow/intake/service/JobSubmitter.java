@@ -1,0 +1,218 @@
+package dev.quantflow.intake.service;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.CalibrationRequested;
+import dev.quantflow.events.EventHeader;
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.JobInputs;
+import dev.quantflow.events.JobPlan;
+import dev.quantflow.events.JobStatus;
+import dev.quantflow.events.Recipe;
+import dev.quantflow.intake.config.IntakeConfig;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.EventPublisher;
+import dev.quantflow.pipeline.quarkus.ServiceIdentity;
+import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreException;
+
+/**
+ * Accepts jobs: validates every input first, stores what was uploaded, then starts the job with one
+ * {@code CalibrationRequested} event. If anything fails after the first object was stored, what was stored is
+ * deleted again: a refused job leaves nothing behind.
+ */
+@ApplicationScoped
+public class JobSubmitter {
+
+    private static final Logger LOG = Logger.getLogger(JobSubmitter.class);
+
+    /** Methods whose worker pool exists in this version. */
+    public static final List<String> AVAILABLE_METHODS = List.of("static");
+
+    @Inject
+    ArtifactStore store;
+    @Inject
+    EventPublisher publisher;
+    @Inject
+    ServiceIdentity identity;
+    @Inject
+    IntakeConfig config;
+    @Inject
+    JobProjection projection;
+
+    /** Uploaded bytes of one job. Calibration data is required by static PTQ; validation data by every method. */
+    public record Upload(byte[] model, byte[] calibration, byte[] validation) {
+    }
+
+    /** REST multipart path: validate, store, start. */
+    public String submitUpload(Upload upload, JobOptions options) {
+        requireInputs(upload.model() != null, upload.calibration() != null, upload.validation() != null);
+        JobPlan plan = plan(options);
+        validate(upload.model(), upload.calibration(), upload.validation());
+        String jobId = newJobId();
+        List<String> stored = new ArrayList<>();
+        try {
+            ArtifactRef model = put(stored, ArtifactKeys.input(jobId, "model.onnx"), upload.model(), "application/onnx");
+            ArtifactRef calib = put(stored, ArtifactKeys.input(jobId, "calibration.npz"), upload.calibration(), "application/x-npz");
+            ArtifactRef valid = put(stored, ArtifactKeys.input(jobId, "validation.npz"), upload.validation(), "application/x-npz");
+            JobInputs inputs = JobInputs.newBuilder().setName(nameOr(options.name(), jobId)).setModel(model)
+                .setCalibration(calib).setValidation(valid).build();
+            start(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs, plan);
+            return jobId;
+        } catch (StoreException | RuntimeException e) {
+            rollback(stored);
+            if (e instanceof RejectedInputException r) {
+                throw r;
+            }
+            LOG.errorf(e, "cannot accept job %s", jobId);
+            throw new RejectedInputException(503, ReasonCodes.STAGE_ERROR,
+                "the job could not be stored or started (" + e.getMessage() + "); nothing was kept, try again");
+        }
+    }
+
+    /** Reference path (REST JSON or a Kafka request): inputs already in the store. */
+    public void submitReferences(EventHeader header, JobInputs requested, JobOptions options) {
+        requireInputs(requested.getModel() != null, requested.getCalibration() != null, requested.getValidation() != null);
+        JobPlan plan = plan(options);
+        ArtifactRef model = resolve(requested.getModel(), "model", "application/onnx");
+        ArtifactRef calib = resolve(requested.getCalibration(), "calibration data", "application/x-npz");
+        ArtifactRef valid = resolve(requested.getValidation(), "validation data", "application/x-npz");
+        validate(load(model, "model"), load(calib, "calibration data"), load(valid, "validation data"));
+        JobInputs inputs = JobInputs.newBuilder(requested).setName(nameOr(options.name(), header.getJobId()))
+            .setModel(model).setCalibration(calib).setValidation(valid).build();
+        start(header, inputs, plan);
+    }
+
+    public static String newJobId() {
+        return "job-" + UUID.randomUUID();
+    }
+
+    private void start(EventHeader header, JobInputs inputs, JobPlan plan) {
+        JobContext context = JobContext.newBuilder().setInputs(inputs).setPlan(plan).build();
+        JobStatus accepted = JobStatus.newBuilder()
+            .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "accepted"))
+            .setStage(Stages.INTAKE)
+            .setState(JobStates.ACCEPTED)
+            .setProgress(1.0)
+            .setMessage("accepted: method " + plan.getMethod() + " (" + plan.getMethodReason() + "), budget "
+                + String.format("%.2f%%", plan.getMaxRelativeDrop() * 100) + " relative top-1 drop, up to "
+                + plan.getMaxAttempts() + " attempt(s)")
+            .build();
+        projection.register(header.getJobId(), inputs.getName(), plan.getMethod(), accepted);
+        publisher.publish(Topics.JOBS_STATUS, header.getJobId(), accepted);
+        publisher.publish(Topics.CALIBRATION_REQUESTED, header.getJobId(), CalibrationRequested.newBuilder()
+            .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "calibrate"))
+            .setContext(context)
+            .build());
+    }
+
+    JobPlan plan(JobOptions options) {
+        String method = options.method() == null || options.method().isBlank() ? "static" : options.method().trim().toLowerCase();
+        String reason;
+        if (method.equals("auto")) {
+            method = "static";
+            reason = "auto: static INT8 PTQ is the only method available in this version";
+        } else if (AVAILABLE_METHODS.contains(method)) {
+            reason = "requested";
+        } else {
+            throw new RejectedInputException(422, ReasonCodes.UNSUPPORTED_METHOD, "method '" + method
+                + "' is not available in this version; available: " + String.join(", ", AVAILABLE_METHODS) + " (or auto)");
+        }
+        double drop = options.maxRelativeDrop() == null ? config.defaultMaxRelativeDrop() : options.maxRelativeDrop();
+        if (!(drop >= 0 && drop < 1)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "maxRelativeDrop must be a fraction in [0, 1), e.g. 0.02 for 2%; was " + drop);
+        }
+        int attempts = options.maxAttempts() == null ? config.defaultMaxAttempts() : options.maxAttempts();
+        if (attempts < 1 || attempts > 20) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "maxAttempts must be between 1 and 20; was " + attempts);
+        }
+        Recipe recipe = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
+            .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request").build();
+        return JobPlan.newBuilder().setMethod(method).setMethodReason(reason).setMaxRelativeDrop(drop)
+            .setMaxAttempts(attempts).setRecipe(recipe).build();
+    }
+
+    private static void requireInputs(boolean model, boolean calibration, boolean validation) {
+        List<String> missing = new ArrayList<>();
+        if (!model) {
+            missing.add("model (the ONNX file)");
+        }
+        if (!calibration) {
+            missing.add("calibration (.npz, one array per model input)");
+        }
+        if (!validation) {
+            missing.add("validation (.npz, one array per model input, optional 'labels')");
+        }
+        if (!missing.isEmpty()) {
+            throw new RejectedInputException(400, ReasonCodes.MISSING_INPUT, "missing: " + String.join("; ", missing));
+        }
+    }
+
+    private static void validate(byte[] model, byte[] calibration, byte[] validation) {
+        OnnxModel parsed = InputValidator.checkModel(model);
+        InputValidator.checkDataset(parsed, calibration, "calibration data");
+        InputValidator.checkDataset(parsed, validation, "validation data");
+    }
+
+    private ArtifactRef resolve(ArtifactRef ref, String what, String mediaType) {
+        try {
+            String bucket = ref.getBucket() == null || ref.getBucket().isBlank() ? store.bucket() : ref.getBucket();
+            ArtifactRef resolved = store.resolve(bucket, ref.getKey(), mediaType);
+            if (ref.getSha256() != null && !ref.getSha256().equalsIgnoreCase(resolved.getSha256())) {
+                throw new RejectedInputException(422, ReasonCodes.ARTIFACT_CORRUPT,
+                    what + ": object " + ref.getKey() + " does not have the stated sha256");
+            }
+            return resolved;
+        } catch (StoreException e) {
+            if (e.notFound()) {
+                throw new RejectedInputException(422, ReasonCodes.ARTIFACT_MISSING,
+                    what + ": no object '" + ref.getKey() + "' in bucket '" + ref.getBucket() + "'");
+            }
+            throw new RejectedInputException(503, ReasonCodes.STAGE_ERROR, "artifact store unavailable: " + e.getMessage());
+        }
+    }
+
+    private byte[] load(ArtifactRef ref, String what) {
+        try {
+            return store.get(ref);
+        } catch (StoreException e) {
+            throw new RejectedInputException(e.retriable() ? 503 : 422, e.retriable() ? ReasonCodes.STAGE_ERROR : ReasonCodes.ARTIFACT_CORRUPT,
+                what + ": " + e.getMessage());
+        }
+    }
+
+    private ArtifactRef put(List<String> stored, String key, byte[] bytes, String mediaType) throws StoreException {
+        ArtifactRef ref = store.put(key, bytes, mediaType);
+        stored.add(key);
+        return ref;
+    }
+
+    private void rollback(List<String> keys) {
+        for (String k : keys) {
+            try {
+                store.delete(k);
+            } catch (StoreException e) {
+                LOG.warnf("could not remove %s after a failed submit: %s", k, e.getMessage());
+            }
+        }
+    }
+
+    private static String nameOr(String name, String jobId) {
+        return name == null || name.isBlank() ? jobId : name;
+    }
+}

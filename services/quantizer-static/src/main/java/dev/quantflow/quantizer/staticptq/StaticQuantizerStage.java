@@ -1,0 +1,135 @@
+package dev.quantflow.quantizer.staticptq;
+
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.Recipe;
+import dev.quantflow.events.ValidationRequested;
+import dev.quantflow.onnx.OnnxFormatException;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.Topics.Topic;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.Artifacts;
+import dev.quantflow.quant.QuantizationException;
+import dev.quantflow.quant.calib.ActivationStatistics;
+import dev.quantflow.quant.qdq.ActivationType;
+import dev.quantflow.quant.qdq.NodeDecision;
+import dev.quantflow.quant.qdq.StaticQdqQuantizer;
+import dev.quantflow.quant.qdq.StaticQuantRecipe;
+import dev.quantflow.quant.qdq.StaticQuantizationResult;
+
+/**
+ * The static PTQ pool: INT8 weights (symmetric, per output channel), INT8 activations from the calibrated ranges,
+ * in QDQ form that ONNX Runtime fuses into integer kernels. Writes the quantized model and a per-node summary.
+ */
+@ApplicationScoped
+public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
+
+    private static final Logger LOG = Logger.getLogger(StaticQuantizerStage.class);
+    static final String MODEL_FILE = "model.int8.onnx";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Inject
+    ArtifactStore store;
+
+    private final StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
+
+    @Override
+    public Topic<QuantizeRequested> topic() {
+        return Topics.QUANTIZE_STATIC;
+    }
+
+    @Override
+    public String stage() {
+        return Stages.QUANTIZE;
+    }
+
+    @Override
+    public String group() {
+        return "quantizer-static";
+    }
+
+    @Override
+    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
+        JobContext job = event.getContext();
+        Recipe recipe = job.getPlan().getRecipe();
+        ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (static, QDQ)"
+            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
+
+        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
+        ActivationStatistics stats = ActivationStatistics.fromJson(
+            Artifacts.load(store, event.getStatistics(), "the calibration statistics"));
+        OnnxModel model;
+        try {
+            model = OnnxModel.parse(modelBytes);
+        } catch (OnnxFormatException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
+        }
+        StaticQuantizationResult result;
+        try {
+            result = quantizer.quantize(model, stats, toStaticRecipe(recipe));
+        } catch (QuantizationException e) {
+            throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
+        }
+        byte[] quantized = result.model().toByteArray();
+        var modelRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, MODEL_FILE), quantized,
+            "application/onnx");
+        var summaryRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, "summary.json"),
+            JSON.writeValueAsBytes(summary(result.decisions(), modelBytes.length, quantized.length)), "application/json");
+        LOG.infof("job %s attempt %d: %d nodes quantized, %d kept fp32, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
+            result.quantizedNodes().size(), result.keptFloatNodes().size(), modelBytes.length, quantized.length);
+
+        ctx.publish(Topics.VALIDATION_REQUESTED, ValidationRequested.newBuilder()
+            .setHeader(ctx.header("validate", ctx.attempt()))
+            .setContext(job)
+            .setStatistics(event.getStatistics())
+            .setQuantizedModel(modelRef)
+            .setQuantizationSummary(summaryRef)
+            .build());
+        ctx.status(JobStates.RUNNING, 1.0, "quantized " + result.quantizedNodes().size() + " nodes to INT8 ("
+            + result.keptFloatNodes().size() + " kept fp32)");
+    }
+
+    static StaticQuantRecipe toStaticRecipe(Recipe recipe) {
+        if (!"int8".equalsIgnoreCase(recipe.getWeightType())) {
+            throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
+                "static PTQ supports int8 weights, not '" + recipe.getWeightType() + "'");
+        }
+        ActivationType act = switch (recipe.getActivationType().toLowerCase()) {
+            case "uint8" -> ActivationType.UINT8;
+            case "int8" -> ActivationType.INT8;
+            default -> throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
+                "activation type must be uint8 or int8, not '" + recipe.getActivationType() + "'");
+        };
+        return new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(), act);
+    }
+
+    static Map<String, Object> summary(List<NodeDecision> decisions, long fp32Bytes, long quantizedBytes) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("fp32SizeBytes", fp32Bytes);
+        m.put("quantizedSizeBytes", quantizedBytes);
+        m.put("quantizedNodes", decisions.stream().filter(NodeDecision::quantized).toList());
+        m.put("keptFloatNodes", decisions.stream().filter(d -> !d.quantized()).toList());
+        return m;
+    }
+}
