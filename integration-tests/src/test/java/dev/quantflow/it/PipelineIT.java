@@ -1,0 +1,305 @@
+package dev.quantflow.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.quantflow.cli.local.LocalCluster;
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.JobFailed;
+import dev.quantflow.events.JobInputs;
+import dev.quantflow.events.ModelReady;
+import dev.quantflow.events.QuantizationRequested;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.EventPublisher;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreSettings;
+import dev.quantflow.runtime.npz.NdArray;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.npz.NpzWriter;
+
+/**
+ * The whole platform as a user meets it: a real Kafka broker, a real S3 server and the five services as separate
+ * processes (started by the same LocalCluster as {@code ./quantflow up}), driven through the REST API and Kafka.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PipelineIT {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Path ROOT = Path.of(System.getProperty("quantflow.repo.root", "..")).toAbsolutePath().normalize();
+    static final Path FIXTURE = ROOT.resolve("fixtures/fashion-cnn");
+
+    static LocalCluster cluster;
+    static HttpClient http;
+    static String intake;
+    static ArtifactStore store;
+    static EventPublisher publisher;
+    static byte[] model;
+    static byte[] calib;
+    static byte[] eval;
+    static String readyJob;
+
+    @BeforeAll
+    static void startPlatform() throws Exception {
+        cluster = LocalCluster.builder()
+            .repoRoot(ROOT)
+            .runDir(ROOT.resolve("integration-tests/target/it-cluster"))
+            .pickFreePorts(true)
+            .cleanData(true)
+            .startupTimeout(Duration.ofMinutes(4))
+            .build();
+        cluster.start();
+        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        intake = cluster.serviceUrl("intake");
+        store = new ArtifactStore(new StoreSettings(cluster.s3Endpoint(), LocalCluster.ACCESS_KEY, LocalCluster.SECRET_KEY,
+            LocalCluster.BUCKET, null));
+        publisher = new EventPublisher(cluster.kafkaBootstrapServers(), "it");
+        model = Files.readAllBytes(FIXTURE.resolve("model.onnx"));
+        calib = Files.readAllBytes(FIXTURE.resolve("calib.npz"));
+        eval = Files.readAllBytes(FIXTURE.resolve("eval.npz"));
+    }
+
+    @AfterAll
+    static void stopPlatform() {
+        if (publisher != null) {
+            publisher.close();
+        }
+        if (store != null) {
+            store.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void exampleJobBecomesReadyWithVerifiedArtifactsAndOneModelReadyEvent() throws Exception {
+        HttpResponse<String> submitted = submit(new Multipart().file("model", "model.onnx", model)
+            .file("calibration", "calib.npz", calib).file("validation", "eval.npz", eval).field("name", "it-fashion"));
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
+
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        List<String> stages = new ArrayList<>();
+        job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
+        assertThat(stages).contains("intake", "calibration", "quantize", "validation", "export");
+
+        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
+        double fp32 = report.path("fp32").path("accuracy").asDouble();
+        double int8 = report.path("quantized").path("accuracy").asDouble();
+        assertThat(fp32).isGreaterThan(0.85);
+        assertThat(fp32 - int8).as("INT8 top-1 drop in points").isLessThanOrEqualTo(0.005);
+        assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
+            .isLessThanOrEqualTo(0.30);
+
+        JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
+        assertThat(artifacts.size()).isGreaterThanOrEqualTo(3);
+        for (JsonNode a : artifacts) {
+            byte[] bytes = http.send(HttpRequest.newBuilder(URI.create(a.path("url").asText())).build(),
+                HttpResponse.BodyHandlers.ofByteArray()).body();
+            assertThat(ArtifactStore.sha256(bytes)).as(a.path("name").asText()).isEqualTo(a.path("sha256").asText());
+            assertThat((long) bytes.length).isEqualTo(a.path("size").asLong());
+            if (a.path("name").asText().endsWith(".onnx")) {
+                var ops = OnnxModel.parse(bytes).graph().getNodeList().stream().map(n -> n.getOpType()).toList();
+                assertThat(ops).contains("QuantizeLinear", "DequantizeLinear");
+            }
+        }
+        assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("FP32 vs INT8", "Model size (MB)");
+
+        String sse = get(intake + "/api/jobs/" + jobId + "/events").body();
+        assertThat(sse).contains("\"state\":\"READY\"").contains("\"stage\":\"calibration\"");
+
+        assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(3))).hasSize(1);
+        readyJob = jobId;
+    }
+
+    @Test
+    @Order(2)
+    void badInputsAreRefusedWithAReasonAndLeaveNothingBehind() throws Exception {
+        int objectsBefore = store.list("jobs/").size();
+
+        assertRefused(new Multipart().file("model", "m.onnx", "this is not a model".getBytes())
+            .file("calibration", "c.npz", calib).file("validation", "e.npz", eval), 422, "INVALID_MODEL");
+        assertRefused(new Multipart().file("model", "m.onnx", Arrays.copyOf(model, model.length * 3 / 5))
+            .file("calibration", "c.npz", calib).file("validation", "e.npz", eval), 422, "INVALID_MODEL");
+        assertRefused(new Multipart().file("model", "m.onnx", model)
+            .file("calibration", "c.npz", npz("image", new long[] {8, 1, 28, 28})).file("validation", "e.npz", eval),
+            422, "DATASET_MISMATCH");
+        assertRefused(new Multipart().file("model", "m.onnx", model)
+            .file("calibration", "c.npz", calib).file("validation", "e.npz", npz("input", new long[] {8, 1, 32, 32})),
+            422, "DATASET_MISMATCH");
+        assertRefused(new Multipart().file("model", "m.onnx", model)
+            .file("calibration", "c.npz", "PK garbage".getBytes()).file("validation", "e.npz", eval), 422, "INVALID_DATASET");
+        assertRefused(new Multipart().file("model", "m.onnx", model).file("validation", "e.npz", eval), 400, "MISSING_INPUT");
+        assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
+            .file("validation", "e.npz", eval).field("method", "gptq"), 422, "UNSUPPORTED_METHOD");
+        assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
+            .file("validation", "e.npz", eval).field("maxRelativeDrop", "two percent"), 400, "INVALID_REQUEST");
+        assertThat(get(intake + "/api/jobs/job-unknown").statusCode()).isEqualTo(404);
+
+        assertThat(store.list("jobs/")).as("a refused job leaves no objects").hasSize(objectsBefore);
+
+        // The Kafka way in: refusals become job-failed events with the same reason codes.
+        ArtifactRef goodModel = store.put("uploads/it/model.onnx", model, "application/onnx");
+        ArtifactRef goodCalib = store.put("uploads/it/calib.npz", calib, "application/x-npz");
+        ArtifactRef goodEval = store.put("uploads/it/eval.npz", eval, "application/x-npz");
+        ArtifactRef notOnnx = store.put("uploads/it/not-a-model.onnx", "nope".getBytes(), "application/onnx");
+        String badModelJob = request(notOnnx, goodCalib, goodEval);
+        String missingJob = request(ArtifactStore.ref("quantflow", "uploads/it/nothing-here.onnx", null, -1, "x"), goodCalib, goodEval);
+        String garbageJob = "job-" + UUID.randomUUID();
+        publisher.send(Topics.REQUESTS.name(), garbageJob, "{\"not\":\"avro\"}".getBytes());
+        String goodJob = request(goodModel, goodCalib, goodEval);
+
+        assertThat(failure(badModelJob).getReasonCode()).isEqualTo("INVALID_MODEL");
+        assertThat(failure(missingJob).getReasonCode()).isEqualTo("ARTIFACT_MISSING");
+        assertThat(failure(garbageJob).getReasonCode()).isEqualTo("BAD_EVENT");
+        JsonNode failedView = JSON.readTree(get(intake + "/api/jobs/" + badModelJob).body());
+        assertThat(failedView.path("state").asText()).isEqualTo("FAILED");
+        assertThat(failedView.path("result").path("reason").asText()).contains("model");
+
+        // ...and the services keep serving the next job.
+        assertThat(awaitTerminal(goodJob, Duration.ofMinutes(5)).path("state").asText()).isEqualTo("READY");
+    }
+
+    @Test
+    @Order(3)
+    void redeliveredStageEventsProduceNoSecondModelReadyAndNoNewArtifact() throws Exception {
+        assertThat(readyJob).as("needs the job of the first test").isNotNull();
+        JsonNode before = JSON.readTree(get(intake + "/api/jobs/" + readyJob + "/artifacts").body()).path("artifacts");
+        List<ConsumerRecord<String, byte[]>> export = records(Topics.EXPORT_REQUESTED, readyJob, Duration.ofSeconds(3));
+        List<ConsumerRecord<String, byte[]>> calibration = records(Topics.CALIBRATION_REQUESTED, readyJob, Duration.ofSeconds(3));
+        assertThat(export).hasSize(1);
+        assertThat(calibration).hasSize(1);
+        publisher.send(Topics.EXPORT_REQUESTED.name(), readyJob, export.get(0).value());
+        publisher.send(Topics.CALIBRATION_REQUESTED.name(), readyJob, calibration.get(0).value());
+
+        Thread.sleep(8000);
+        assertThat(records(Topics.MODELS_READY, readyJob, Duration.ofSeconds(3))).hasSize(1);
+        assertThat(records(Topics.QUANTIZE_STATIC, readyJob, Duration.ofSeconds(2))).hasSize(1);
+        JsonNode after = JSON.readTree(get(intake + "/api/jobs/" + readyJob + "/artifacts").body()).path("artifacts");
+        for (int i = 0; i < before.size(); i++) {
+            assertThat(after.get(i).path("sha256").asText()).isEqualTo(before.get(i).path("sha256").asText());
+        }
+        ModelReady ready = dev.quantflow.pipeline.AvroCodec.decode(
+            records(Topics.MODELS_READY, readyJob, Duration.ofSeconds(2)).get(0).value(), ModelReady.class);
+        assertThat(store.resolve(ready.getModel().getBucket(), ready.getModel().getKey(), "application/onnx").getSha256())
+            .isEqualTo(ready.getModel().getSha256());
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private static String request(ArtifactRef m, ArtifactRef c, ArtifactRef v) {
+        String jobId = "job-" + UUID.randomUUID();
+        publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
+            .setInputs(JobInputs.newBuilder().setName("kafka-" + jobId).setModel(m).setCalibration(c).setValidation(v).build())
+            .build());
+        return jobId;
+    }
+
+    private static JobFailed failure(String jobId) {
+        List<ConsumerRecord<String, byte[]>> found = List.of();
+        Instant end = Instant.now().plusSeconds(90);
+        while (found.isEmpty() && Instant.now().isBefore(end)) {
+            found = records(Topics.JOBS_FAILED, jobId, Duration.ofSeconds(3));
+        }
+        assertThat(found).as("job-failed event for " + jobId).hasSize(1);
+        return dev.quantflow.pipeline.AvroCodec.decode(found.get(0).value(), JobFailed.class);
+    }
+
+    private static void assertRefused(Multipart form, int status, String code) throws Exception {
+        HttpResponse<String> r = submit(form);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        JsonNode body = JSON.readTree(r.body());
+        assertThat(body.path("error").asText()).as(r.body()).isEqualTo(code);
+        assertThat(body.path("reason").asText()).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    private static byte[] npz(String name, long[] shape) {
+        int n = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NpzWriter.write(out, List.of(NdArray.ofFloats(name, new float[n], shape)), false);
+        return out.toByteArray();
+    }
+
+    private static HttpResponse<String> submit(Multipart form) throws Exception {
+        byte[] body = form.build();
+        return http.send(HttpRequest.newBuilder(URI.create(intake + "/api/jobs"))
+            .header("Content-Type", form.contentType())
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode awaitTerminal(String jobId, Duration timeout) throws Exception {
+        Instant end = Instant.now().plus(timeout);
+        JsonNode job = null;
+        while (Instant.now().isBefore(end)) {
+            HttpResponse<String> r = get(intake + "/api/jobs/" + jobId);
+            if (r.statusCode() == 200) {
+                job = JSON.readTree(r.body());
+                String state = job.path("state").asText();
+                if (state.equals("READY") || state.equals("FAILED")) {
+                    return job;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("job " + jobId + " did not finish in " + timeout + ": " + job);
+    }
+
+    static List<ConsumerRecord<String, byte[]>> records(Topics.Topic<?> topic, String key, Duration wait) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.kafkaBootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + UUID.randomUUID());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+        try (var c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            c.subscribe(List.of(topic.name()));
+            Instant end = Instant.now().plus(wait);
+            while (Instant.now().isBefore(end)) {
+                for (var r : c.poll(Duration.ofMillis(250))) {
+                    if (key.equals(r.key())) {
+                        out.add(r);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}
