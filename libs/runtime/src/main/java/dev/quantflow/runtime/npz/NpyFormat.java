@@ -1,0 +1,285 @@
+package dev.quantflow.runtime.npz;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The NumPy {@code .npy} format (versions 1.0, 2.0, 3.0):
+ *
+ * <pre>
+ *   magic        6 bytes  \x93NUMPY
+ *   version      2 bytes  major, minor
+ *   header_len   2 bytes little-endian (v1) or 4 bytes (v2, v3)
+ *   header       header_len bytes: a Python dict literal, e.g.
+ *                {'descr': '&lt;f4', 'fortran_order': False, 'shape': (2000, 1, 28, 28), }
+ *                padded with spaces and ending in '\n' (ASCII for v1/v2, UTF-8 for v3)
+ *   data         product(shape) * itemsize bytes, C order when fortran_order is False
+ * </pre>
+ *
+ * Writing uses version 1.0 and pads the preamble to a multiple of 64 bytes, as NumPy does.
+ */
+final class NpyFormat {
+
+    private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+    private NpyFormat() {
+    }
+
+    static NdArray read(String name, byte[] bytes) {
+        if (bytes.length < 10 || !startsWithMagic(bytes)) {
+            throw new DatasetException("entry '" + name + ".npy' is not a NumPy array (no \\x93NUMPY header); save arrays "
+                + "with np.savez or np.savez_compressed");
+        }
+        int major = bytes[6] & 0xFF;
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        long headerLen;
+        int headerStart;
+        if (major == 1) {
+            headerLen = b.getShort(8) & 0xFFFF;
+            headerStart = 10;
+        } else if (major == 2 || major == 3) {
+            if (bytes.length < 12) {
+                throw truncated(name);
+            }
+            headerLen = b.getInt(8) & 0xFFFFFFFFL;
+            headerStart = 12;
+        } else {
+            throw new DatasetException("array '" + name + "' uses .npy format version " + major + "." + (bytes[7] & 0xFF)
+                + ", which is not supported (1.0, 2.0 and 3.0 are)");
+        }
+        if (headerStart + headerLen > bytes.length) {
+            throw truncated(name);
+        }
+        String header = new String(bytes, headerStart, (int) headerLen,
+            major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        Map<String, Object> dict = parseHeader(name, header);
+
+        Object descr = dict.get("descr");
+        Object fortran = dict.get("fortran_order");
+        Object shapeObj = dict.get("shape");
+        if (!(descr instanceof String) && descr != null) {
+            throw new DatasetException("array '" + name + "' has a structured dtype (record fields), which is not supported; "
+                + "save each field as its own array");
+        }
+        if (descr == null || !(fortran instanceof Boolean) || !(shapeObj instanceof List<?>)) {
+            throw new DatasetException("array '" + name + "' has an incomplete .npy header (needs descr, fortran_order "
+                + "and shape): " + header.strip());
+        }
+        if ((Boolean) fortran) {
+            throw new DatasetException("array '" + name + "' is stored in Fortran (column-major) order; save it in C order, "
+                + "e.g. np.ascontiguousarray(x)");
+        }
+        List<?> dims = (List<?>) shapeObj;
+        long[] shape = new long[dims.size()];
+        for (int i = 0; i < shape.length; i++) {
+            if (!(dims.get(i) instanceof Long d)) {
+                throw new DatasetException("array '" + name + "' has a non-integer shape " + dims);
+            }
+            shape[i] = d;
+        }
+        String dtype = NdArray.canonicalDtype((String) descr);
+        if (dtype == null) {
+            throw new DatasetException(NdArray.unsupportedDtypeMessage(name, (String) descr));
+        }
+        long count;
+        try {
+            count = 1;
+            for (long d : shape) {
+                count = Math.multiplyExact(count, d);
+            }
+            count = Math.multiplyExact(count, NdArray.itemSize(dtype));
+        } catch (ArithmeticException e) {
+            throw new DatasetException("array '" + name + "' declares an impossible shape " + dims);
+        }
+        long dataStart = headerStart + headerLen;
+        long available = bytes.length - dataStart;
+        if (available < count) {
+            throw new DatasetException("array '" + name + "' is truncated: its header promises " + count + " bytes of data "
+                + "for shape " + dims + " but only " + available + " are present; re-save the file");
+        }
+        if (available > count) {
+            throw new DatasetException("array '" + name + "' has " + (available - count) + " bytes after its data; the "
+                + "file is damaged or not written by NumPy");
+        }
+        byte[] data = new byte[(int) count];
+        System.arraycopy(bytes, (int) dataStart, data, 0, data.length);
+        return NdArray.create(name, dtype, shape, data);
+    }
+
+    static boolean startsWithMagic(byte[] bytes) {
+        if (bytes.length < MAGIC.length) {
+            return false;
+        }
+        for (int i = 0; i < MAGIC.length; i++) {
+            if (bytes[i] != MAGIC[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static byte[] write(NdArray array) {
+        StringBuilder shape = new StringBuilder("(");
+        long[] dims = array.shape();
+        for (int i = 0; i < dims.length; i++) {
+            shape.append(i == 0 ? "" : ", ").append(dims[i]);
+        }
+        shape.append(dims.length == 1 ? ",)" : ")");
+        StringBuilder header = new StringBuilder("{'descr': '" + array.dtype() + "', 'fortran_order': False, 'shape': "
+            + shape + ", }");
+        int preamble = MAGIC.length + 2 + 2;
+        while ((preamble + header.length() + 1) % 64 != 0) {
+            header.append(' ');
+        }
+        header.append('\n');
+        if (header.length() > 0xFFFF) {
+            throw new IllegalArgumentException("header too long for .npy version 1.0");
+        }
+        byte[] data = array.rawData();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(preamble + header.length() + data.length);
+        out.writeBytes(MAGIC);
+        out.write(1);
+        out.write(0);
+        out.write(header.length() & 0xFF);
+        out.write(header.length() >>> 8);
+        out.writeBytes(header.toString().getBytes(StandardCharsets.ISO_8859_1));
+        out.writeBytes(data);
+        return out.toByteArray();
+    }
+
+    private static DatasetException truncated(String name) {
+        return new DatasetException("array '" + name + "' is truncated inside its .npy header; re-save the file");
+    }
+
+    // --- a parser for the Python literal subset .npy headers use: dict, str, bool, int, tuple/list ---
+
+    private static Map<String, Object> parseHeader(String name, String header) {
+        LiteralParser p = new LiteralParser(header);
+        try {
+            Object v = p.value();
+            p.skipSpace();
+            if (!p.atEnd() || !(v instanceof Map<?, ?>)) {
+                throw new IllegalArgumentException("expected one dict");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) v;
+            return m;
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            throw new DatasetException("array '" + name + "' has an unreadable .npy header (" + e.getMessage() + "): "
+                + header.strip());
+        }
+    }
+
+    private static final class LiteralParser {
+        private final String s;
+        private int i;
+
+        LiteralParser(String s) {
+            this.s = s;
+        }
+
+        boolean atEnd() {
+            return i >= s.length();
+        }
+
+        void skipSpace() {
+            while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+                i++;
+            }
+        }
+
+        Object value() {
+            skipSpace();
+            char c = s.charAt(i);
+            if (c == '{') {
+                return dict();
+            }
+            if (c == '(' || c == '[') {
+                return sequence(c == '(' ? ')' : ']');
+            }
+            if (c == '\'' || c == '"') {
+                return string();
+            }
+            if (s.startsWith("True", i)) {
+                i += 4;
+                return Boolean.TRUE;
+            }
+            if (s.startsWith("False", i)) {
+                i += 5;
+                return Boolean.FALSE;
+            }
+            if (Character.isDigit(c) || c == '-') {
+                int start = i++;
+                while (i < s.length() && Character.isDigit(s.charAt(i))) {
+                    i++;
+                }
+                if (i < s.length() && s.charAt(i) == 'L') { // Python 2 long suffix
+                    return Long.parseLong(s.substring(start, i++));
+                }
+                return Long.parseLong(s.substring(start, i));
+            }
+            throw new IllegalArgumentException("unexpected '" + c + "' at " + i);
+        }
+
+        private Map<String, Object> dict() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            i++;
+            while (true) {
+                skipSpace();
+                if (s.charAt(i) == '}') {
+                    i++;
+                    return m;
+                }
+                Object key = value();
+                skipSpace();
+                expect(':');
+                m.put(String.valueOf(key), value());
+                skipSpace();
+                if (s.charAt(i) == ',') {
+                    i++;
+                }
+            }
+        }
+
+        private List<Object> sequence(char close) {
+            List<Object> items = new ArrayList<>();
+            i++;
+            while (true) {
+                skipSpace();
+                if (s.charAt(i) == close) {
+                    i++;
+                    return items;
+                }
+                items.add(value());
+                skipSpace();
+                if (s.charAt(i) == ',') {
+                    i++;
+                }
+            }
+        }
+
+        private String string() {
+            char quote = s.charAt(i++);
+            int end = s.indexOf(quote, i);
+            if (end < 0) {
+                throw new IllegalArgumentException("unterminated string");
+            }
+            String v = s.substring(i, end);
+            i = end + 1;
+            return v;
+        }
+
+        private void expect(char c) {
+            if (s.charAt(i) != c) {
+                throw new IllegalArgumentException("expected '" + c + "' at " + i);
+            }
+            i++;
+        }
+    }
+}
