@@ -109,6 +109,51 @@ public final class OnnxModel {
     }
 
     /**
+     * Returns a copy importing the default (ai.onnx) domain at {@code version}, raising the IR version to the one that
+     * opset requires when it is lower. The caller is responsible for the graph's ops meaning the same at the new
+     * version (ONNX changed some signatures between opsets).
+     */
+    public OnnxModel withOpsetVersion(long version) {
+        OnnxMl.ModelProto.Builder b = proto.toBuilder();
+        boolean found = false;
+        for (int i = 0; i < b.getOpsetImportCount(); i++) {
+            String domain = b.getOpsetImport(i).getDomain();
+            if (domain.isEmpty() || domain.equals("ai.onnx")) {
+                b.setOpsetImport(i, b.getOpsetImport(i).toBuilder().setVersion(version));
+                found = true;
+            }
+        }
+        if (!found) {
+            b.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(version));
+        }
+        long requiredIr = minimumIrVersion(version);
+        if (b.getIrVersion() < requiredIr) {
+            b.setIrVersion(requiredIr);
+        }
+        return new OnnxModel(b.build());
+    }
+
+    /** The lowest IR version that may import ai.onnx at {@code opset} (from the ONNX versioning table). */
+    static long minimumIrVersion(long opset) {
+        if (opset <= 8) {
+            return 3;
+        }
+        if (opset <= 11) {
+            return opset - 5;
+        }
+        if (opset <= 14) {
+            return 7;
+        }
+        if (opset <= 18) {
+            return 8;
+        }
+        if (opset <= 20) {
+            return 9;
+        }
+        return opset <= 22 ? 10 : 11;
+    }
+
+    /**
      * Returns a copy whose graph also outputs the named tensors (ONNX Runtime has no API to read intermediate
      * tensors, so calibration and per-layer diagnostics add them as outputs). Already-present outputs are skipped.
      */

@@ -1,0 +1,641 @@
+package dev.quantflow.quant.qdq;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import ai.onnx.proto.OnnxMl;
+import dev.quantflow.onnx.GraphEditor;
+import dev.quantflow.onnx.Nodes;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.onnx.Tensors;
+import dev.quantflow.quant.BiasQuantizer;
+import dev.quantflow.quant.QuantParams;
+import dev.quantflow.quant.QuantType;
+import dev.quantflow.quant.QuantizationException;
+import dev.quantflow.quant.QuantizedWeights;
+import dev.quantflow.quant.SymmetricWeightQuantizer;
+import dev.quantflow.quant.calib.ActivationStatistics;
+import dev.quantflow.quant.calib.TensorRange;
+
+/**
+ * Static post-training INT8 quantization in QDQ form: the fp32 graph is kept, and QuantizeLinear /
+ * DequantizeLinear pairs are inserted so that every quantized operator reads dequantized 8-bit values. ONNX
+ * Runtime recognises the pattern {@code DQ(inputs) → op → Q(output)} and replaces it with an integer kernel
+ * (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, 8-bit MaxPool); any other runtime still gets a valid fp32 graph
+ * that computes the same values.
+ *
+ * <h2>What is quantized, and how</h2>
+ * <ul>
+ *   <li><b>Weights</b> (Conv input 1, Gemm input B, MatMul input B when an initializer): symmetric INT8, zero point 0,
+ *       per output channel by default, reduced to [-64, 64] by default so that no x86 kernel saturates
+ *       ({@link SymmetricWeightQuantizer}), stored as int8 initializers read by a
+ *       DequantizeLinear (with {@code axis} when per channel). Output channel axis: Conv 0 ({@code W = [M, C/g, k…]});
+ *       Gemm 0 if {@code transB = 1} ({@code B = [N, K]}) else 1; MatMul 1 ({@code B = [K, N]}).
+ *   <li><b>Bias</b> (Conv input 2, Gemm input C): INT32 with {@code s_b[c] = s_x · s_w[c]}, zero point 0
+ *       ({@link BiasQuantizer}), so the integer kernel adds it straight to its accumulator.
+ *   <li><b>Activations</b>: asymmetric 8-bit ({@link ActivationType}) with scale and zero point from the calibrated
+ *       range ({@link QuantParams#asymmetric}), one QuantizeLinear per tensor and one DequantizeLinear per consumer
+ *       (ONNX Runtime's fusions want a DequantizeLinear that feeds a single node).
+ *   <li><b>Data-movement ops</b> (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, and a Relu that cannot
+ *       be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
+ *       They only select or rearrange values that are already on the input's grid, so re-quantizing with the same
+ *       parameters is exact, and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
+ *       They need no calibration range of their own.
+ * </ul>
+ *
+ * <h2>Relu absorbed into the output quantization</h2>
+ * When a Relu is the only consumer of a quantized Conv / Gemm / MatMul / Add output, the producer's output is
+ * quantized with the Relu output's range, which is {@code [0, max]}, and the Relu node is removed. That range gives
+ * {@code z = qmin} (0 for UINT8, -128 for INT8), so for {@code x < 0}, {@code roundHalfToEven(x / s) ≤ 0} and
+ * {@code q = saturate(… + qmin) = qmin}, which dequantizes to exactly 0 = relu(x); for {@code x ≥ 0} relu is the
+ * identity. Hence {@code Q(relu(x)) = Q(x)} bit for bit: dropping the Relu is exact, not an approximation, and the
+ * integer kernel's output clamp performs it for free.
+ *
+ * <h2>Where the Q/DQ boundaries go</h2>
+ * A tensor produced by a quantized node with a quantized output is "in the integer domain": every reader — quantized
+ * or fp32, and a graph output — reads a DequantizeLinear of it (a graph output keeps its name: the producer's
+ * output is renamed and the DequantizeLinear writes the original name). A tensor produced by an fp32 node (or a
+ * graph input) keeps its fp32 value for fp32 readers; only quantized readers go through Q→DQ. Conv outputs are
+ * always quantized (QLinearConv needs it). A Gemm / MatMul output is quantized only when some reader could run
+ * quantized; otherwise it is left fp32, which ONNX Runtime runs as QGemm / MatMulIntegerToFloat with a float
+ * output, keeping the final logits at full precision.
+ *
+ * <h2>Opset</h2>
+ * QuantizeLinear needs opset 10 and per-axis DequantizeLinear opset 13. A model below 13 is moved to 13 when every
+ * op it uses means the same there; otherwise it keeps its opset and gets per-tensor weights. Below 10, or a model
+ * that already contains quantized operators, is a {@link QuantizationException}.
+ *
+ * <p>Deterministic: the same model, statistics and recipe give the same bytes.
+ */
+public final class StaticQdqQuantizer {
+
+    static final Set<String> WEIGHTED_OPS = Set.of("Conv", "Gemm", "MatMul");
+    static final Set<String> PASS_THROUGH_OPS = Set.of("MaxPool", "Flatten", "Reshape", "Transpose", "Squeeze",
+        "Unsqueeze", "Relu");
+    static final Set<String> OWN_RANGE_OPS = Set.of("Add");
+    private static final Set<String> QUANTIZED_OPS = Set.of("QuantizeLinear", "DequantizeLinear",
+        "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "QGemm",
+        "QLinearAdd", "QLinearMul", "MatMulIntegerToFloat", "MatMulNBits", "QAttention", "DynamicQuantizeMatMul");
+    /** Ops whose definition does not change in a way that matters between opsets 10 and 13. */
+    private static final Set<String> SAME_FROM_10_TO_13 = Set.of("Conv", "Gemm", "MatMul", "Relu", "LeakyRelu",
+        "Sigmoid", "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape",
+        "Transpose", "Add", "Sub", "Mul", "Div", "Concat", "BatchNormalization", "Identity", "Shape", "Gather",
+        "Constant", "Cast", "Sqrt", "Exp", "Log", "Neg", "Abs", "Pow", "Erf", "Slice", "Sum", "Mean", "Max", "Min",
+        "Elu", "Selu", "PRelu", "Softplus", "HardSigmoid");
+    private static final int PER_AXIS_OPSET = 13;
+    private static final int QDQ_OPSET = 10;
+
+    public StaticQdqQuantizer() {
+    }
+
+    /**
+     * Quantizes {@code fp32} with the ranges in {@code stats}.
+     *
+     * @throws QuantizationException if the model cannot be quantized at all (opset below 10, already quantized, or
+     *                               no node could be quantized)
+     */
+    public StaticQuantizationResult quantize(OnnxModel fp32, ActivationStatistics stats, StaticQuantRecipe recipe) {
+        Objects.requireNonNull(fp32, "fp32");
+        Objects.requireNonNull(stats, "stats");
+        Objects.requireNonNull(recipe, "recipe");
+        checkQuantizable(fp32);
+        OnnxModel model = fp32;
+        boolean perChannel = recipe.perChannelWeights();
+        if (perChannel && model.opsetVersion() < PER_AXIS_OPSET) {
+            if (canMoveToOpset13(model)) {
+                model = model.withOpsetVersion(PER_AXIS_OPSET);
+            } else {
+                perChannel = false;
+            }
+        }
+        Planner planner = new Planner(model, recipe, perChannel, stats::range);
+        planner.plan();
+        if (planner.decisions.values().stream().noneMatch(NodeDecision::quantized)) {
+            throw new QuantizationException("no node of the model could be quantized: " + summarize(planner.decisions.values()));
+        }
+        OnnxModel quantized = planner.emit();
+        return new StaticQuantizationResult(quantized, List.copyOf(planner.decisions.values()));
+    }
+
+    /**
+     * The activation tensors of {@code fp32} whose ranges {@link #quantize} will look up under {@code recipe}, in
+     * graph order. Tensors whose quantization parameters are inherited (outputs of data-movement ops) or that a Relu
+     * replaces are not listed.
+     */
+    public static List<String> tensorsToCalibrate(OnnxModel fp32, StaticQuantRecipe recipe) {
+        checkQuantizable(fp32);
+        Planner planner = new Planner(fp32, recipe, recipe.perChannelWeights(),
+            name -> Optional.of(new TensorRange(-1f, 1f)));
+        planner.plan();
+        return List.copyOf(planner.requestedRanges);
+    }
+
+    private static void checkQuantizable(OnnxModel model) {
+        if (model.opsetVersion() < QDQ_OPSET) {
+            throw new QuantizationException("the model uses ONNX opset " + model.opsetVersion()
+                + "; QuantizeLinear needs opset " + QDQ_OPSET + " or newer: re-export the model at opset 13 or newer");
+        }
+        Set<String> found = new TreeSet<>();
+        for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
+            if (QUANTIZED_OPS.contains(n.getOpType())) {
+                found.add(n.getOpType());
+            }
+        }
+        if (!found.isEmpty()) {
+            throw new QuantizationException("the model already contains quantized operators " + found
+                + ": hand over the fp32 model");
+        }
+    }
+
+    private static boolean canMoveToOpset13(OnnxModel model) {
+        return model.graph().getNodeList().stream()
+            .allMatch(n -> (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
+                && SAME_FROM_10_TO_13.contains(n.getOpType()));
+    }
+
+    private static String summarize(java.util.Collection<NodeDecision> decisions) {
+        Map<String, Long> byReason = decisions.stream()
+            .collect(Collectors.groupingBy(NodeDecision::reason, TreeMap::new, Collectors.counting()));
+        return byReason.entrySet().stream().map(e -> e.getValue() + " × " + e.getKey())
+            .collect(Collectors.joining("; "));
+    }
+
+    /** Decides node by node (in graph order), then rewrites the graph. */
+    private static final class Planner {
+
+        private final GraphEditor editor;
+        private final StaticQuantRecipe recipe;
+        private final boolean perChannel;
+        private final Function<String, Optional<TensorRange>> ranges;
+        private final QuantType activationType;
+
+        final Map<String, NodeDecision> decisions = new LinkedHashMap<>();
+        final Set<String> requestedRanges = new LinkedHashSet<>();
+        /** Tensors that get a QuantizeLinear, with their parameters. */
+        private final Map<String, QuantParams> activationParams = new LinkedHashMap<>();
+        /** Tensors written by a quantized node through a QuantizeLinear: every reader reads a DequantizeLinear. */
+        private final Set<String> integerDomain = new HashSet<>();
+        /** Quantized node name → the inputs it reads through a DequantizeLinear of an activation. */
+        private final Map<String, Set<String>> quantizedReads = new HashMap<>();
+        /** Weighted nodes → their weight/bias plan. */
+        private final Map<String, WeightPlan> weightPlans = new LinkedHashMap<>();
+        /** Add nodes' initializer inputs → their parameters. */
+        private final Map<String, Map<String, QuantParams>> constantInputs = new HashMap<>();
+        /** Absorbed Relu name → its producer. */
+        private final Map<String, String> absorbedRelus = new LinkedHashMap<>();
+        private final Map<String, Boolean> floatTensors = new HashMap<>();
+
+        Planner(OnnxModel model, StaticQuantRecipe recipe, boolean perChannel,
+                Function<String, Optional<TensorRange>> ranges) {
+            this.editor = GraphEditor.of(model);
+            this.recipe = recipe;
+            this.perChannel = perChannel;
+            this.ranges = ranges;
+            this.activationType = recipe.activationType().quantType();
+        }
+
+        private record WeightPlan(String input, String weight, int axis, String bias) {
+        }
+
+        void plan() {
+            for (OnnxMl.NodeProto node : editor.nodes()) {
+                if (absorbedRelus.containsKey(node.getName())) {
+                    continue;
+                }
+                decisions.put(node.getName(), decide(node));
+            }
+        }
+
+        private NodeDecision decide(OnnxMl.NodeProto node) {
+            String op = node.getOpType();
+            if (recipe.excludedNodes().contains(node.getName())) {
+                return keep(node, "excluded by recipe");
+            }
+            if (!node.getDomain().isEmpty() && !node.getDomain().equals("ai.onnx")) {
+                return keep(node, "op not supported (domain " + node.getDomain() + ")");
+            }
+            if (WEIGHTED_OPS.contains(op)) {
+                return decideWeighted(node);
+            }
+            if (OWN_RANGE_OPS.contains(op)) {
+                return decideAdd(node);
+            }
+            if (PASS_THROUGH_OPS.contains(op)) {
+                return decidePassThrough(node);
+            }
+            return keep(node, "op not supported");
+        }
+
+        private NodeDecision decideWeighted(OnnxMl.NodeProto node) {
+            String op = node.getOpType();
+            String x = Nodes.input(node, 0);
+            String w = Nodes.input(node, 1);
+            String b = Nodes.input(node, 2);
+            if (editor.initializer(x).isPresent()) {
+                return keep(node, "op not supported (constant first input)");
+            }
+            Optional<OnnxMl.TensorProto> weight = editor.initializer(w).filter(this::isFloatInitializer);
+            int axis;
+            switch (op) {
+                case "Conv" -> {
+                    if (weight.isEmpty() || weight.get().getDimsCount() < 3) {
+                        return keep(node, "op not supported (Conv weights are not a float initializer)");
+                    }
+                    axis = 0;
+                }
+                case "Gemm" -> {
+                    if (weight.isEmpty() || weight.get().getDimsCount() != 2) {
+                        return keep(node, "op not supported (Gemm B is not a 2-D float initializer)");
+                    }
+                    if (Nodes.intAttribute(node, "transA", 0) != 0 || Nodes.floatAttribute(node, "alpha", 1f) != 1f
+                        || (!b.isEmpty() && Nodes.floatAttribute(node, "beta", 1f) != 1f)) {
+                        return keep(node, "op not supported (Gemm with transA, alpha or beta other than default)");
+                    }
+                    axis = Nodes.intAttribute(node, "transB", 0) != 0 ? 0 : 1;
+                }
+                default -> { // MatMul
+                    if (weight.isPresent() && weight.get().getDimsCount() != 2) {
+                        return keep(node, "op not supported (MatMul weights of rank " + weight.get().getDimsCount() + ")");
+                    }
+                    if (weight.isEmpty() && editor.initializer(w).isPresent()) {
+                        return keep(node, "op not supported (MatMul B is a non-float initializer)");
+                    }
+                    if (weight.isEmpty() && !(isFloat(x) || isFloat(w))) {
+                        return keep(node, "op not supported (inputs not known to be float)");
+                    }
+                    axis = 1;
+                }
+            }
+            if (!b.isEmpty()) {
+                Optional<OnnxMl.TensorProto> bias = editor.initializer(b).filter(this::isFloatInitializer);
+                long outChannels = weight.map(t -> t.getDims(axis)).orElse(-1L);
+                if (bias.isEmpty() || bias.get().getDimsCount() != 1 || bias.get().getDims(0) != outChannels) {
+                    return keep(node, "op not supported (bias is not a 1-D float initializer per output channel)");
+                }
+            }
+            List<String> activationInputs = weight.isPresent() ? List.of(x) : List.of(x, w);
+            OutputChoice out = chooseOutput(node, op.equals("Conv"));
+            return commit(node, activationInputs, out, () -> {
+                if (weight.isPresent()) {
+                    weightPlans.put(node.getName(), new WeightPlan(x, w, axis, b));
+                }
+            });
+        }
+
+        private NodeDecision decideAdd(OnnxMl.NodeProto node) {
+            List<String> activationInputs = new ArrayList<>();
+            Map<String, QuantParams> constants = new LinkedHashMap<>();
+            for (String in : node.getInputList()) {
+                Optional<OnnxMl.TensorProto> init = editor.initializer(in);
+                if (init.isPresent()) {
+                    if (!isFloatInitializer(init.get())) {
+                        return keep(node, "op not supported (non-float input)");
+                    }
+                    float[] values = Tensors.toFloatArray(init.get());
+                    float min = 0f;
+                    float max = 0f;
+                    for (float v : values) {
+                        min = Math.min(min, v);
+                        max = Math.max(max, v);
+                    }
+                    try {
+                        constants.put(in, QuantParams.asymmetric(min, max, activationType));
+                    } catch (IllegalArgumentException e) {
+                        return keep(node, "op not supported (constant input '" + in + "' is not finite)");
+                    }
+                } else if (!isFloat(in)) {
+                    return keep(node, "op not supported (inputs not known to be float)");
+                } else {
+                    activationInputs.add(in);
+                }
+            }
+            OutputChoice out = chooseOutput(node, true);
+            return commit(node, activationInputs, out, () -> constantInputs.put(node.getName(), constants));
+        }
+
+        private NodeDecision decidePassThrough(OnnxMl.NodeProto node) {
+            String in = Nodes.input(node, 0);
+            if (node.getOutputCount() != 1) {
+                return keep(node, "op not supported (more than one output)");
+            }
+            if (!integerDomain.contains(in)) {
+                return keep(node, "input not quantized (nothing to pass through)");
+            }
+            String out = node.getOutput(0);
+            QuantParams params = activationParams.get(in);
+            activationParams.put(out, params);
+            integerDomain.add(out);
+            quantizedReads.put(node.getName(), Set.of(in));
+            return new NodeDecision(node.getName(), node.getOpType(), true,
+                "quantized (reuses the scale and zero point of its input)");
+        }
+
+        /** Where a quantized node's output goes: which tensor gets the Q, whether a Relu is absorbed. */
+        private record OutputChoice(String tensor, boolean quantize, OnnxMl.NodeProto absorbedRelu) {
+        }
+
+        private OutputChoice chooseOutput(OnnxMl.NodeProto node, boolean alwaysQuantize) {
+            String out = node.getOutput(0);
+            List<OnnxMl.NodeProto> readers = editor.consumers(out);
+            if (readers.size() == 1 && !editor.isGraphOutput(out)) {
+                OnnxMl.NodeProto reader = readers.get(0);
+                if (reader.getOpType().equals("Relu") && reader.getDomain().isEmpty()
+                    && !recipe.excludedNodes().contains(reader.getName()) && reader.getInputCount() == 1) {
+                    return new OutputChoice(reader.getOutput(0), true, reader);
+                }
+            }
+            boolean quantize = alwaysQuantize || (!editor.isGraphOutput(out)
+                && readers.stream().anyMatch(this::couldRunQuantized));
+            return new OutputChoice(out, quantize, null);
+        }
+
+        private boolean couldRunQuantized(OnnxMl.NodeProto reader) {
+            String op = reader.getOpType();
+            return !recipe.excludedNodes().contains(reader.getName()) && reader.getDomain().isEmpty()
+                && (WEIGHTED_OPS.contains(op) || PASS_THROUGH_OPS.contains(op) || OWN_RANGE_OPS.contains(op));
+        }
+
+        private NodeDecision commit(OnnxMl.NodeProto node, List<String> activationInputs, OutputChoice out,
+                                    Runnable onQuantized) {
+            Map<String, QuantParams> needed = new LinkedHashMap<>();
+            for (String in : activationInputs) {
+                Optional<QuantParams> p = paramsFor(in, false);
+                if (p.isEmpty()) {
+                    return keep(node, missingReason(in));
+                }
+                needed.put(in, p.get());
+            }
+            if (out.quantize()) {
+                Optional<QuantParams> p = paramsFor(out.tensor(), out.absorbedRelu() != null);
+                if (p.isEmpty()) {
+                    return keep(node, missingReason(out.tensor()));
+                }
+                needed.put(out.tensor(), p.get());
+            }
+            activationParams.putAll(needed);
+            if (out.quantize()) {
+                integerDomain.add(out.tensor());
+            }
+            quantizedReads.put(node.getName(), Set.copyOf(activationInputs));
+            onQuantized.run();
+            if (out.absorbedRelu() != null) {
+                OnnxMl.NodeProto relu = out.absorbedRelu();
+                absorbedRelus.put(relu.getName(), node.getName());
+                decisions.put(node.getName(), new NodeDecision(node.getName(), node.getOpType(), true, "quantized"));
+                decisions.put(relu.getName(), new NodeDecision(relu.getName(), relu.getOpType(), true,
+                    "absorbed into the output quantization of " + node.getName() + " (zero point = qmin makes it exact)"));
+                return decisions.get(node.getName());
+            }
+            return new NodeDecision(node.getName(), node.getOpType(), true, "quantized");
+        }
+
+        private String missingReason(String tensor) {
+            return lastInvalidRange.containsKey(tensor) ? lastInvalidRange.get(tensor)
+                : "no calibration range for tensor '" + tensor + "'";
+        }
+
+        private final Map<String, String> lastInvalidRange = new HashMap<>();
+
+        /** Parameters already chosen for {@code tensor}, or new ones from its calibrated range. */
+        private Optional<QuantParams> paramsFor(String tensor, boolean reluOutput) {
+            QuantParams known = activationParams.get(tensor);
+            if (known != null) {
+                return Optional.of(known);
+            }
+            requestedRanges.add(tensor);
+            Optional<TensorRange> range = ranges.apply(tensor);
+            if (range.isEmpty()) {
+                return Optional.empty();
+            }
+            float min = reluOutput ? 0f : range.get().min();
+            float max = reluOutput ? Math.max(0f, range.get().max()) : range.get().max();
+            try {
+                return Optional.of(QuantParams.asymmetric(min, max, activationType));
+            } catch (IllegalArgumentException e) {
+                lastInvalidRange.put(tensor, "unusable calibration range for tensor '" + tensor + "' ["
+                    + range.get().min() + ", " + range.get().max() + "]");
+                return Optional.empty();
+            }
+        }
+
+        private NodeDecision keep(OnnxMl.NodeProto node, String reason) {
+            return new NodeDecision(node.getName(), node.getOpType(), false, reason);
+        }
+
+        private boolean isFloatInitializer(OnnxMl.TensorProto t) {
+            return t.getDataType() == OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+        }
+
+        /** Whether {@code tensor} is known to be fp32 (from declared types, or propagated through float ops). */
+        private boolean isFloat(String tensor) {
+            Boolean cached = floatTensors.get(tensor);
+            if (cached != null) {
+                return cached;
+            }
+            floatTensors.put(tensor, false); // guards against cycles in malformed graphs
+            boolean result;
+            Optional<OnnxMl.TensorProto> init = editor.initializer(tensor);
+            Optional<OnnxMl.ValueInfoProto> info = editor.valueInfo(tensor);
+            if (init.isPresent()) {
+                result = isFloatInitializer(init.get());
+            } else if (info.isPresent() && info.get().getType().hasTensorType()) {
+                result = info.get().getType().getTensorType().getElemType() == OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+            } else {
+                Optional<OnnxMl.NodeProto> producer = editor.producer(tensor);
+                result = producer.isPresent() && producer.get().getDomain().isEmpty()
+                    && FLOAT_FOLLOWS_INPUT0.contains(producer.get().getOpType())
+                    && producer.get().getOutput(0).equals(tensor)
+                    && isFloat(Nodes.input(producer.get(), 0));
+            }
+            floatTensors.put(tensor, result);
+            return result;
+        }
+
+        private static final Set<String> FLOAT_FOLLOWS_INPUT0 = Set.of("Conv", "Gemm", "MatMul", "Relu", "LeakyRelu",
+            "Sigmoid", "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape",
+            "Transpose", "Squeeze", "Unsqueeze", "Add", "Sub", "Mul", "Div", "BatchNormalization", "Softmax",
+            "Identity", "Concat", "Erf", "Sqrt", "Exp", "Neg", "Abs", "Pow", "Gelu", "LayerNormalization", "Dropout",
+            "Clip", "Slice", "Gather", "Elu", "Selu", "PRelu", "HardSigmoid", "HardSwish", "ReduceMean");
+
+        // ------------------------------------------------------------------ rewriting
+
+        OnnxModel emit() {
+            // 1. Absorbed Relus disappear; their producer writes the Relu's output name.
+            for (Map.Entry<String, String> e : absorbedRelus.entrySet()) {
+                OnnxMl.NodeProto relu = editor.node(e.getKey()).orElseThrow();
+                OnnxMl.NodeProto producer = editor.node(e.getValue()).orElseThrow();
+                editor.removeNode(relu.getName());
+                editor.replaceNode(producer.getName(), List.of(producer.toBuilder()
+                    .setOutput(0, relu.getOutput(0)).build()));
+            }
+            // 2. Weights and biases of weighted nodes, and constant inputs of Adds, become integer initializers + DQ.
+            for (Map.Entry<String, WeightPlan> e : weightPlans.entrySet()) {
+                rewriteWeights(e.getKey(), e.getValue());
+            }
+            for (Map.Entry<String, Map<String, QuantParams>> e : constantInputs.entrySet()) {
+                for (Map.Entry<String, QuantParams> c : e.getValue().entrySet()) {
+                    rewriteConstantInput(e.getKey(), c.getKey(), c.getValue());
+                }
+            }
+            // 3. One QuantizeLinear per quantized activation, one DequantizeLinear per reader that needs it.
+            for (Map.Entry<String, QuantParams> e : activationParams.entrySet()) {
+                insertQdq(e.getKey(), e.getValue());
+            }
+            return editor.build();
+        }
+
+        private final Map<String, String[]> quantizedInitializers = new HashMap<>();
+
+        private void rewriteWeights(String nodeName, WeightPlan plan) {
+            OnnxMl.NodeProto node = editor.node(nodeName).orElseThrow();
+            OnnxMl.TensorProto w = editor.initializer(plan.weight()).orElseThrow();
+            long[] dims = Tensors.dims(w);
+            int axis = perChannel ? plan.axis() : -1;
+            String key = plan.weight() + "#" + axis;
+            String[] names = quantizedInitializers.get(key);
+            QuantizedWeights qw;
+            float[] values = Tensors.toFloatArray(w);
+            int qmax = recipe.reduceRangeWeights() ? SymmetricWeightQuantizer.REDUCED_RANGE
+                : SymmetricWeightQuantizer.FULL_RANGE;
+            qw = axis >= 0 ? SymmetricWeightQuantizer.perChannel(values, dims, axis, qmax)
+                : SymmetricWeightQuantizer.perTensor(values, qmax);
+            if (names == null) {
+                names = new String[] {editor.uniqueName(plan.weight() + "_quantized"),
+                    editor.uniqueName(plan.weight() + "_scale"), editor.uniqueName(plan.weight() + "_zero_point")};
+                quantizedInitializers.put(key, names);
+                editor.putInitializer(Tensors.int8Tensor(names[0], dims, qw.values()));
+                long[] paramDims = axis >= 0 ? new long[] {qw.scales().length} : new long[0];
+                editor.putInitializer(Tensors.floatTensor(names[1], paramDims, qw.scales()));
+                editor.putInitializer(Tensors.int8Tensor(names[2], paramDims, new byte[qw.scales().length]));
+            }
+            List<OnnxMl.NodeProto> before = new ArrayList<>();
+            String wDq = editor.uniqueName(plan.weight() + "_dequantized");
+            before.add(dequantize(editor.uniqueName(plan.weight() + "_DequantizeLinear"), names, wDq, axis));
+            OnnxMl.NodeProto.Builder rewritten = node.toBuilder().setInput(1, wDq);
+            if (!plan.bias().isEmpty()) {
+                float inputScale = activationParams.get(plan.input()).scale();
+                float[] bias = Tensors.toFloatArray(editor.initializer(plan.bias()).orElseThrow());
+                BiasQuantizer.QuantizedBias qb = BiasQuantizer.quantize(bias, inputScale, qw.scales());
+                String bq = editor.uniqueName(plan.bias() + "_quantized");
+                String bs = editor.uniqueName(plan.bias() + "_scale");
+                String bz = editor.uniqueName(plan.bias() + "_zero_point");
+                long[] biasDims = {bias.length};
+                editor.putInitializer(Tensors.int32Tensor(bq, biasDims, qb.values()));
+                if (axis >= 0) {
+                    editor.putInitializer(Tensors.floatTensor(bs, biasDims, qb.scales()));
+                    editor.putInitializer(Tensors.int32Tensor(bz, biasDims, new int[bias.length]));
+                } else {
+                    editor.putInitializer(Tensors.floatTensor(bs, new long[0], new float[] {qb.scales()[0]}));
+                    editor.putInitializer(Tensors.int32Tensor(bz, new long[0], new int[1]));
+                }
+                String bDq = editor.uniqueName(plan.bias() + "_dequantized");
+                before.add(dequantize(editor.uniqueName(plan.bias() + "_DequantizeLinear"),
+                    new String[] {bq, bs, bz}, bDq, axis >= 0 ? 0 : -1));
+                rewritten.setInput(2, bDq);
+            }
+            editor.replaceNode(nodeName, List.of(rewritten.build()));
+            editor.insertBefore(nodeName, before);
+        }
+
+        private void rewriteConstantInput(String nodeName, String constant, QuantParams params) {
+            OnnxMl.NodeProto node = editor.node(nodeName).orElseThrow();
+            float[] values = Tensors.toFloatArray(editor.initializer(constant).orElseThrow());
+            long[] dims = Tensors.dims(editor.initializer(constant).orElseThrow());
+            byte[] q = new byte[values.length];
+            params.quantize(values, 0, q, 0, values.length);
+            String[] names = {editor.uniqueName(constant + "_quantized"), editor.uniqueName(constant + "_scale"),
+                editor.uniqueName(constant + "_zero_point")};
+            editor.putInitializer(integerTensor(names[0], dims, q, params.type()));
+            putScaleAndZeroPoint(names[1], names[2], params);
+            String dq = editor.uniqueName(constant + "_dequantized");
+            OnnxMl.NodeProto.Builder rewritten = node.toBuilder();
+            for (int i = 0; i < node.getInputCount(); i++) {
+                if (node.getInput(i).equals(constant)) {
+                    rewritten.setInput(i, dq);
+                }
+            }
+            editor.replaceNode(nodeName, List.of(rewritten.build()));
+            editor.insertBefore(nodeName, List.of(dequantize(editor.uniqueName(constant + "_DequantizeLinear"),
+                names, dq, -1)));
+        }
+
+        private void insertQdq(String tensor, QuantParams params) {
+            boolean integer = integerDomain.contains(tensor);
+            Optional<OnnxMl.NodeProto> producer = editor.producer(tensor);
+            String source = tensor;
+            if (integer && editor.isGraphOutput(tensor)) {
+                // The graph output keeps its name and is written by a DequantizeLinear.
+                source = editor.uniqueName(tensor + "_float");
+                OnnxMl.NodeProto p = producer.orElseThrow();
+                OnnxMl.NodeProto.Builder renamed = p.toBuilder();
+                for (int i = 0; i < p.getOutputCount(); i++) {
+                    if (p.getOutput(i).equals(tensor)) {
+                        renamed.setOutput(i, source);
+                    }
+                }
+                editor.replaceNode(p.getName(), List.of(renamed.build()));
+            }
+            String scale = editor.uniqueName(tensor + "_scale");
+            String zeroPoint = editor.uniqueName(tensor + "_zero_point");
+            putScaleAndZeroPoint(scale, zeroPoint, params);
+            String quantized = editor.uniqueName(tensor + "_quantized");
+            List<OnnxMl.NodeProto> added = new ArrayList<>();
+            added.add(Nodes.create("QuantizeLinear", editor.uniqueName(tensor + "_QuantizeLinear"),
+                List.of(source, scale, zeroPoint), List.of(quantized)));
+            String[] qdqNames = {quantized, scale, zeroPoint};
+            for (OnnxMl.NodeProto reader : editor.consumers(tensor)) {
+                boolean readsQuantized = integer
+                    || quantizedReads.getOrDefault(reader.getName(), Set.of()).contains(tensor);
+                if (!readsQuantized) {
+                    continue;
+                }
+                String dq = editor.uniqueName(tensor + "_dequantized");
+                added.add(dequantize(editor.uniqueName(tensor + "_DequantizeLinear"), qdqNames, dq, -1));
+                OnnxMl.NodeProto.Builder rewritten = reader.toBuilder();
+                for (int i = 0; i < reader.getInputCount(); i++) {
+                    if (reader.getInput(i).equals(tensor)) {
+                        rewritten.setInput(i, dq);
+                    }
+                }
+                editor.replaceNode(reader.getName(), List.of(rewritten.build()));
+            }
+            if (integer && editor.isGraphOutput(tensor)) {
+                added.add(dequantize(editor.uniqueName(tensor + "_DequantizeLinear"), qdqNames, tensor, -1));
+            }
+            if (producer.isPresent()) {
+                editor.insertAfter(producer.get().getName(), added);
+            } else {
+                editor.insertAtStart(added);
+            }
+        }
+
+        private void putScaleAndZeroPoint(String scale, String zeroPoint, QuantParams params) {
+            editor.putInitializer(Tensors.floatTensor(scale, new long[0], new float[] {params.scale()}));
+            editor.putInitializer(integerTensor(zeroPoint, new long[0], new byte[] {(byte) params.zeroPoint()},
+                params.type()));
+        }
+
+        private static OnnxMl.TensorProto integerTensor(String name, long[] dims, byte[] values, QuantType type) {
+            return type == QuantType.UINT8 ? Tensors.uint8Tensor(name, dims, values)
+                : Tensors.int8Tensor(name, dims, values);
+        }
+
+        private static OnnxMl.NodeProto dequantize(String name, String[] inputs, String output, int axis) {
+            return axis >= 0
+                ? Nodes.create("DequantizeLinear", name, List.of(inputs), List.of(output), Nodes.intAttribute("axis", axis))
+                : Nodes.create("DequantizeLinear", name, List.of(inputs), List.of(output));
+        }
+    }
+}
