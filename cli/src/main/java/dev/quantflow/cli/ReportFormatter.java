@@ -1,0 +1,272 @@
+package dev.quantflow.cli;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * Renders the intake's JSON (report, job status, status events) as terminal text. The report table has the layout
+ * of the product spec's performance comparison: Metric | FP32 | INT8 | Change. Absent values print as {@code n/a}.
+ */
+public final class ReportFormatter {
+
+    static final String NA = "n/a";
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
+
+    private ReportFormatter() {
+    }
+
+    /** The report as a summary block plus the comparison table, attempts and artifacts. */
+    public static String report(JsonNode report) {
+        StringBuilder out = new StringBuilder();
+        String method = Json.text(report, "method");
+        JsonNode fp32 = report.path("fp32");
+        JsonNode quantized = report.path("quantized");
+        JsonNode attempts = report.path("attempts");
+        Double maxDrop = Json.number(report.path("target"), "maxRelativeDrop");
+
+        List<String[]> summary = new ArrayList<>();
+        summary.add(new String[] {"Job", orNa(Json.text(report, "jobId"))
+            + (Json.text(report, "name") != null ? "  (" + Json.text(report, "name") + ")" : "")});
+        summary.add(new String[] {"State", orNa(Json.text(report, "state"))});
+        summary.add(new String[] {"Method", orNa(method)});
+        summary.add(new String[] {"Attempts", attempts.isArray() ? String.valueOf(attempts.size()) : NA});
+        JsonNode meets = report.get("meetsTarget");
+        summary.add(new String[] {"Meets target", (meets == null || meets.isNull() ? NA : meets.asBoolean() ? "yes" : "no")
+            + (maxDrop != null ? "  (max relative accuracy drop " + percent(maxDrop, 1) + ")" : "")});
+        appendAligned(out, summary);
+        out.append('\n');
+
+        String batchN = fp32.path("latencyBatchN").hasNonNull("batchSize")
+            ? fp32.path("latencyBatchN").get("batchSize").asText()
+            : quantized.path("latencyBatchN").hasNonNull("batchSize")
+                ? quantized.path("latencyBatchN").get("batchSize").asText() : "N";
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"Metric", "FP32", precisionLabel(method), "Change"});
+        Double sizeA = mb(Json.number(fp32, "sizeBytes"));
+        Double sizeB = mb(Json.number(quantized, "sizeBytes"));
+        rows.add(new String[] {"Model size (MB)", fixed(sizeA, 2), fixed(sizeB, 2), ratioChange(sizeA, sizeB, "smaller")});
+        Double lat1A = Json.number(fp32.path("latencyBatch1"), "p50Ms");
+        Double lat1B = Json.number(quantized.path("latencyBatch1"), "p50Ms");
+        rows.add(new String[] {"Latency batch-1 p50 (ms)", fixed(lat1A, 2), fixed(lat1B, 2), ratioChange(lat1A, lat1B, "faster")});
+        Double latNA = Json.number(fp32.path("latencyBatchN"), "p50Ms");
+        Double latNB = Json.number(quantized.path("latencyBatchN"), "p50Ms");
+        rows.add(new String[] {"Latency batch-" + batchN + " p50 (ms)", fixed(latNA, 2), fixed(latNB, 2),
+            ratioChange(latNA, latNB, "faster")});
+        Double accA = Json.number(fp32, "accuracy");
+        Double accB = Json.number(quantized, "accuracy");
+        rows.add(new String[] {"Accuracy (top-1)", accuracy(accA), accuracy(accB), accuracyChange(accA, accB)});
+        Double ramA = Json.number(fp32, "peakRamMb");
+        Double ramB = Json.number(quantized, "peakRamMb");
+        rows.add(new String[] {"RAM (MB)", fixed(ramA, 1), fixed(ramB, 1), ratioChange(ramA, ramB, "less")});
+        appendTable(out, rows);
+
+        JsonNode comparison = report.path("comparison");
+        Double agreement = Json.number(comparison, "top1Agreement");
+        if (agreement != null) {
+            out.append('\n').append("Top-1 agreement with FP32: ").append(percent(agreement, 2)).append('\n');
+        }
+
+        if (attempts.isArray() && !attempts.isEmpty()) {
+            out.append('\n');
+            List<String[]> attemptRows = new ArrayList<>();
+            attemptRows.add(new String[] {"Attempt", "Passed", "Verdict"});
+            for (JsonNode attempt : attempts) {
+                JsonNode passed = attempt.get("passed");
+                attemptRows.add(new String[] {orNa(Json.text(attempt, "attempt")),
+                    passed == null || passed.isNull() ? NA : passed.asBoolean() ? "yes" : "no",
+                    orNa(Json.text(attempt, "verdict"))});
+            }
+            appendTable(out, attemptRows);
+        }
+
+        JsonNode artifacts = report.path("artifacts");
+        if (artifacts.isArray() && !artifacts.isEmpty()) {
+            out.append('\n');
+            List<String[]> artifactRows = new ArrayList<>();
+            artifactRows.add(new String[] {"Artifact", "Size (MB)", "sha256"});
+            for (JsonNode artifact : artifacts) {
+                String sha = Json.text(artifact, "sha256");
+                artifactRows.add(new String[] {orNa(Json.text(artifact, "name")),
+                    fixed(mb(Json.number(artifact, "size")), 2), sha == null ? NA : sha.length() > 16 ? sha.substring(0, 16) + "…" : sha});
+            }
+            appendTable(out, artifactRows);
+        }
+        return out.toString();
+    }
+
+    /** A job's status: a summary block and its history. */
+    public static String job(JsonNode job) {
+        StringBuilder out = new StringBuilder();
+        List<String[]> summary = new ArrayList<>();
+        summary.add(new String[] {"Job", orNa(Json.text(job, "jobId"))
+            + (Json.text(job, "name") != null ? "  (" + Json.text(job, "name") + ")" : "")});
+        summary.add(new String[] {"State", orNa(Json.text(job, "state"))});
+        summary.add(new String[] {"Stage", orNa(Json.text(job, "stage"))});
+        summary.add(new String[] {"Method", orNa(Json.text(job, "method"))});
+        summary.add(new String[] {"Attempt", orNa(Json.text(job, "attempt"))});
+        summary.add(new String[] {"Message", orNa(Json.text(job, "message"))});
+        summary.add(new String[] {"Created", orNa(Json.text(job, "createdAt"))});
+        summary.add(new String[] {"Updated", orNa(Json.text(job, "updatedAt"))});
+        appendAligned(out, summary);
+        JsonNode history = job.path("history");
+        if (history.isArray() && !history.isEmpty()) {
+            out.append('\n');
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"Time", "Stage", "State", "Attempt", "Progress", "Message"});
+            for (JsonNode entry : history) {
+                rows.add(eventColumns(entry));
+            }
+            appendTable(out, rows);
+        }
+        return out.toString();
+    }
+
+    /** One line for a live status event: time, stage, state, attempt, progress, message. */
+    public static String eventLine(JsonNode event) {
+        String[] c = eventColumns(event);
+        return String.format(Locale.ROOT, "%-8s  %-16s  %-8s  attempt %-3s %6s  %s", c[0], c[1], c[2], c[3],
+            NA.equals(c[4]) ? "" : c[4], NA.equals(c[5]) ? "" : c[5]).stripTrailing();
+    }
+
+    private static String[] eventColumns(JsonNode e) {
+        Double progress = Json.number(e, "progress");
+        return new String[] {clock(Json.text(e, "at")), orNa(Json.text(e, "stage")), orNa(Json.text(e, "state")),
+            orNa(Json.text(e, "attempt")), progress == null ? NA : progressText(progress), orNa(Json.text(e, "message"))};
+    }
+
+    /** Progress may come as a fraction (0..1) or a percentage (0..100). */
+    private static String progressText(double progress) {
+        double pct = progress <= 1.0 ? progress * 100 : progress;
+        return String.format(Locale.ROOT, "%.0f%%", pct);
+    }
+
+    static String clock(String isoInstant) {
+        if (isoInstant == null) {
+            return LocalDateTime.now().format(CLOCK);
+        }
+        try {
+            return Instant.parse(isoInstant).atZone(ZoneId.systemDefault()).format(CLOCK);
+        } catch (DateTimeParseException notAnInstant) {
+            try {
+                return LocalDateTime.parse(isoInstant).format(CLOCK);
+            } catch (DateTimeParseException notALocalTime) {
+                return isoInstant;
+            }
+        }
+    }
+
+    /** Column header for the quantized model, from the method. */
+    static String precisionLabel(String method) {
+        if (method == null) {
+            return "INT8";
+        }
+        return switch (method.toLowerCase(Locale.ROOT)) {
+            case "gptq", "awq", "int4" -> "INT4";
+            case "fp16", "cast" -> "FP16";
+            case "bf16" -> "BF16";
+            default -> "INT8";
+        };
+    }
+
+    private static String orNa(String s) {
+        return s == null || s.isBlank() ? NA : s;
+    }
+
+    private static Double mb(Double bytes) {
+        return bytes == null ? null : bytes / (1024.0 * 1024.0);
+    }
+
+    private static String fixed(Double value, int decimals) {
+        return value == null ? NA : String.format(Locale.ROOT, "%." + decimals + "f", value);
+    }
+
+    /** Accuracy as a percentage; the API gives a fraction in [0, 1]. */
+    private static String accuracy(Double value) {
+        return value == null ? NA : percent(value, 2);
+    }
+
+    private static String percent(double fraction, int decimals) {
+        return String.format(Locale.ROOT, "%." + decimals + "f%%", fraction * 100);
+    }
+
+    /** Relative change and how many times smaller/faster, e.g. {@code -74.8% (3.97x smaller)}. */
+    private static String ratioChange(Double before, Double after, String better) {
+        if (before == null || after == null || before == 0) {
+            return NA;
+        }
+        double change = (after - before) / before * 100;
+        String text = String.format(Locale.ROOT, "%+.1f%%", change);
+        if (after > 0 && after < before) {
+            text += String.format(Locale.ROOT, " (%.2fx %s)", before / after, better);
+        }
+        return text;
+    }
+
+    /** Absolute change in percentage points and relative change, e.g. {@code -0.40 pp (-0.44% rel.)}. */
+    private static String accuracyChange(Double before, Double after) {
+        if (before == null || after == null) {
+            return NA;
+        }
+        String text = String.format(Locale.ROOT, "%+.2f pp", (after - before) * 100);
+        if (before != 0) {
+            text += String.format(Locale.ROOT, " (%+.2f%% rel.)", (after - before) / before * 100);
+        }
+        return text;
+    }
+
+    private static void appendAligned(StringBuilder out, List<String[]> pairs) {
+        int width = pairs.stream().mapToInt(p -> p[0].length()).max().orElse(0);
+        for (String[] pair : pairs) {
+            out.append(String.format(Locale.ROOT, "%-" + width + "s  %s%n", pair[0], pair[1]));
+        }
+    }
+
+    /** A plain text table: first row is the header, numeric-looking columns after the first are right-aligned. */
+    static void appendTable(StringBuilder out, List<String[]> rows) {
+        int columns = rows.getFirst().length;
+        int[] width = new int[columns];
+        for (String[] row : rows) {
+            for (int c = 0; c < columns; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        for (int r = 0; r < rows.size(); r++) {
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < columns; c++) {
+                String cell = rows.get(r)[c];
+                boolean last = c == columns - 1;
+                if (c > 0) {
+                    line.append(" | ");
+                }
+                if (c > 0 && r > 0 && !last && looksNumeric(cell)) {
+                    line.append(" ".repeat(width[c] - cell.length())).append(cell);
+                } else {
+                    line.append(cell).append(last ? "" : " ".repeat(width[c] - cell.length()));
+                }
+            }
+            out.append(line.toString().stripTrailing()).append('\n');
+            if (r == 0) {
+                StringBuilder rule = new StringBuilder();
+                for (int c = 0; c < columns; c++) {
+                    if (c > 0) {
+                        rule.append("-+-");
+                    }
+                    rule.append("-".repeat(width[c]));
+                }
+                out.append(rule).append('\n');
+            }
+        }
+    }
+
+    private static boolean looksNumeric(String cell) {
+        return cell.equals(NA) || cell.matches("[-+]?[0-9.,]+%?");
+    }
+}

@@ -1,0 +1,109 @@
+package dev.quantflow.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "submit", mixinStandardHelpOptions = true,
+    description = {"Submit a model for quantization.",
+        "Prints the job id; with --wait follows the job live and prints the report (exit 1 if the job FAILED)."})
+final class SubmitCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    IntakeOptions intake;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL.onnx", description = "The fp32 ONNX model.")
+    Path model;
+
+    @Option(names = "--calib", required = true, paramLabel = "CALIB.npz", description = "Calibration data.")
+    Path calibration;
+
+    @Option(names = "--eval", required = true, paramLabel = "EVAL.npz", description = "Validation data (inputs and labels).")
+    Path validation;
+
+    @Option(names = "--method", paramLabel = "METHOD", description = "Quantization method (default: static).")
+    String method;
+
+    @Option(names = "--max-drop", paramLabel = "FRACTION",
+        description = "Largest relative accuracy drop accepted, e.g. 0.02 for 2% (default: the server's).")
+    Double maxDrop;
+
+    @Option(names = "--max-attempts", paramLabel = "N", description = "How many recipes to try before failing.")
+    Integer maxAttempts;
+
+    @Option(names = "--exclude-nodes", split = ",", paramLabel = "NODE", description = "Nodes to keep in fp32 (comma-separated).")
+    List<String> excludeNodes;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "A name for the job (default: the model file's).")
+    String name;
+
+    @Mixin
+    WaitOptions wait;
+
+    @Override
+    public Integer call() {
+        IntakeClient client = intake.client();
+        IntakeClient.Submission submission = new IntakeClient.Submission(existing(model, "--model"),
+            existing(calibration, "--calib"), existing(validation, "--eval"),
+            name != null ? name : stripExtension(model.getFileName().toString()), method, maxDrop, maxAttempts,
+            excludeNodes);
+        if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
+            throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,
+                ExitCodes.USAGE);
+        }
+        return submitAndReport(spec, client, submission, wait);
+    }
+
+    /** Shared by submit and demo. */
+    static int submitAndReport(CommandSpec spec, IntakeClient client, IntakeClient.Submission submission, WaitOptions wait) {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        JsonNode accepted = client.submit(submission);
+        String jobId = Json.text(accepted, "jobId");
+        if (jobId == null) {
+            throw new CliException("intake accepted the job but sent no jobId: " + Json.abbreviate(accepted.toString()));
+        }
+        if (!wait.wait) {
+            if (wait.json) {
+                out.println(Json.pretty(accepted));
+            } else {
+                out.println(jobId);
+                err.println("submitted job " + jobId + " (" + Json.text(accepted, "state") + "); follow it with: "
+                    + "quantflow status " + jobId);
+            }
+            return ExitCodes.OK;
+        }
+        PrintWriter progress = wait.json ? err : out;
+        progress.println("job " + jobId + " submitted to " + client.baseUrl());
+        progress.flush();
+        JsonNode job = new JobWatcher(client, progress, Duration.ofMinutes(wait.timeoutMinutes), Duration.ofSeconds(1))
+            .await(jobId);
+        return ReportCommand.printFinal(out, err, client, job, wait.json);
+    }
+
+    private static Path existing(Path file, String option) {
+        if (!Files.isRegularFile(file)) {
+            throw new CliException(option + ": no such file: " + file, ExitCodes.USAGE);
+        }
+        return file;
+    }
+
+    private static String stripExtension(String fileName) {
+        int dot = fileName.lastIndexOf('.');
+        return dot > 0 ? fileName.substring(0, dot) : fileName;
+    }
+}

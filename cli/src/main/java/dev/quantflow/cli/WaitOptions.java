@@ -1,0 +1,17 @@
+package dev.quantflow.cli;
+
+import picocli.CommandLine.Option;
+
+/** {@code --wait}, {@code --json}, {@code --timeout} for commands that submit a job. */
+final class WaitOptions {
+
+    @Option(names = "--wait", description = "Follow the job live (one line per status event) and print the report.")
+    boolean wait;
+
+    @Option(names = "--json", description = "Print JSON on stdout only (with --wait: the final report; progress goes to stderr).")
+    boolean json;
+
+    @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "60",
+        description = "With --wait: give up waiting after this long (default ${DEFAULT-VALUE}); the job keeps running.")
+    long timeoutMinutes;
+}
