@@ -64,18 +64,8 @@ class StageWorkerIT {
         volatile long sleepMs;
 
         @Override
-        public Topics.Topic<CalibrationRequested> topic() {
-            return Topics.CALIBRATION_REQUESTED;
-        }
-
-        @Override
-        public String stage() {
-            return Stages.CALIBRATION;
-        }
-
-        @Override
-        public String group() {
-            return "test-calibration";
+        public Binding<CalibrationRequested> binding() {
+            return new Binding<>(Topics.CALIBRATION_REQUESTED, Stages.CALIBRATION, "test-calibration");
         }
 
         @Override

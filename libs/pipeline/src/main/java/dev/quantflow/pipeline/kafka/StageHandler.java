@@ -10,14 +10,29 @@ import dev.quantflow.pipeline.Topics.Topic;
  */
 public interface StageHandler<V extends SpecificRecord> {
 
-    /** The topic this stage consumes. */
-    Topic<V> topic();
+    /**
+     * Where a stage sits in the workflow.
+     *
+     * @param topic the topic it consumes
+     * @param stage its name in status and failure events
+     * @param group its consumer group: all processes of one pool share it, so each event goes to one of them
+     */
+    record Binding<V extends SpecificRecord>(Topic<V> topic, String stage, String group) {
+    }
 
-    /** Stage name (status events, failure events). */
-    String stage();
+    Binding<V> binding();
 
-    /** Consumer group: all processes of one pool share it, so each event is worked on by one of them. */
-    String group();
+    default Topic<V> topic() {
+        return binding().topic();
+    }
+
+    default String stage() {
+        return binding().stage();
+    }
+
+    default String group() {
+        return binding().group();
+    }
 
     void handle(V event, StageContext context) throws Exception;
 }

@@ -20,7 +20,6 @@ import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
-import dev.quantflow.pipeline.Topics.Topic;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -52,18 +51,8 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
     CalibrationConfig config;
 
     @Override
-    public Topic<CalibrationRequested> topic() {
-        return Topics.CALIBRATION_REQUESTED;
-    }
-
-    @Override
-    public String stage() {
-        return Stages.CALIBRATION;
-    }
-
-    @Override
-    public String group() {
-        return "calibration";
+    public Binding<CalibrationRequested> binding() {
+        return new Binding<>(Topics.CALIBRATION_REQUESTED, Stages.CALIBRATION, "calibration");
     }
 
     @Override

@@ -23,7 +23,6 @@ import dev.quantflow.events.ModelReady;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
-import dev.quantflow.pipeline.Topics.Topic;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -43,18 +42,8 @@ public class ExportStage implements StageHandler<ExportRequested> {
     ArtifactStore store;
 
     @Override
-    public Topic<ExportRequested> topic() {
-        return Topics.EXPORT_REQUESTED;
-    }
-
-    @Override
-    public String stage() {
-        return Stages.EXPORT;
-    }
-
-    @Override
-    public String group() {
-        return "exporter";
+    public Binding<ExportRequested> binding() {
+        return new Binding<>(Topics.EXPORT_REQUESTED, Stages.EXPORT, "exporter");
     }
 
     @Override

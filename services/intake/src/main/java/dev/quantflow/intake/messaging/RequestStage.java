@@ -10,7 +10,6 @@ import dev.quantflow.intake.service.RejectedInputException;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
-import dev.quantflow.pipeline.Topics.Topic;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 
@@ -26,18 +25,8 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
     JobSubmitter submitter;
 
     @Override
-    public Topic<QuantizationRequested> topic() {
-        return Topics.REQUESTS;
-    }
-
-    @Override
-    public String stage() {
-        return Stages.INTAKE;
-    }
-
-    @Override
-    public String group() {
-        return "intake";
+    public Binding<QuantizationRequested> binding() {
+        return new Binding<>(Topics.REQUESTS, Stages.INTAKE, "intake");
     }
 
     @Override

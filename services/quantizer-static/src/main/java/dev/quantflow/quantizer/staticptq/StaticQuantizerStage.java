@@ -24,7 +24,6 @@ import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
-import dev.quantflow.pipeline.Topics.Topic;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -55,18 +54,8 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
     private final StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
 
     @Override
-    public Topic<QuantizeRequested> topic() {
-        return Topics.QUANTIZE_STATIC;
-    }
-
-    @Override
-    public String stage() {
-        return Stages.QUANTIZE;
-    }
-
-    @Override
-    public String group() {
-        return "quantizer-static";
+    public Binding<QuantizeRequested> binding() {
+        return new Binding<>(Topics.QUANTIZE_STATIC, Stages.QUANTIZE, "quantizer-static");
     }
 
     @Override

@@ -27,7 +27,6 @@ import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
-import dev.quantflow.pipeline.Topics.Topic;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -58,18 +57,8 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
     ValidatorConfig config;
 
     @Override
-    public Topic<ValidationRequested> topic() {
-        return Topics.VALIDATION_REQUESTED;
-    }
-
-    @Override
-    public String stage() {
-        return Stages.VALIDATION;
-    }
-
-    @Override
-    public String group() {
-        return "validator";
+    public Binding<ValidationRequested> binding() {
+        return new Binding<>(Topics.VALIDATION_REQUESTED, Stages.VALIDATION, "validator");
     }
 
     @Override
