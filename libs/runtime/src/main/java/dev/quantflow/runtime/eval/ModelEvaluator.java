@@ -31,12 +31,12 @@ import dev.quantflow.runtime.session.OrtModels;
  * on the same input tensors (wall clock, {@link System#nanoTime}). p50 and p95 are nearest-rank percentiles;
  * throughput is {@code batchSize / mean}. The session uses all graph optimizations, as a deployment would.
  *
- * <p><b>Peak RAM</b> (Linux only): the process's peak resident set is reset to its current size by writing
- * {@code 5} to {@code /proc/self/clear_refs}, then {@code peakRamMb = (VmHWM after the evaluation - VmRSS before it)
- * / 1024}. It covers session creation (weights, optimized graph, arenas), the accuracy pass and the timed runs,
- * native and Java memory alike. Java allocations that land in heap pages touched earlier are not seen, so the number
- * is mainly the native memory the model needs; it is null when {@code /proc} is missing or the reset is refused.
- * Because the peak is process-wide, evaluations in one JVM are serialized.
+ * <p><b>Peak RAM</b> (Linux only): measured by {@link IsolatedMemoryProbe} in a fresh JVM that loads the runtime,
+ * then creates the session and runs one batch of the largest timed batch size: {@code VmHWM - VmRSS before the
+ * session}. A fresh process matters: in one process, the second model reuses pages and allocator arenas the first
+ * one left resident and looks far smaller than it is. When no child JVM can be started, the fallback is the same
+ * difference measured in this process around the whole evaluation (peak reset through {@code /proc/self/clear_refs});
+ * null when neither works. Because that peak is process-wide, evaluations in one JVM are serialized.
  */
 public final class ModelEvaluator {
 
@@ -80,8 +80,13 @@ public final class ModelEvaluator {
                 throw new ModelRunException("ONNX Runtime failed to close the session: " + e.getMessage(), e);
             }
             OptionalLong peakAfter = ProcessMemory.peakKb();
-            Double peakRamMb = peakReset && peakAfter.isPresent()
+            Double inProcessPeakMb = peakReset && peakAfter.isPresent()
                 ? Math.max(0, peakAfter.getAsLong() - rssBefore.getAsLong()) / 1024.0 : null;
+            int probeRows = Math.min(samples, options.latency().stream().mapToInt(EvalOptions.LatencyPlan::batchSize).max().orElse(1));
+            Double peakRamMb = IsolatedMemoryProbe.measureMb(modelBytes,
+                    data.slice(model.inputs().stream().map(OnnxModel.ValueInfo::name).toList(), 0, probeRows),
+                    options.intraOpThreads())
+                .orElse(inProcessPeakMb);
             Double accuracy = labels == null ? null : agreement(predictions, labels);
             return new EvalResult(modelBytes.length, samples, accuracy, predictions, List.copyOf(latency), peakRamMb);
         }
