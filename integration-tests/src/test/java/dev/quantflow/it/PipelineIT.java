@@ -218,6 +218,68 @@ class PipelineIT {
             .isEqualTo(ready.getModel().getSha256());
     }
 
+    @Test
+    @Order(4)
+    void aMissIsRetriedWithAMoreConservativeRecipeAndTheRetryPasses() throws Exception {
+        HttpResponse<String> submitted = submit(new Multipart().file("model", "model.onnx", model)
+            .file("calibration", "dim.npz", dimmedCalibration()).file("validation", "eval.npz", eval)
+            .field("maxAttempts", "2"));
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
+
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(6));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        assertThat(job.path("attempt").asInt()).isEqualTo(2);
+        List<String> retries = new ArrayList<>();
+        job.path("history").forEach(h -> {
+            if (h.path("state").asText().equals("RETRYING")) {
+                retries.add(h.path("message").asText());
+            }
+        });
+        assertThat(retries).singleElement().asString().contains("misses target")
+            .contains("keep the first and last quantized layers in fp32");
+        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
+        assertThat(report.path("attempts")).hasSize(2);
+        assertThat(report.path("attempts").get(0).path("passed").asBoolean()).isFalse();
+        assertThat(report.path("attempts").get(1).path("passed").asBoolean()).isTrue();
+        assertThat(report.path("quantization").path("keptFloatNodes")).isNotEmpty();
+        assertThat(records(Topics.CALIBRATION_REQUESTED, jobId, Duration.ofSeconds(3))).hasSize(2);
+        assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
+    }
+
+    @Test
+    @Order(5)
+    void aMissWithNoAttemptLeftFailsWithTheReasonAndTheNumbers() throws Exception {
+        HttpResponse<String> submitted = submit(new Multipart().file("model", "model.onnx", model)
+            .file("calibration", "dim.npz", dimmedCalibration()).file("validation", "eval.npz", eval)
+            .field("maxAttempts", "1"));
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
+
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(4));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("FAILED");
+        assertThat(job.path("result").path("reasonCode").asText()).isEqualTo("TARGET_MISSED");
+        assertThat(job.path("result").path("reason").asText()).contains("top-1 accuracy").contains("1 attempt(s)");
+        assertThat(failure(jobId).getStage()).isEqualTo("validation");
+        assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).isEmpty();
+        assertThat(get(intake + "/api/jobs/" + jobId + "/report").statusCode()).isEqualTo(404);
+    }
+
+    /**
+     * The calibration images dimmed to 3% of their brightness: every activation range is far too narrow, so an
+     * INT8 model calibrated on them clips almost everything on the real validation images and misses the budget.
+     */
+    private static byte[] dimmedCalibration() throws Exception {
+        NdArray x = NpzArchive.read(FIXTURE.resolve("calib.npz")).array("input");
+        float[] dim = x.toFloats();
+        for (int i = 0; i < dim.length; i++) {
+            dim[i] *= 0.03f;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NpzWriter.write(out, List.of(NdArray.ofFloats("input", dim, x.shape())), false);
+        return out.toByteArray();
+    }
+
     // ------------------------------------------------------------------------------------------------ helpers
 
     private static String request(ArtifactRef m, ArtifactRef c, ArtifactRef v) {
