@@ -8,12 +8,16 @@ all produced by fixtures/fashion-cnn/train.py.
 
 Does:
   (a) eager-mode static post-training quantization (QuantStub/DeQuantStub,
-      conv+relu and linear+relu fused, calibrated on calib.npz) with the
-      'onednn' quantized engine when available;
+      conv+relu and linear+relu fused, default qconfig of the engine,
+      calibrated on calib.npz) with the 'onednn' quantized engine when
+      available;
   (b) times PyTorch fp32 and int8 inference at batch 256 and batch 1 with
       torch.set_num_threads(1) (warm-up excluded, median of many runs);
-  (c) exports the quantized model to ONNX (fashion-cnn-torch-int8.onnx) and
-      records which ops it contains;
+  (c) exports the quantized model to ONNX (fashion-cnn-torch-int8.onnx, QDQ
+      form; the fused Linear+ReLU is split back into Linear + ReLU for the
+      export because torch 1.13 cannot export quantized::linear_relu), checks
+      it with onnx.checker, records which ops it contains, and evaluates it
+      with the NumPy interpreter in fixtures/fashion-cnn/onnx_numpy_eval.py;
   (d) writes everything to torch-results.json.
 """
 import os
@@ -40,6 +44,7 @@ ONNX_OUT = os.path.join(HERE, "fashion-cnn-torch-int8.onnx")
 JSON_OUT = os.path.join(HERE, "torch-results.json")
 SEED = 20240601
 
+QCONFIG_USED = None
 WARMUP = {256: 5, 1: 50}
 RUNS = {256: 40, 1: 400}
 
@@ -111,6 +116,8 @@ def quantize(state_dict, calib, engine):
     m = tq.fuse_modules(m, [["conv1", "relu1"], ["conv2", "relu2"],
                             ["fc1", "relu3"]])
     m.qconfig = tq.get_default_qconfig(engine)
+    global QCONFIG_USED
+    QCONFIG_USED = str(m.qconfig)
     print("qconfig:", m.qconfig)
     tq.prepare(m, inplace=True)
     with torch.inference_mode():
@@ -124,13 +131,14 @@ def unfuse_linear_relu_for_export(qmodel):
     """Copy of the converted model with each fused quantized LinearReLU
     replaced by quantized Linear + ReLU.
 
-    torch 1.13 has no ONNX symbolic for quantized::linear_relu, and its
-    packed-weight unpacking pass only knows quantized::linear/conv, so a
-    custom symbolic cannot help either. The replacement keeps the same int8
-    weights, int32 bias, and output scale/zero point. The fused op's output
-    observer saw only ReLU outputs (min 0, so zero_point 0), which means the
-    unfused Linear already clamps at 0 and the extra ReLU changes nothing. The
-    caller checks that the copy gives bit-identical outputs."""
+    torch 1.13 has no ONNX symbolic for quantized::linear_relu. Registering
+    one with torch.onnx.register_custom_op_symbolic does not work either: the
+    exporter's packed-weight unpacking only rewrites quantized::linear/conv*,
+    so the custom symbolic is handed the opaque packed-params object instead
+    of (weight, bias). The replacement keeps the same int8 weights, bias and
+    output scale/zero point; ReLU on a quantized tensor is max(q, zero_point)
+    in that same domain, which is what the fused kernel does when it
+    requantizes. The caller checks the copy gives bit-identical outputs."""
     import copy
     try:
         import torch.ao.nn.intrinsic.quantized as nniq
@@ -162,8 +170,8 @@ def _check_standard_onnx(m):
         raise RuntimeError("graph contains non-standard ONNX ops: %s" % bad)
 
 
-def export_int8_onnx(qmodel, sample):
-    """Try the plain export first, then fallbacks. Returns (info, model)."""
+def export_int8_onnx(qmodel, sample, x_check):
+    """Try the plain export first, then the fallback. Returns (info, model)."""
     import onnx
     dyn = {"input": {0: "N"}, "logits": {0: "N"}}
 
@@ -179,7 +187,7 @@ def export_int8_onnx(qmodel, sample):
             model = make()
             if model is not qmodel:
                 with torch.inference_mode():
-                    x = torch.rand(64, 1, 28, 28)
+                    x = torch.from_numpy(x_check)
                     if not torch.equal(model(x), qmodel(x)):
                         raise RuntimeError("rewritten model differs")
             if os.path.exists(ONNX_OUT):
@@ -202,6 +210,28 @@ def export_int8_onnx(qmodel, sample):
     if os.path.exists(ONNX_OUT):
         os.remove(ONNX_OUT)
     return {"ok": False, "method": None, "errors": errors, "ops": []}, None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def loaded_libraries(pattern):
+    """Shared libraries matching `pattern` mapped into this process (Linux);
+    tells which BLAS torch's fp32 Linear actually ran on."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "/" in line}
+    except OSError:
+        return []
+    return sorted(p for p in paths if pattern in os.path.basename(p).lower())
 
 
 def main():
@@ -239,7 +269,8 @@ def main():
                   flush=True)
 
     torch.set_num_threads(2)
-    export, onnx_model = export_int8_onnx(int8, torch.from_numpy(x_eval[:1]))
+    export, onnx_model = export_int8_onnx(int8, torch.from_numpy(x_eval[:1]),
+                                          x_eval)
 
     onnx_check = None
     if onnx_model is not None:
@@ -282,10 +313,17 @@ def main():
             "threads": 1,
             "statistic": "median of runs, warm-up excluded (ms per batch)",
             "detail": timings,
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_model(),
             "load_average_at_end": list(os.getloadavg()),
+            "blas_libraries_loaded": loaded_libraries("blas"),
+            "dnnl_libraries_loaded": loaded_libraries("dnnl"),
+            "note": "fp32 nn.Linear runs on whatever libblas.so.3 is "
+                    "selected; with Debian's reference libblas3 it is slow, "
+                    "which inflates fp32_ms_* (int8 uses oneDNN kernels).",
         },
-        "qconfig": str(int8.qconfig) if hasattr(int8, "qconfig") else None,
+        "qconfig": QCONFIG_USED,
+        "fusion": ["conv1+relu1", "conv2+relu2", "fc1+relu3"],
+        "calibration": "calib.npz, 512 images, batches of 128",
     }
     with open(JSON_OUT, "w") as f:
         json.dump(results, f, indent=2)
