@@ -125,8 +125,6 @@ public final class MinMaxObserver {
     }
 
     private static CalibrationException nonFinite(String tensor, float v, int index) {
-        return new CalibrationException("tensor '" + tensor + "' holds " + (Float.isNaN(v) ? "NaN" : Float.toString(v))
-            + " (element " + index + " of the batch): the model produces non-finite values on the calibration data, "
-            + "so no usable range exists; check the input data (NaN/Inf, wrong scaling) and the model");
+        return CalibrationException.nonFinite(tensor, v, index);
     }
 }

@@ -20,7 +20,8 @@ import ai.onnxruntime.TensorInfo;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.calib.CalibrationException;
-import dev.quantflow.quant.calib.MinMaxObserver;
+import dev.quantflow.quant.calib.CalibrationObserver;
+import dev.quantflow.quant.calib.Calibrators;
 import dev.quantflow.runtime.ModelRunException;
 import dev.quantflow.runtime.dataset.DatasetCheck;
 import dev.quantflow.runtime.npz.DatasetException;
@@ -30,6 +31,13 @@ import dev.quantflow.runtime.session.OrtModels;
 
 /**
  * Runs an fp32 model over calibration data and records the range of each requested tensor.
+ *
+ * <p>Batches are streamed: each batch's activations are merged into fixed-size per-tensor statistics
+ * ({@link CalibrationObserver}: min/max, a 2048-bin histogram when the calibrator or the outlier summary needs one,
+ * per-sample moving average, optional per-channel min/max) and dropped, so the calibration's working memory depends on
+ * the batch size and the number of tensors, never on the number of samples. The calibrator
+ * ({@link CalibrationOptions#calibrator()}, any {@link Calibrators#parse} recipe) turns the statistics into ranges
+ * at the end.
  *
  * <p>ONNX Runtime cannot expose intermediate tensors, so the requested tensors are added as graph outputs
  * ({@link OnnxModel#withAdditionalOutputs}) and fetched on every batch. Requested tensors that are graph inputs are
@@ -68,7 +76,8 @@ public final class CalibrationRunner {
 
         int total = data.array(inputNames.get(0)).rows();
         int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
-        MinMaxObserver observer = new MinMaxObserver();
+        CalibrationObserver observer = new CalibrationObserver(Calibrators.parse(options.calibrator()),
+            options.perChannel(), options.outlierSummary());
 
         OrtSession session = fromGraph.isEmpty() ? null : openWithOutputs(model, fromGraph, options.intraOpThreads());
         try {
@@ -80,7 +89,9 @@ public final class CalibrationRunner {
                 int to = Math.min(samples, from + options.batchSize());
                 for (String name : requested) {
                     if (inputNames.contains(name)) {
-                        observer.observe(name, data.array(name).slice(from, to).toFloats());
+                        NdArray batch = data.array(name).slice(from, to);
+                        float[] values = batch.toFloats();
+                        observer.observe(name, values, 0, values.length, to - from, batch.shape());
                     }
                 }
                 if (session != null) {
@@ -97,7 +108,7 @@ public final class CalibrationRunner {
     }
 
     private static void runBatch(OrtSession session, NpzArchive data, int from, int to, Set<String> fetch,
-                                 MinMaxObserver observer) {
+                                 CalibrationObserver observer) {
         try (OrtModels.InputBatch batch = OrtModels.feed(session, data, from, to);
              OrtSession.Result result = session.run(batch.tensors(), fetch)) {
             for (Map.Entry<String, OnnxValue> e : result) {
@@ -105,7 +116,7 @@ public final class CalibrationRunner {
                     throw new CalibrationException("tensor '" + e.getKey() + "' is " + describe(e.getValue())
                         + ", not float32; only float32 activations can be calibrated");
                 }
-                observer.observe(e.getKey(), t.getFloatBuffer());
+                observer.observe(e.getKey(), t.getFloatBuffer(), to - from, t.getInfo().getShape());
             }
         } catch (OrtException e) {
             throw new ModelRunException("ONNX Runtime failed on samples [" + from + ", " + to + "): " + e.getMessage(), e);

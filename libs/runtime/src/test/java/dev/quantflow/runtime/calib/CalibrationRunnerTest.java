@@ -9,6 +9,7 @@ import java.util.List;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.calib.CalibrationException;
+import dev.quantflow.quant.calib.MinMaxObserver;
 import dev.quantflow.quant.calib.TensorRange;
 import dev.quantflow.runtime.TestData;
 import dev.quantflow.runtime.TinyModels;
@@ -73,6 +74,53 @@ class CalibrationRunnerTest {
     }
 
     @Test
+    void everyCalibratorGivesTheSameBytesWhateverTheBatchSize() {
+        List<String> tensors = List.of("gemm_out", "logits", "input");
+        for (String recipe : List.of("minmax", "minmax-ema", "percentile:99.9", "entropy", "mse")) {
+            CalibrationOptions options = CalibrationOptions.defaults().withCalibrator(recipe).withPerChannel(true)
+                .withOutlierSummary(true);
+            byte[] one = CalibrationRunner.run(TinyModels.gemmRelu(), tensors, DATA, options.withBatchSize(1),
+                ProgressListener.NONE).toJson();
+            for (int batch : new int[] {3, 7, 100}) {
+                assertThat(CalibrationRunner.run(TinyModels.gemmRelu(), tensors, DATA, options.withBatchSize(batch),
+                    ProgressListener.NONE).toJson()).as(recipe + " batch " + batch).isEqualTo(one);
+            }
+            ActivationStatistics stats = ActivationStatistics.fromJson(one);
+            assertThat(stats.calibrator()).isEqualTo(recipe);
+            assertThat(stats.outliers().keySet()).containsExactly("gemm_out", "input", "logits");
+            assertThat(stats.channelRanges("input").orElseThrow()).hasSize(4);
+            List<TensorRange> ref = reference(SAMPLES);
+            TensorRange logits = stats.range("logits").orElseThrow();
+            assertThat(logits.min()).isGreaterThanOrEqualTo(0f);
+            assertThat(logits.max()).isLessThanOrEqualTo(ref.get(1).max() + 1e-5f);
+        }
+    }
+
+    @Test
+    void defaultArtifactIsByteForByteTheMinMaxObserverOne() {
+        MinMaxObserver legacy = new MinMaxObserver();
+        legacy.observe("input", X);
+        byte[] expected = legacy.toStatistics(SAMPLES, List.of("input")).toJson();
+        for (int batch : new int[] {1, 32}) {
+            assertThat(CalibrationRunner.run(TinyModels.gemmRelu(), List.of("input"), DATA,
+                CalibrationOptions.defaults().withBatchSize(batch), ProgressListener.NONE).toJson()).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void perChannelRangesOfAConvOutputCoverTheTensorRange() {
+        NpzArchive data = NpzArchive.of(List.of(TestData.floats("input", 5, 1, 4, 4)));
+        ActivationStatistics stats = CalibrationRunner.run(TinyModels.convNet(), List.of("conv_out", "logits"), data,
+            CalibrationOptions.defaults().withBatchSize(2).withPerChannel(true), ProgressListener.NONE);
+        List<TensorRange> channels = stats.channelRanges("conv_out").orElseThrow();
+        assertThat(channels).hasSizeGreaterThan(1);
+        TensorRange whole = stats.range("conv_out").orElseThrow();
+        assertThat(channels.stream().map(TensorRange::min).min(Float::compare).orElseThrow()).isEqualTo(whole.min());
+        assertThat(channels.stream().map(TensorRange::max).max(Float::compare).orElseThrow()).isEqualTo(whole.max());
+        assertThat(stats.outliers()).isEmpty();
+    }
+
+    @Test
     void maxSamplesUsesTheFirstSamplesOnly() {
         ActivationStatistics stats = CalibrationRunner.run(TinyModels.gemmRelu(), List.of("gemm_out", "input"), DATA,
             CalibrationOptions.defaults().withMaxSamples(2), ProgressListener.NONE);
@@ -107,9 +155,12 @@ class CalibrationRunnerTest {
     }
 
     @Test
-    void onlyMinmaxExists() {
-        assertThatThrownBy(() -> CalibrationOptions.defaults().withCalibrator("entropy"))
-            .isInstanceOf(CalibrationException.class).hasMessageContaining("entropy").hasMessageContaining("[minmax]");
+    void unknownCalibratorIsRejectedListingTheAvailableOnes() {
+        assertThatThrownBy(() -> CalibrationOptions.defaults().withCalibrator("kl"))
+            .isInstanceOf(CalibrationException.class).hasMessageContaining("'kl'")
+            .hasMessageContaining("minmax, minmax-ema, percentile").hasMessageContaining("entropy, mse");
+        assertThatThrownBy(() -> CalibrationOptions.defaults().withCalibrator("percentile:abc"))
+            .isInstanceOf(CalibrationException.class).hasMessageContaining("not a number");
     }
 
     @Test
