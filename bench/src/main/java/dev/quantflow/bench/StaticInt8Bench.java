@@ -83,23 +83,22 @@ public final class StaticInt8Bench {
     }
 
     /**
-     * Where the time goes: ONNX Runtime's own per-node profile (batch 256, 20 runs after warm-up) of fp32 and of the
-     * default INT8 model (and the PyTorch-exported one when present), summed per op type.
+     * Where the time goes: ONNX Runtime's own per-node profile (batch 256, 20 runs after warm-up) of fp32, of the
+     * default INT8 model, of the one with every conv in int8 (and of the PyTorch-exported one when present).
      */
     void profile(Path fixture, Path reference) throws Exception {
         byte[] fp32Bytes = Files.readAllBytes(fixture.resolve("model.onnx"));
         OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
         NdArray calib = NpzArchive.read(fixture.resolve("calib.npz")).array("input");
         StaticQuantRecipe recipe = StaticQuantRecipe.defaults();
-        String firstConv = fp32.graph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).findFirst()
-            .orElseThrow().getName();
-        StaticQuantRecipe skipFirst = new StaticQuantRecipe(java.util.Set.of(firstConv), true, ActivationType.UINT8);
-        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, recipe, skipFirst), calib.toFloats(), calib.shape());
+        StaticQuantRecipe allConvs = recipe.withMinConvReduction(0);
+        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, recipe, allConvs), calib.toFloats(), calib.shape());
         Map<String, byte[]> models = new LinkedHashMap<>();
         models.put("fp32", fp32Bytes);
-        models.put("quantflow int8", new StaticQdqQuantizer().quantize(fp32, stats, recipe).model().toByteArray());
-        models.put("quantflow int8, first conv fp32",
-            new StaticQdqQuantizer().quantize(fp32, stats, skipFirst).model().toByteArray());
+        models.put("quantflow int8 (default: conv1 fp32, K = 9)",
+            new StaticQdqQuantizer().quantize(fp32, stats, recipe).model().toByteArray());
+        models.put("quantflow int8, every conv int8 (minConvReduction 0)",
+            new StaticQdqQuantizer().quantize(fp32, stats, allConvs).model().toByteArray());
         Path torchModel = reference.resolve("fashion-cnn-torch-int8.onnx");
         if (Files.exists(torchModel)) {
             models.put("torch-exported int8", Files.readAllBytes(torchModel));
@@ -164,18 +163,16 @@ public final class StaticInt8Bench {
 
         long t0 = System.nanoTime();
         StaticQuantRecipe base = StaticQuantRecipe.defaults();
-        // The first conv has one input channel (reduction length 9): some variants keep it in fp32.
-        String firstConv = fp32.graph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).findFirst()
-            .orElseThrow().getName();
-        StaticQuantRecipe skipFirst = new StaticQuantRecipe(java.util.Set.of(firstConv), true, ActivationType.UINT8);
-        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base, skipFirst), calib.toFloats(), calib.shape());
+        // By default the first conv (one input channel, reduction length 9) stays fp32; minConvReduction 0 quantizes it.
+        StaticQuantRecipe allConvs = base.withMinConvReduction(0);
+        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base, allConvs), calib.toFloats(), calib.shape());
         long t1 = System.nanoTime();
         StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
         byte[] u8 = quantizer.quantize(fp32, stats, base).model().toByteArray();
         long t2 = System.nanoTime();
+        byte[] u8AllConvs = quantizer.quantize(fp32, stats, allConvs).model().toByteArray();
         byte[] s8 = quantizer.quantize(fp32, stats, base.withActivationType(ActivationType.INT8)).model().toByteArray();
         byte[] u8Full = quantizer.quantize(fp32, stats, base.withReduceRangeWeights(false)).model().toByteArray();
-        byte[] u8SkipFirst = quantizer.quantize(fp32, stats, skipFirst).model().toByteArray();
 
         System.out.printf("calibration (%d images, MinMax): %.0f ms; quantization: %.0f ms%n", calib.shape()[0],
             (t1 - t0) / 1e6, (t2 - t1) / 1e6);
@@ -185,10 +182,9 @@ public final class StaticInt8Bench {
         List<Variant> variants = new ArrayList<>();
         variants.add(new Variant("fp32 ORT (ALL)", fp32Bytes, OptLevel.ALL_OPT, none));
         variants.add(new Variant("fp32 ORT (EXTENDED)", fp32Bytes, OptLevel.EXTENDED_OPT, none));
-        variants.add(new Variant("quantflow QDQ u8 act, 7-bit w (default), ALL", u8, OptLevel.ALL_OPT, none));
-        variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, EXTENDED", u8, OptLevel.EXTENDED_OPT, none));
-        variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, first conv fp32, ALL", u8SkipFirst, OptLevel.ALL_OPT, none));
-
+        variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, conv1 fp32 (default), ALL", u8, OptLevel.ALL_OPT, none));
+        variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, conv1 fp32 (default), EXTENDED", u8, OptLevel.EXTENDED_OPT, none));
+        variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, every conv int8, ALL", u8AllConvs, OptLevel.ALL_OPT, none));
         variants.add(new Variant("quantflow QDQ s8 act, 7-bit w, ALL", s8, OptLevel.ALL_OPT, none));
         variants.add(new Variant("quantflow QDQ u8 act, 8-bit w, ALL (saturates w/o VNNI)", u8Full, OptLevel.ALL_OPT, none));
         variants.add(new Variant("quantflow QDQ u8 act, 8-bit w, ALL + x64quantprecision", u8Full, OptLevel.ALL_OPT, precise));

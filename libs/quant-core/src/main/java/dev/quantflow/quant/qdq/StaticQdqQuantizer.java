@@ -52,8 +52,20 @@ import dev.quantflow.quant.calib.TensorRange;
  *       be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
  *       They only select or rearrange values that are already on the input's grid, so re-quantizing with the same
  *       parameters is exact, and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
- *       They need no calibration range of their own.
+ *       They need no calibration range of their own. A data-movement op whose input is fp32 stays fp32; its output
+ *       is quantized (one QuantizeLinear after it) for a quantized reader.
+ *   <li><b>Short reductions stay fp32</b>: a Conv whose reduction length {@code C/group · kh · kw} is below
+ *       {@link StaticQuantRecipe#minConvReduction()} (default 27: 3×3 over 1 or 2 channels) is kept fp32 with
+ *       the reason {@value #SHORT_REDUCTION_REASON}; the integer kernel would be slower than ONNX Runtime's fp32 one.
  * </ul>
+ *
+ * <h2>fp32 Relu → MaxPool before a quantized node</h2>
+ * ONNX Runtime's QDQ propagation moves a QuantizeLinear that directly follows a MaxPool above the MaxPool, which then
+ * runs on 8-bit NCHW data through a slow reference loop. When an fp32 Relu feeds such an fp32 MaxPool, the two are
+ * swapped ({@code relu(maxpool(x)) = maxpool(relu(x))} exactly, and the Relu then touches 4× fewer values), so the
+ * QuantizeLinear follows the Relu and stays where it is; ONNX Runtime removes the Relu itself, since the
+ * QuantizeLinear's zero point = qmin clamps the same way. A MaxPool after an fp32 node without a Relu is left as it
+ * is (ONNX Runtime will still move the QuantizeLinear; see docs/benchmarks.md).
  *
  * <h2>Relu absorbed into the output quantization</h2>
  * When a Relu is the only consumer of a quantized Conv / Gemm / MatMul / Add output, the producer's output is
@@ -94,6 +106,8 @@ public final class StaticQdqQuantizer {
         "Transpose", "Add", "Sub", "Mul", "Div", "Concat", "BatchNormalization", "Identity", "Shape", "Gather",
         "Constant", "Cast", "Sqrt", "Exp", "Log", "Neg", "Abs", "Pow", "Erf", "Slice", "Sum", "Mean", "Max", "Min",
         "Elu", "Selu", "PRelu", "Softplus", "HardSigmoid");
+    /** Start of the reason of a Conv kept fp32 by {@link StaticQuantRecipe#minConvReduction()}. */
+    static final String SHORT_REDUCTION_REASON = "reduction too short for integer kernels to pay off";
     private static final int PER_AXIS_OPSET = 13;
     private static final int QDQ_OPSET = 10;
 
@@ -216,6 +230,48 @@ public final class StaticQdqQuantizer {
                 }
                 decisions.put(node.getName(), decide(node));
             }
+            planReluPoolSwaps();
+        }
+
+        /** fp32 Relu name → the fp32 MaxPool it is moved behind. */
+        private final Map<String, String> reluPoolSwaps = new LinkedHashMap<>();
+
+        /**
+         * An fp32 {@code Relu → MaxPool} whose output is quantized for a quantized reader becomes
+         * {@code MaxPool → Relu}: exact (both are monotone, so relu(max(x)) = max(relu(x))), and it keeps the first
+         * QuantizeLinear after the MaxPool in ONNX Runtime. Its QDQ propagation moves a QuantizeLinear that directly
+         * follows a MaxPool above it, and the MaxPool then runs on 8-bit data in NCHW layout, for which ONNX Runtime
+         * has only a slow reference loop (25 ms instead of 2 ms as fp32 NCHWc on the fixture CNN's first pool). With
+         * the Relu between them nothing is propagated; ONNX Runtime then drops the Relu itself (a QuantizeLinear with
+         * zero point = qmin clamps the same way).
+         */
+        private void planReluPoolSwaps() {
+            for (OnnxMl.NodeProto relu : editor.nodes()) {
+                if (!relu.getOpType().equals("Relu") || !relu.getDomain().isEmpty() || relu.getInputCount() != 1
+                    || isQuantized(relu.getName())) {
+                    continue;
+                }
+                String mid = relu.getOutput(0);
+                List<OnnxMl.NodeProto> readers = editor.consumers(mid);
+                if (readers.size() != 1 || editor.isGraphOutput(mid)) {
+                    continue;
+                }
+                OnnxMl.NodeProto pool = readers.get(0);
+                if (!pool.getOpType().equals("MaxPool") || !pool.getDomain().isEmpty() || pool.getOutputCount() != 1
+                    || isQuantized(pool.getName()) || !activationParams.containsKey(pool.getOutput(0))
+                    || integerDomain.contains(pool.getOutput(0))) {
+                    continue;
+                }
+                reluPoolSwaps.put(relu.getName(), pool.getName());
+                decisions.put(relu.getName(), new NodeDecision(relu.getName(), relu.getOpType(), false,
+                    "kept fp32, moved behind " + pool.getName() + " (exact) so that ONNX Runtime keeps that MaxPool"
+                        + " in fp32 and quantizes its output"));
+            }
+        }
+
+        private boolean isQuantized(String node) {
+            NodeDecision d = decisions.get(node);
+            return d != null && d.quantized();
         }
 
         private NodeDecision decide(OnnxMl.NodeProto node) {
@@ -252,6 +308,14 @@ public final class StaticQdqQuantizer {
                 case "Conv" -> {
                     if (weight.isEmpty() || weight.get().getDimsCount() < 3) {
                         return keep(node, "op not supported (Conv weights are not a float initializer)");
+                    }
+                    long reduction = 1;
+                    for (int d = 1; d < weight.get().getDimsCount(); d++) {
+                        reduction *= weight.get().getDims(d);
+                    }
+                    if (reduction < recipe.minConvReduction()) {
+                        return keep(node, SHORT_REDUCTION_REASON + " (C/group·kh·kw = " + reduction + " < "
+                            + recipe.minConvReduction() + ")");
                     }
                     axis = 0;
                 }
@@ -479,6 +543,16 @@ public final class StaticQdqQuantizer {
                 editor.removeNode(relu.getName());
                 editor.replaceNode(producer.getName(), List.of(producer.toBuilder()
                     .setOutput(0, relu.getOutput(0)).build()));
+            }
+            // 1b. fp32 Relu → MaxPool feeding a quantized reader becomes MaxPool → Relu (see planReluPoolSwaps).
+            for (Map.Entry<String, String> e : reluPoolSwaps.entrySet()) {
+                OnnxMl.NodeProto relu = editor.node(e.getKey()).orElseThrow();
+                OnnxMl.NodeProto pool = editor.node(e.getValue()).orElseThrow();
+                String pooled = editor.uniqueName(pool.getOutput(0) + "_before_relu");
+                editor.removeNode(relu.getName());
+                editor.replaceNode(pool.getName(), List.of(
+                    pool.toBuilder().setInput(0, relu.getInput(0)).setOutput(0, pooled).build(),
+                    relu.toBuilder().setInput(0, pooled).setOutput(0, pool.getOutput(0)).build()));
             }
             // 2. Weights and biases of weighted nodes, and constant inputs of Adds, become integer initializers + DQ.
             for (Map.Entry<String, WeightPlan> e : weightPlans.entrySet()) {

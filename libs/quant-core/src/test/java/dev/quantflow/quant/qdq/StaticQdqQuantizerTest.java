@@ -244,6 +244,100 @@ class StaticQdqQuantizerTest {
     }
 
     @Test
+    void shortReductionConvStaysFp32AndItsPoolQuantizesAfterTheMaxPool() throws Exception {
+        OnnxModel fp32 = TestModels.cnn(11, 13);  // conv1: W1 [5, 3, 3, 3], K = 27
+        assertThat(StaticQuantRecipe.defaults().minConvReduction()).isEqualTo(27);
+        StaticQuantRecipe recipe = StaticQuantRecipe.defaults().withMinConvReduction(28);
+        assertThat(StaticQdqQuantizer.tensorsToCalibrate(fp32, recipe)).containsExactly("p1", "r2", "r3");
+        ActivationStatistics stats = calibrate(fp32, recipe, "input", cnnInput(1), CNN_SHAPE);
+        StaticQuantizationResult result = quantizer.quantize(fp32, stats, recipe);
+
+        assertThat(result.keptFloatNodes()).extracting(NodeDecision::node).containsExactly("conv1", "relu1", "pool1");
+        assertThat(result.keptFloatNodes().get(0).reason())
+            .isEqualTo("reduction too short for integer kernels to pay off (C/group·kh·kw = 27 < 28)");
+        assertThat(result.keptFloatNodes().get(1).reason()).startsWith("kept fp32, moved behind pool1");
+        assertThat(result.quantizedNodes()).extracting(NodeDecision::node).contains("conv2", "fc1", "fc2");
+
+        // conv1 → pool1 → relu1 → QuantizeLinear(p1): the Relu now sits between the MaxPool and the Q.
+        List<OnnxMl.NodeProto> nodes = result.model().graph().getNodeList();
+        assertThat(nodes.subList(0, 4)).extracting(OnnxMl.NodeProto::getOpType)
+            .containsExactly("Conv", "MaxPool", "Relu", "QuantizeLinear");
+        assertThat(nodes.get(1).getInput(0)).isEqualTo("c1");
+        assertThat(nodes.get(2).getOutput(0)).isEqualTo("p1");
+        assertThat(nodes.get(3).getInput(0)).isEqualTo("p1");
+        assertThat(result.model().initializers().get("W1").getDataType()).isEqualTo(OnnxMl.TensorProto.DataType.FLOAT_VALUE);
+
+        // ONNX Runtime keeps the first QuantizeLinear after the fp32 MaxPool (no 8-bit NCHW MaxPool) and still fuses
+        // the rest into integer kernels.
+        for (OptLevel level : List.of(OptLevel.EXTENDED_OPT, OptLevel.ALL_OPT)) {
+            OnnxMl.GraphProto optimized = optimizedGraph(result.model(), level);
+            OnnxMl.NodeProto firstQ = optimized.getNodeList().stream()
+                .filter(n -> n.getOpType().equals("QuantizeLinear")).findFirst().orElseThrow();
+            OnnxMl.NodeProto beforeQ = producerOf(optimized, firstQ.getInput(0));
+            if (beforeQ.getOpType().equals("ReorderOutput")) { // NCHWc → NCHW after an NCHWc MaxPool
+                beforeQ = producerOf(optimized, beforeQ.getInput(0));
+            }
+            assertThat(beforeQ.getOpType()).as("producer of the first QuantizeLinear at %s", level).isEqualTo("MaxPool");
+            assertThat(optimized.getNodeList()).extracting(OnnxMl.NodeProto::getOpType)
+                .contains("QLinearConv", "QGemm").doesNotContain("Relu");
+        }
+
+        float[] test = cnnInput(2);
+        float[] ref = OrtSupport.run(fp32, "input", test, CNN_SHAPE).get("logits");
+        float[] simulated = OrtSupport.run(result.model(), "input", test, CNN_SHAPE, OptLevel.NO_OPT).get("logits");
+        float[] fused = OrtSupport.run(result.model(), "input", test, CNN_SHAPE, OptLevel.ALL_OPT).get("logits");
+        assertThat(relativeL2(simulated, ref)).isLessThan(0.05);
+        assertThat(relativeL2(fused, ref)).isLessThan(0.05);
+    }
+
+    @Test
+    void reluPoolSwapIsExact() throws Exception {
+        // relu(maxpool(c1)) in the quantized graph equals maxpool(relu(c1)) of the fp32 graph bit for bit.
+        OnnxModel fp32 = TestModels.cnn(11, 13);
+        StaticQuantRecipe recipe = StaticQuantRecipe.defaults().withMinConvReduction(28);
+        ActivationStatistics stats = calibrate(fp32, recipe, "input", cnnInput(1), CNN_SHAPE);
+        OnnxModel swapped = quantizer.quantize(fp32, stats, recipe).model();
+        float[] test = cnnInput(3);
+        float[] p1Fp32 = OrtSupport.run(fp32.withAdditionalOutputs(List.of("p1")), "input", test, CNN_SHAPE,
+            OptLevel.NO_OPT).get("p1");
+        float[] p1Swapped = OrtSupport.run(swapped.withAdditionalOutputs(List.of("p1")), "input", test, CNN_SHAPE,
+            OptLevel.NO_OPT).get("p1");
+        assertThat(p1Swapped).containsExactly(p1Fp32);
+    }
+
+    @Test
+    void minConvReductionZeroQuantizesEveryConvAndRecipeChecksIt() {
+        OnnxModel fp32 = TestModels.cnn(11, 13);
+        StaticQuantRecipe all = StaticQuantRecipe.defaults().withMinConvReduction(0);
+        ActivationStatistics stats = calibrate(fp32, all, "input", cnnInput(1), CNN_SHAPE);
+        assertThat(quantizer.quantize(fp32, stats, all).keptFloatNodes()).isEmpty();
+        assertThat(new StaticQuantRecipe(Set.of(), true, ActivationType.INT8, false).minConvReduction())
+            .isEqualTo(StaticQuantRecipe.DEFAULT_MIN_CONV_REDUCTION);
+        assertThat(all.withActivationType(ActivationType.INT8).withReduceRangeWeights(false).minConvReduction())
+            .isZero();
+        assertThatThrownBy(() -> StaticQuantRecipe.defaults().withMinConvReduction(-1))
+            .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static OnnxMl.GraphProto optimizedGraph(OnnxModel model, OptLevel level) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("optimized", ".onnx");
+        try (ai.onnxruntime.OrtSession.SessionOptions opts = new ai.onnxruntime.OrtSession.SessionOptions()) {
+            opts.setOptimizationLevel(level);
+            opts.setOptimizedModelFilePath(file.toString());
+            try (ai.onnxruntime.OrtSession ignored = OrtSupport.ENV.createSession(model.toByteArray(), opts)) {
+                // creating the session writes the optimized graph
+            }
+            return OnnxMl.ModelProto.parseFrom(java.nio.file.Files.readAllBytes(file)).getGraph();
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    private static OnnxMl.NodeProto producerOf(OnnxMl.GraphProto graph, String tensor) {
+        return graph.getNodeList().stream().filter(n -> n.getOutputList().contains(tensor)).findFirst().orElseThrow();
+    }
+
+    @Test
     void missingRangeKeepsNodeFp32WithReason() {
         OnnxModel fp32 = TestModels.cnn(11, 13);
         ActivationStatistics full = calibrate(fp32, StaticQuantRecipe.defaults(), "input", cnnInput(1), CNN_SHAPE);
