@@ -2,6 +2,8 @@ package dev.quantflow.calibration.service;
 
 import java.io.ByteArrayInputStream;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -79,7 +81,9 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             .withBatchSize(config.batchSize())
             .withIntraOpThreads(config.intraOpThreads())
             .withMaxSamples(recipe.getCalibrationSamples())
-            .withCalibrator(recipe.getCalibrator());
+            .withCalibrator(recipe.getCalibrator())
+            .withOutlierSummary(true)
+            .withPerChannel(recipe.getPerChannelActivations());
         ActivationStatistics stats;
         long started = System.nanoTime();
         int[] lastReported = {-1};
@@ -112,16 +116,24 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             .setContext(job)
             .setStatistics(statsRef)
             .build());
-        ctx.status(JobStates.RUNNING, 1.0, "calibration done: " + stats.ranges().size() + " tensors, "
-            + stats.samples() + " samples");
+        ctx.status(JobStates.RUNNING, 1.0, "calibration done (" + stats.calibrator() + "): " + stats.ranges().size()
+            + " tensors, " + stats.samples() + " samples");
     }
 
-    private static List<String> tensorsFor(String method, OnnxModel model, Recipe recipe) {
-        if (!"static".equals(method)) {
-            return CalibrationRunner.allFloatActivations(model);
+    /**
+     * What the static quantizer needs for this recipe, plus every other float activation: the debug loop may send
+     * the job straight back to the quantizer with more nodes kept in fp32, and such a recipe needs ranges of tensors
+     * the first one did not (the output of a node that turned fp32 feeding a quantized one). Statistics stream, so
+     * observing more tensors costs time, not memory per sample.
+     */
+    static List<String> tensorsFor(String method, OnnxModel model, Recipe recipe) {
+        Set<String> tensors = new LinkedHashSet<>();
+        if ("static".equals(method)) {
+            var staticRecipe = new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(),
+                "int8".equalsIgnoreCase(recipe.getActivationType()) ? ActivationType.INT8 : ActivationType.UINT8);
+            tensors.addAll(StaticQdqQuantizer.tensorsToCalibrate(model, staticRecipe));
         }
-        var staticRecipe = new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(),
-            "int8".equalsIgnoreCase(recipe.getActivationType()) ? ActivationType.INT8 : ActivationType.UINT8);
-        return StaticQdqQuantizer.tensorsToCalibrate(model, staticRecipe);
+        tensors.addAll(CalibrationRunner.allFloatActivations(model));
+        return List.copyOf(tensors);
     }
 }

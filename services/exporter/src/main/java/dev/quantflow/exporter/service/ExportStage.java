@@ -19,8 +19,10 @@ import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.ExportRequested;
 import dev.quantflow.events.JobContext;
+import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.ModelReady;
 import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.StageContext;
@@ -32,6 +34,8 @@ import dev.quantflow.pipeline.store.Artifacts;
 /**
  * Packages a validated model: the final ONNX file, {@code report.json}, {@code report.html} and a manifest with
  * the sha256 of every file, all under {@code jobs/<job>/output/}; then announces it with one model-ready event.
+ * A best-effort export (the debug loop's budget ran out) is packaged the same way, with the model named
+ * {@code *.best-effort.onnx}, and ends the job with a {@code JobFailed} (TARGET_MISSED, bestEffort) that points to it.
  */
 @ApplicationScoped
 public class ExportStage implements StageHandler<ExportRequested> {
@@ -53,7 +57,8 @@ public class ExportStage implements StageHandler<ExportRequested> {
         String method = job.getPlan().getMethod();
         byte[] model = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
         JsonNode metrics = JSON.readTree(Artifacts.load(store, event.getMetrics(), "the validation metrics"));
-        JsonNode summary = event.getQuantizationSummary() == null ? JSON.createObjectNode()
+        JsonNode summary = metrics.has("quantization") ? metrics.path("quantization")
+            : event.getQuantizationSummary() == null ? JSON.createObjectNode()
             : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
         List<JsonNode> attempts = new ArrayList<>();
         for (AttemptRecord r : job.getHistory()) {
@@ -61,11 +66,12 @@ public class ExportStage implements StageHandler<ExportRequested> {
                 : JSON.readTree(Artifacts.load(store, r.getMetrics(), "metrics of attempt " + r.getAttempt())));
         }
 
-        String modelName = "model." + label(method) + ".onnx";
+        boolean meetsTarget = event.getMeetsTarget();
+        String modelName = "model." + label(method) + (meetsTarget ? "" : ".best-effort") + ".onnx";
         ArtifactRef modelRef = store.put(ArtifactKeys.output(ctx.jobId(), modelName), model, "application/onnx");
 
-        ObjectNode report = Reports.json(ctx.jobId(), job, event.getMeetsTarget(), metrics, summary, job.getHistory(),
-            attempts, label(method).toUpperCase());
+        ObjectNode report = Reports.json(ctx.jobId(), job, meetsTarget, event.getBestEffortReason(), metrics, summary,
+            job.getHistory(), attempts, label(method).toUpperCase());
         List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
         report.set("artifacts", JSON.valueToTree(List.of(entry(modelName, modelRef))));
         byte[] reportJson = JSON.writeValueAsBytes(report);
@@ -86,11 +92,27 @@ public class ExportStage implements StageHandler<ExportRequested> {
         ArtifactRef manifestRef = store.put(ArtifactKeys.output(ctx.jobId(), "manifest.json"),
             JSON.writeValueAsBytes(manifest), "application/json");
 
+        if (!meetsTarget) {
+            String reason = "best effort: " + event.getBestEffortReason() + "; attempt " + metrics.path("attempt").asInt()
+                + " is exported as " + modelName + " and does NOT meet the target (" + metrics.path("verdict").asText() + ")";
+            ctx.publish(Topics.JOBS_FAILED, JobFailed.newBuilder()
+                .setHeader(ctx.header("failed-best-effort", ctx.attempt()))
+                .setStage(Stages.EXPORT)
+                .setReasonCode(ReasonCodes.TARGET_MISSED)
+                .setReason(reason)
+                .setReport(reportRef)
+                .setBestEffort(true)
+                .setModel(modelRef)
+                .setManifest(manifestRef)
+                .build());
+            ctx.status(JobStates.FAILED, 1.0, ReasonCodes.TARGET_MISSED + ": " + reason);
+            return;
+        }
         ctx.publish(Topics.MODELS_READY, ModelReady.newBuilder()
             .setHeader(ctx.header("model-ready", ctx.attempt()))
             .setName(job.getInputs().getName())
             .setMethod(method)
-            .setMeetsTarget(event.getMeetsTarget())
+            .setMeetsTarget(true)
             .setModel(modelRef)
             .setReport(reportRef)
             .setReportHtml(htmlRef)

@@ -17,12 +17,14 @@ final class Reports {
     private Reports() {
     }
 
-    static ObjectNode json(String jobId, JobContext job, boolean meetsTarget, JsonNode metrics, JsonNode summary,
-                           List<AttemptRecord> history, List<JsonNode> attemptMetrics, String precisionLabel) {
+    static ObjectNode json(String jobId, JobContext job, boolean meetsTarget, String bestEffortReason, JsonNode metrics,
+                           JsonNode summary, List<AttemptRecord> history, List<JsonNode> attemptMetrics, String precisionLabel) {
         ObjectNode r = ExportStage.JSON.createObjectNode();
         r.put("jobId", jobId);
         r.put("name", job.getInputs().getName());
-        r.put("state", "READY");
+        r.put("state", meetsTarget ? "READY" : "FAILED");
+        r.put("bestEffort", !meetsTarget);
+        r.put("bestEffortReason", meetsTarget ? "" : bestEffortReason);
         r.put("method", job.getPlan().getMethod());
         r.put("methodReason", job.getPlan().getMethodReason());
         r.put("precision", precisionLabel);
@@ -42,7 +44,11 @@ final class Reports {
             n.set("top1Agreement", m.path("comparison").path("top1Agreement"));
             n.set("quantizedSizeBytes", m.path("quantized").path("sizeBytes"));
             n.set("quantizedLatencyBatch1P50Ms", m.path("quantized").path("latencyBatch1").path("p50Ms"));
+            n.put("method", a.getMethod());
+            n.put("diagnosis", a.getDiagnosis());
+            n.put("route", a.getRoute());
         }
+        markPareto(attempts);
         r.set("fp32", metrics.path("fp32"));
         r.set("quantized", metrics.path("quantized"));
         r.set("comparison", metrics.path("comparison"));
@@ -52,7 +58,39 @@ final class Reports {
         q.set("recipe", metrics.path("recipe"));
         q.set("quantizedNodes", summary.path("quantizedNodes"));
         q.set("keptFloatNodes", summary.path("keptFloatNodes"));
+        r.set("layers", metrics.path("layers"));
         return r;
+    }
+
+    /**
+     * Marks the Pareto set of attempts over (quality ↑, size ↓, batch-1 latency ↓): an attempt is on it unless another
+     * one is at least as good on all three and better on one. Attempts without a runnable model are never on it.
+     */
+    static void markPareto(ArrayNode attempts) {
+        for (JsonNode a : attempts) {
+            boolean dominated = !a.path("quantizedSizeBytes").isNumber();
+            for (JsonNode b : attempts) {
+                if (dominated) {
+                    break;
+                }
+                if (a == b || !b.path("quantizedSizeBytes").isNumber()) {
+                    continue;
+                }
+                double qa = quality(a);
+                double qb = quality(b);
+                double sa = a.path("quantizedSizeBytes").asDouble();
+                double sb = b.path("quantizedSizeBytes").asDouble();
+                double la = a.path("quantizedLatencyBatch1P50Ms").asDouble(Double.MAX_VALUE);
+                double lb = b.path("quantizedLatencyBatch1P50Ms").asDouble(Double.MAX_VALUE);
+                dominated = qb >= qa && sb <= sa && lb <= la && (qb > qa || sb < sa || lb < la);
+            }
+            ((ObjectNode) a).put("pareto", !dominated);
+        }
+    }
+
+    private static double quality(JsonNode attempt) {
+        return attempt.path("quantizedAccuracy").isNumber() ? attempt.path("quantizedAccuracy").asDouble()
+            : attempt.path("top1Agreement").asDouble(Double.NEGATIVE_INFINITY);
     }
 
     static String html(JsonNode r) {
@@ -72,7 +110,12 @@ final class Reports {
         }
         s.append(" &middot; method <b>").append(esc(r.path("method").asText())).append("</b> &middot; ")
             .append(r.path("meetsTarget").asBoolean() ? "<b class=\"ok\">meets target</b>" : "<b class=\"miss\">does NOT meet target</b>")
-            .append("</p>\n<p>").append(esc(r.path("verdict").asText())).append("</p>\n");
+            .append("</p>\n");
+        if (r.path("bestEffort").asBoolean()) {
+            s.append("<p class=\"miss\"><b>BEST EFFORT:</b> the budget ran out (").append(esc(r.path("bestEffortReason").asText()))
+                .append("). The model below is the best attempt found; it does not meet the target.</p>\n");
+        }
+        s.append("<p>").append(esc(r.path("verdict").asText())).append("</p>\n");
 
         s.append("<h2>FP32 vs ").append(esc(label)).append("</h2>\n<table><tr><th>Metric</th><th>FP32</th><th>")
             .append(esc(label)).append("</th><th>Change</th></tr>\n");
@@ -86,8 +129,9 @@ final class Reports {
         s.append("</table>\n<p>Top-1 agreement with FP32: ").append(fmt(pct(r.path("comparison").path("top1Agreement")), 2))
             .append("%. Latency measured in ONNX Runtime (CPU), warm-up excluded.</p>\n");
 
-        s.append("<h2>Attempts</h2>\n<table><tr><th>Attempt</th><th>Recipe</th><th>Accuracy (%)</th><th>Size (MB)</th>")
-            .append("<th>Latency b1 p50 (ms)</th><th>Result</th></tr>\n");
+        s.append("<h2>Attempts</h2>\n<p>&#9733; = Pareto set (no other attempt is at least as accurate, as small and as fast).</p>\n")
+            .append("<table><tr><th>Attempt</th><th>Recipe</th><th>Accuracy (%)</th><th>Size (MB)</th>")
+            .append("<th>Latency b1 p50 (ms)</th><th>Result</th><th>Pareto</th><th>Diagnosis &rarr; next step</th></tr>\n");
         for (JsonNode a : r.path("attempts")) {
             JsonNode rec = a.path("recipe");
             String recipe = rec.path("calibrator").asText() + ", W " + rec.path("weightType").asText() + " / A "
@@ -98,9 +142,14 @@ final class Reports {
                 .append("</td><td>").append(fmt(mb(a.path("quantizedSizeBytes")), 3))
                 .append("</td><td>").append(fmt(num(a.path("quantizedLatencyBatch1P50Ms")), 3))
                 .append("</td><td>").append(a.path("passed").asBoolean() ? "<span class=\"ok\">pass</span>" : "<span class=\"miss\">miss</span>")
+                .append("</td><td>").append(a.path("pareto").asBoolean() ? "&#9733;" : "")
+                .append("</td><td style=\"text-align:left\">").append(esc(a.path("diagnosis").asText()))
+                .append(a.path("route").asText().isEmpty() ? "" : " &rarr; " + esc(a.path("route").asText()))
                 .append("</td></tr>\n");
         }
         s.append("</table>\n");
+
+        layers(s, r.path("layers"));
 
         JsonNode kept = r.path("quantization").path("keptFloatNodes");
         s.append("<h2>Nodes</h2>\n<p>").append(r.path("quantization").path("quantizedNodes").size())
@@ -120,6 +169,45 @@ final class Reports {
         }
         s.append("</table>\n</body></html>\n");
         return s.toString();
+    }
+
+    /** Per-layer SQNR: a table and a horizontal bar chart (inline SVG, no scripts). */
+    private static void layers(StringBuilder s, JsonNode layers) {
+        List<JsonNode> rows = new java.util.ArrayList<>();
+        layers.forEach(l -> {
+            if (l.path("sqnrDb").isNumber()) {
+                rows.add(l);
+            }
+        });
+        if (rows.isEmpty()) {
+            return;
+        }
+        s.append("<h2>Per-layer SQNR</h2>\n<p>Signal-to-quantization-noise ratio of each layer's output against fp32 ")
+            .append("(higher is better; ~6 dB per bit). <i>Layer SQNR</i> estimates the noise the layer adds itself.</p>\n");
+        int width = 520;
+        int barH = 16;
+        double max = rows.stream().mapToDouble(l -> Math.min(l.path("sqnrDb").asDouble(), 80)).max().orElse(1);
+        s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(width + 260).append("\" height=\"")
+            .append(rows.size() * (barH + 4) + 4).append("\" role=\"img\" aria-label=\"per-layer SQNR\">\n");
+        for (int i = 0; i < rows.size(); i++) {
+            JsonNode l = rows.get(i);
+            double v = Math.max(0, Math.min(l.path("sqnrDb").asDouble(), 80));
+            int y = i * (barH + 4) + 2;
+            int w = (int) Math.round(v / max * width);
+            String color = v < 20 ? "#c62828" : v < 30 ? "#f9a825" : "#2e7d32";
+            s.append("<text x=\"0\" y=\"").append(y + 12).append("\" font-size=\"11\">").append(esc(l.path("node").asText()))
+                .append("</text><rect x=\"200\" y=\"").append(y).append("\" width=\"").append(w).append("\" height=\"")
+                .append(barH).append("\" fill=\"").append(color).append("\"/><text x=\"").append(205 + w).append("\" y=\"")
+                .append(y + 12).append("\" font-size=\"11\">").append(fmt(l.path("sqnrDb").asDouble(), 1)).append(" dB</text>\n");
+        }
+        s.append("</svg>\n<table><tr><th>Node</th><th>Op</th><th>INT8</th><th>SQNR (dB)</th><th>Layer SQNR (dB)</th></tr>\n");
+        for (JsonNode l : rows) {
+            s.append("<tr><td>").append(esc(l.path("node").asText())).append("</td><td>").append(esc(l.path("opType").asText()))
+                .append("</td><td>").append(l.path("quantized").asBoolean() ? "yes" : "fp32").append("</td><td>")
+                .append(fmt(num(l.path("sqnrDb")), 1)).append("</td><td>").append(fmt(num(l.path("layerSqnrDb")), 1))
+                .append("</td></tr>\n");
+        }
+        s.append("</table>\n");
     }
 
     private static List<String> texts(JsonNode array) {

@@ -37,4 +37,32 @@ class ReportsTest {
         assertThat(ExportStage.label("gptq")).isEqualTo("int4");
         assertThat(ExportStage.label("fp16")).isEqualTo("fp16");
     }
+
+    @Test
+    void paretoSetKeepsAttemptsNoOtherBeatsOnAccuracySizeAndLatency() {
+        var attempts = ExportStage.JSON.createArrayNode();
+        attempts.addObject().put("quantizedAccuracy", 0.80).put("quantizedSizeBytes", 100).put("quantizedLatencyBatch1P50Ms", 1.0);
+        attempts.addObject().put("quantizedAccuracy", 0.85).put("quantizedSizeBytes", 120).put("quantizedLatencyBatch1P50Ms", 1.0);
+        attempts.addObject().put("quantizedAccuracy", 0.84).put("quantizedSizeBytes", 130).put("quantizedLatencyBatch1P50Ms", 1.2);
+        attempts.addObject().put("quantizedAccuracy", 0.90); // no runnable model: never on the set
+        Reports.markPareto(attempts);
+        assertThat(attempts.get(0).path("pareto").asBoolean()).isTrue();  // smallest
+        assertThat(attempts.get(1).path("pareto").asBoolean()).isTrue();  // most accurate of the runnable
+        assertThat(attempts.get(2).path("pareto").asBoolean()).isFalse(); // worse than #2 on everything
+        assertThat(attempts.get(3).path("pareto").asBoolean()).isFalse();
+    }
+
+    @Test
+    void bestEffortReportsSayTheyMissTheTarget() {
+        ObjectNode r = ExportStage.JSON.createObjectNode();
+        r.put("jobId", "job-2");
+        r.put("meetsTarget", false);
+        r.put("bestEffort", true);
+        r.put("bestEffortReason", "attempt budget spent (3 attempt(s))");
+        r.putArray("layers").addObject().put("node", "/conv2/Conv").put("opType", "Conv").put("quantized", true)
+            .put("sqnrDb", 12.5).put("layerSqnrDb", 13.0);
+        String html = Reports.html(r);
+        assertThat(html).contains("does NOT meet target").contains("BEST EFFORT").contains("attempt budget spent");
+        assertThat(html).contains("Per-layer SQNR").contains("<svg").contains("/conv2/Conv").contains("12.5 dB");
+    }
 }

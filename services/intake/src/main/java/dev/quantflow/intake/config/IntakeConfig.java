@@ -13,9 +13,13 @@ public interface IntakeConfig {
     @WithDefault("0.02")
     double defaultMaxRelativeDrop();
 
-    /** Attempts (first try + retries) when a request states none. */
-    @WithDefault("2")
+    /** Attempts (first try + debug-loop retries) when a request states none. */
+    @WithDefault("4")
     int defaultMaxAttempts();
+
+    /** Time budget when a request states none: no new attempt starts after it. */
+    @WithDefault("1h")
+    Duration defaultTimeBudget();
 
     /** How long presigned download links stay valid. */
     @WithDefault("1h")

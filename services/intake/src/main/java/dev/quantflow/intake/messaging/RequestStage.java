@@ -32,7 +32,7 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
     @Override
     public void handle(QuantizationRequested request, StageContext ctx) {
         JobOptions options = new JobOptions(request.getInputs().getName(), request.getMethod(), request.getMaxRelativeDrop(),
-            request.getMaxAttempts(), request.getExcludedNodes());
+            request.getMaxAttempts(), request.getExcludedNodes(), request.getTimeBudgetSeconds(), request.getMaxSizeRatio());
         try {
             submitter.submitReferences(request.getHeader(), request.getInputs(), options);
         } catch (RejectedInputException e) {

@@ -20,12 +20,13 @@ public final class JobDtos {
 
     /** Submit by reference: inputs already in the artifact store. */
     public record ReferenceRequest(String name, ArtifactRefDto model, ArtifactRefDto calibration, ArtifactRefDto validation,
-                                   String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
+                                   String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
+                                   Integer timeBudgetSeconds, Double maxSizeRatio) {
     }
 
     public record Result(Boolean meetsTarget, Double fp32Accuracy, Double quantizedAccuracy, Long fp32SizeBytes,
                          Long quantizedSizeBytes, Double fp32LatencyMs, Double quantizedLatencyMs, String reasonCode,
-                         String reason, String failedStage) {
+                         String reason, String failedStage, boolean bestEffort) {
     }
 
     public record Job(String jobId, String name, String method, String state, String stage, int attempt, String message,
@@ -47,10 +48,11 @@ public final class JobDtos {
         if (s.ready() != null) {
             var r = s.ready();
             result = new Result(r.getMeetsTarget(), r.getFp32Accuracy(), r.getQuantizedAccuracy(), r.getFp32SizeBytes(),
-                r.getQuantizedSizeBytes(), r.getFp32LatencyMs(), r.getQuantizedLatencyMs(), null, null, null);
+                r.getQuantizedSizeBytes(), r.getFp32LatencyMs(), r.getQuantizedLatencyMs(), null, null, null, false);
         } else if (s.failure() != null) {
             var f = s.failure();
-            result = new Result(false, null, null, null, null, null, null, f.getReasonCode(), f.getReason(), f.getStage());
+            result = new Result(false, null, null, null, null, null, null, f.getReasonCode(), f.getReason(), f.getStage(),
+                f.getBestEffort());
         }
         return new Job(s.jobId(), s.name(), s.method(), s.state(), s.stage(), s.attempt(), s.message(), s.createdAt(),
             s.updatedAt(), s.history(), result);

@@ -70,9 +70,12 @@ public class JobsResource {
                            @RestForm("method") String method,
                            @RestForm("maxRelativeDrop") String maxRelativeDrop,
                            @RestForm("maxAttempts") String maxAttempts,
-                           @RestForm("excludedNodes") String excludedNodes) {
+                           @RestForm("excludedNodes") String excludedNodes,
+                           @RestForm("timeBudgetSeconds") String timeBudgetSeconds,
+                           @RestForm("maxSizeRatio") String maxSizeRatio) {
         JobOptions options = new JobOptions(name, method, parseDouble("maxRelativeDrop", maxRelativeDrop),
-            parseInt("maxAttempts", maxAttempts), splitList(excludedNodes));
+            parseInt("maxAttempts", maxAttempts), splitList(excludedNodes), parseInt("timeBudgetSeconds", timeBudgetSeconds),
+            parseDouble("maxSizeRatio", maxSizeRatio));
         String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation)), options);
         return accepted(jobId);
     }
@@ -92,7 +95,8 @@ public class JobsResource {
             .setValidation(ref(body.validation()))
             .build();
         submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs,
-            new JobOptions(body.name(), body.method(), body.maxRelativeDrop(), body.maxAttempts(), body.excludedNodes()));
+            new JobOptions(body.name(), body.method(), body.maxRelativeDrop(), body.maxAttempts(), body.excludedNodes(),
+                body.timeBudgetSeconds(), body.maxSizeRatio()));
         return accepted(jobId);
     }
 

@@ -110,7 +110,7 @@ public class JobSubmitter {
             .setProgress(1.0)
             .setMessage("accepted: method " + plan.getMethod() + " (" + plan.getMethodReason() + "), budget "
                 + String.format("%.2f%%", plan.getMaxRelativeDrop() * 100) + " relative top-1 drop, up to "
-                + plan.getMaxAttempts() + " attempt(s)")
+                + plan.getMaxAttempts() + " attempt(s) until " + plan.getDeadline())
             .build();
         projection.register(header.getJobId(), inputs.getName(), plan.getMethod(), accepted);
         publisher.publish(Topics.JOBS_STATUS, header.getJobId(), accepted);
@@ -141,10 +141,23 @@ public class JobSubmitter {
         if (attempts < 1 || attempts > 20) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "maxAttempts must be between 1 and 20; was " + attempts);
         }
+        long budgetSeconds = options.timeBudgetSeconds() == null ? config.defaultTimeBudget().toSeconds() : options.timeBudgetSeconds();
+        if (budgetSeconds < 1) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "timeBudgetSeconds must be positive; was " + budgetSeconds);
+        }
+        if (options.maxSizeRatio() != null && !(options.maxSizeRatio() > 0 && options.maxSizeRatio() <= 1)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "maxSizeRatio must be a fraction in (0, 1], e.g. 0.3; was " + options.maxSizeRatio());
+        }
         Recipe recipe = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
             .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request").build();
+        String chosen = method;
         return JobPlan.newBuilder().setMethod(method).setMethodReason(reason).setMaxRelativeDrop(drop)
-            .setMaxAttempts(attempts).setRecipe(recipe).build();
+            .setMaxAttempts(attempts).setRecipe(recipe)
+            .setDeadline(java.time.Instant.now().plusSeconds(budgetSeconds))
+            .setMaxSizeRatio(options.maxSizeRatio())
+            .setFallbackMethods(AVAILABLE_METHODS.stream().filter(m -> !m.equals(chosen)).toList())
+            .build();
     }
 
     private static void requireInputs(boolean model, boolean calibration, boolean validation) {

@@ -22,7 +22,12 @@ class JobPlanTest {
 
             @Override
             public int defaultMaxAttempts() {
-                return 2;
+                return 4;
+            }
+
+            @Override
+            public Duration defaultTimeBudget() {
+                return Duration.ofMinutes(30);
             }
 
             @Override
@@ -38,8 +43,11 @@ class JobPlanTest {
         var plan = submitter().plan(new JobOptions(null, null, null, null, null));
         assertThat(plan.getMethod()).isEqualTo("static");
         assertThat(plan.getMaxRelativeDrop()).isEqualTo(0.02);
-        assertThat(plan.getMaxAttempts()).isEqualTo(2);
+        assertThat(plan.getMaxAttempts()).isEqualTo(4);
         assertThat(plan.getRecipe().getExcludedNodes()).isEmpty();
+        assertThat(plan.getDeadline()).isBetween(java.time.Instant.now().plusSeconds(29 * 60), java.time.Instant.now().plusSeconds(31 * 60));
+        assertThat(plan.getFallbackMethods()).isEmpty(); // static is the only method with a pool so far
+        assertThat(plan.getMaxSizeRatio()).isNull();
     }
 
     @Test
@@ -62,5 +70,9 @@ class JobPlanTest {
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
         assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, 0, null)))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, 0, null)))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("timeBudgetSeconds"));
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, 1.5)))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("maxSizeRatio"));
     }
 }

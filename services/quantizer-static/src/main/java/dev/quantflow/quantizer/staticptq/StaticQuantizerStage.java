@@ -84,7 +84,8 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
         var modelRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, MODEL_FILE), quantized,
             "application/onnx");
         var summaryRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, "summary.json"),
-            JSON.writeValueAsBytes(summary(result.decisions(), modelBytes.length, quantized.length)), "application/json");
+            JSON.writeValueAsBytes(summary(result.decisions(), recipe.getExclusionReasons(), modelBytes.length, quantized.length)),
+            "application/json");
         LOG.infof("job %s attempt %d: %d nodes quantized, %d kept fp32, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             result.quantizedNodes().size(), result.keptFloatNodes().size(), modelBytes.length, quantized.length);
 
@@ -113,12 +114,17 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
         return new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(), act);
     }
 
-    static Map<String, Object> summary(List<NodeDecision> decisions, long fp32Bytes, long quantizedBytes) {
+    /** Every node's decision; a node the debug loop kept in fp32 carries the loop's reason, not just "excluded". */
+    static Map<String, Object> summary(List<NodeDecision> decisions, Map<String, String> exclusionReasons, long fp32Bytes,
+                                       long quantizedBytes) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fp32SizeBytes", fp32Bytes);
         m.put("quantizedSizeBytes", quantizedBytes);
         m.put("quantizedNodes", decisions.stream().filter(NodeDecision::quantized).toList());
-        m.put("keptFloatNodes", decisions.stream().filter(d -> !d.quantized()).toList());
+        m.put("keptFloatNodes", decisions.stream().filter(d -> !d.quantized())
+            .map(d -> exclusionReasons.containsKey(d.node())
+                ? new NodeDecision(d.node(), d.opType(), false, exclusionReasons.get(d.node())) : d)
+            .toList());
         return m;
     }
 }

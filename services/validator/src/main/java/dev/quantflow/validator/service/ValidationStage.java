@@ -1,9 +1,9 @@
 package dev.quantflow.validator.service;
 
 import java.io.ByteArrayInputStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -20,6 +20,8 @@ import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.events.ExportRequested;
 import dev.quantflow.events.JobContext;
+import dev.quantflow.events.JobPlan;
+import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.events.ValidationRequested;
 import dev.quantflow.pipeline.JobStates;
@@ -32,7 +34,11 @@ import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
+import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.runtime.ModelRunException;
+import dev.quantflow.runtime.diagnostics.DiagnosticsOptions;
+import dev.quantflow.runtime.diagnostics.LayerDiagnostics;
+import dev.quantflow.runtime.diagnostics.LayerReport;
 import dev.quantflow.runtime.eval.EvalOptions;
 import dev.quantflow.runtime.eval.EvalResult;
 import dev.quantflow.runtime.eval.ModelEvaluator;
@@ -41,9 +47,9 @@ import dev.quantflow.runtime.npz.NpzArchive;
 
 /**
  * Runs the fp32 and the quantized model on the validation set (accuracy or agreement, latency at batch 1 and a
- * larger batch, size, peak RAM) and decides: pass → export; miss with attempts left → back to calibration with a
- * more conservative recipe (first and last quantized layers kept fp32); miss with no attempt left → job failed
- * with TARGET_MISSED and the numbers.
+ * larger batch, size, peak RAM), computes per-layer SQNR, and decides: pass → export; miss → the debug loop
+ * ({@link DebugPlanner}) sends the job back to calibration, to the quantizer or to another method as a new attempt,
+ * or, with the budget spent, exports the best attempt as best effort.
  */
 @ApplicationScoped
 public class ValidationStage implements StageHandler<ValidationRequested> {
@@ -80,29 +86,82 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
 
         ctx.status(JobStates.RUNNING, 0.1, "evaluating the fp32 model on " + rows(data) + " samples");
         EvalResult fp32Result = evaluate(fp32, data, options, "fp32");
-        ctx.status(JobStates.RUNNING, 0.5, "evaluating the quantized model");
-        EvalResult qResult = evaluate(quantized, data, options, "quantized");
-        double agreement = ModelEvaluator.top1Agreement(fp32Result.predictions(), qResult.predictions());
-        var verdict = Verdicts.judge(fp32Result, qResult, agreement, job.getPlan().getMaxRelativeDrop());
-        LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), verdict.text());
+        ctx.status(JobStates.RUNNING, 0.4, "evaluating the quantized model");
+        JsonNode summary = event.getQuantizationSummary() == null ? JSON.createObjectNode()
+            : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
+        EvalResult qResult = null;
+        String runtimeErrorNode = null;
+        String runtimeError = null;
+        try {
+            qResult = ModelEvaluator.evaluate(quantized, data, options);
+        } catch (ModelRunException e) {
+            runtimeError = e.getMessage();
+            runtimeErrorNode = RuntimeErrors.failingNode(e.getMessage(), quantizedNodes(summary));
+            if (runtimeErrorNode == null) {
+                throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, "the quantized model cannot run in ONNX Runtime"
+                    + " and the failing node could not be identified: " + e.getMessage(), e);
+            }
+        } catch (DatasetException e) {
+            throw new PermanentStageException(ReasonCodes.DATASET_MISMATCH, "validation data: " + e.getMessage(), e);
+        }
 
-        Map<String, Object> metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict);
+        List<LayerReport> layers = List.of();
+        if (qResult != null) {
+            ctx.status(JobStates.RUNNING, 0.8, "per-layer diagnostics (SQNR of every quantized tensor)");
+            layers = diagnose(fp32, quantized, data);
+        }
+        Recipe recipe = job.getPlan().getRecipe();
+        Verdicts.Verdict verdict;
+        double agreement = Double.NaN;
+        if (qResult != null) {
+            agreement = ModelEvaluator.top1Agreement(fp32Result.predictions(), qResult.predictions());
+            verdict = Verdicts.judge(fp32Result, qResult, agreement, job.getPlan().getMaxRelativeDrop());
+        } else {
+            verdict = new Verdicts.Verdict(false, "runtime", Double.NaN, Double.NaN,
+                "the quantized model does not run: " + runtimeError);
+        }
+        Double sizeRatio = (double) quantized.length / fp32.length;
+        Double maxSizeRatio = job.getPlan().getMaxSizeRatio();
+        boolean sizeOk = maxSizeRatio == null || sizeRatio <= maxSizeRatio;
+        boolean passed = verdict.passed() && sizeOk;
+        String verdictText = sizeOk ? verdict.text() : verdict.text() + String.format(
+            "; size %.0f%% of fp32 exceeds the %.0f%% target", sizeRatio * 100, maxSizeRatio * 100);
+        LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), verdictText);
+
+        DebugPlanner.Decision decision = null;
+        if (!passed) {
+            ActivationStatistics stats = event.getStatistics() == null ? null
+                : ActivationStatistics.fromJson(Artifacts.load(store, event.getStatistics(), "the calibration statistics"));
+            decision = DebugPlanner.decide(new DebugPlanner.Observations(recipe, job.getPlan().getMethod(), ctx.attempt(),
+                job.getPlan().getMaxAttempts(), Instant.now(), job.getPlan().getDeadline(), job.getHistory(),
+                sensitivities(layers), Outliers.tensorsDominatedByOutliers(stats), runtimeErrorNode, sizeRatio,
+                maxSizeRatio, job.getPlan().getFallbackMethods()));
+        }
+
+        Map<String, Object> metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText);
+        metrics.put("layers", layers);
+        metrics.put("quantization", summary);
+        metrics.put("diagnosis", decision == null ? "" : decision.diagnosis());
+        metrics.put("route", decision == null ? "export" : decision.route().name().toLowerCase());
         var metricsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.VALIDATION, "metrics.json"),
             JSON.writeValueAsBytes(metrics), "application/json");
         AttemptRecord record = AttemptRecord.newBuilder()
             .setAttempt(ctx.attempt())
-            .setRecipe(job.getPlan().getRecipe())
-            .setPassed(verdict.passed())
-            .setVerdict(verdict.text())
+            .setMethod(job.getPlan().getMethod())
+            .setRecipe(recipe)
+            .setPassed(passed)
+            .setVerdict(verdictText)
+            .setDiagnosis(decision == null ? "" : decision.diagnosis())
+            .setRoute(decision == null ? "export" : decision.route().name().toLowerCase())
             .setMetrics(metricsRef)
-            .setQuantizedModel(event.getQuantizedModel())
+            .setQuantizedModel(qResult == null ? null : event.getQuantizedModel())
             .build();
         List<AttemptRecord> history = new ArrayList<>(job.getHistory());
         history.removeIf(r -> r.getAttempt() == ctx.attempt());
         history.add(record);
         JobContext updated = JobContext.newBuilder(job).setHistory(history).build();
 
-        if (verdict.passed()) {
+        if (passed) {
             ctx.publish(Topics.EXPORT_REQUESTED, ExportRequested.newBuilder()
                 .setHeader(ctx.header("export", ctx.attempt()))
                 .setContext(updated)
@@ -111,23 +170,93 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
                 .setQuantizationSummary(event.getQuantizationSummary())
                 .setMeetsTarget(true)
                 .build());
-            ctx.status(JobStates.RUNNING, 1.0, verdict.text());
+            ctx.status(JobStates.RUNNING, 1.0, verdictText);
             return;
         }
+        route(ctx, event, updated, decision, verdictText);
+    }
+
+    /** Sends the job where the debug loop decided: a new attempt, another method, or best-effort export. */
+    private void route(StageContext ctx, ValidationRequested event, JobContext job, DebugPlanner.Decision decision,
+                       String verdictText) throws Exception {
         int next = ctx.attempt() + 1;
-        Recipe retry = next <= job.getPlan().getMaxAttempts() ? conservativeRecipe(job.getPlan().getRecipe(), event) : null;
-        if (retry == null) {
-            throw new PermanentStageException(ReasonCodes.TARGET_MISSED, verdict.text() + " after " + ctx.attempt()
-                + " attempt(s); the quantized model is kept at " + event.getQuantizedModel().getKey());
+        switch (decision.route()) {
+            case CALIBRATION -> {
+                ctx.status(JobStates.RETRYING, 1.0, verdictText + "; " + decision.diagnosis());
+                ctx.publish(Topics.CALIBRATION_REQUESTED, CalibrationRequested.newBuilder()
+                    .setHeader(ctx.header("retry-calibration", next))
+                    .setContext(withRecipe(job, decision.recipe(), job.getPlan().getMethod()))
+                    .build());
+            }
+            case QUANTIZE -> {
+                ctx.status(JobStates.RETRYING, 1.0, verdictText + "; " + decision.diagnosis());
+                ctx.publish(Topics.quantizeTopic(job.getPlan().getMethod()), QuantizeRequested.newBuilder()
+                    .setHeader(ctx.header("retry-quantize", next))
+                    .setContext(withRecipe(job, decision.recipe(), job.getPlan().getMethod()))
+                    .setStatistics(event.getStatistics())
+                    .build());
+            }
+            case METHOD -> {
+                ctx.status(JobStates.RETRYING, 1.0, verdictText + "; " + decision.diagnosis());
+                Recipe fresh = Recipe.newBuilder().setNote("method switched to " + decision.method()).build();
+                ctx.publish(Topics.CALIBRATION_REQUESTED, CalibrationRequested.newBuilder()
+                    .setHeader(ctx.header("retry-method", next))
+                    .setContext(withRecipe(job, fresh, decision.method()))
+                    .build());
+            }
+            case GIVE_UP -> giveUp(ctx, job, decision.diagnosis(), verdictText);
         }
-        ctx.status(JobStates.RETRYING, 1.0, verdict.text() + "; retrying: " + retry.getNote());
-        JobContext retryContext = JobContext.newBuilder(updated)
-            .setPlan(dev.quantflow.events.JobPlan.newBuilder(job.getPlan()).setRecipe(retry).build())
-            .build();
-        ctx.publish(Topics.CALIBRATION_REQUESTED, CalibrationRequested.newBuilder()
-            .setHeader(ctx.header("retry-calibration", next))
-            .setContext(retryContext)
+    }
+
+    /** Budget spent: the best attempt so far is exported, labelled as not meeting the target. */
+    private void giveUp(StageContext ctx, JobContext job, String why, String verdictText) throws Exception {
+        AttemptRecord best = BestEffort.choose(job.getHistory(), ref -> JSON.readTree(Artifacts.load(store, ref, "attempt metrics")));
+        if (best == null) {
+            throw new PermanentStageException(ReasonCodes.TARGET_MISSED, verdictText + "; " + why
+                + "; no attempt produced a model that runs");
+        }
+        ctx.status(JobStates.RUNNING, 1.0, verdictText + "; " + why + "; exporting attempt " + best.getAttempt()
+            + " as best effort");
+        ctx.publish(Topics.EXPORT_REQUESTED, ExportRequested.newBuilder()
+            .setHeader(ctx.header("export-best-effort", ctx.attempt()))
+            .setContext(job)
+            .setQuantizedModel(best.getQuantizedModel())
+            .setMetrics(best.getMetrics())
+            .setMeetsTarget(false)
+            .setBestEffortReason(why)
             .build());
+    }
+
+    private static JobContext withRecipe(JobContext job, Recipe recipe, String method) {
+        return JobContext.newBuilder(job)
+            .setPlan(JobPlan.newBuilder(job.getPlan()).setRecipe(recipe).setMethod(method).build())
+            .build();
+    }
+
+    private List<LayerReport> diagnose(byte[] fp32, byte[] quantized, NpzArchive data) {
+        try {
+            return LayerDiagnostics.compare(fp32, quantized, data,
+                DiagnosticsOptions.defaults().withMaxSamples(config.diagnosticSamples()).withIntraOpThreads(config.intraOpThreads()));
+        } catch (RuntimeException e) {
+            LOG.warnf("per-layer diagnostics failed: %s", e.getMessage());
+            return List.of();
+        }
+    }
+
+    static List<DebugPlanner.LayerSensitivity> sensitivities(List<LayerReport> layers) {
+        List<DebugPlanner.LayerSensitivity> out = new ArrayList<>();
+        for (LayerReport l : layers) {
+            if (l.compared() && l.quantized() && l.layerSqnrDb() != null && l.layerSqnrDb() < LayerDiagnostics.SQNR_CAP_DB) {
+                out.add(new DebugPlanner.LayerSensitivity(l.node(), l.layerSqnrDb()));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> quantizedNodes(JsonNode summary) {
+        List<String> nodes = new ArrayList<>();
+        summary.path("quantizedNodes").forEach(n -> nodes.add(n.path("node").asText()));
+        return nodes;
     }
 
     private EvalResult evaluate(byte[] model, NpzArchive data, EvalOptions options, String which) {
@@ -141,73 +270,53 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         }
     }
 
-    /**
-     * The one retry path of this version: keep the first and the last quantized layers in fp32 (the layers most
-     * often sensitive in CNNs: raw-input statistics and the logits). Empty when nothing is left to keep.
-     */
-    Recipe conservativeRecipe(Recipe current, ValidationRequested event) throws Exception {
-        if (event.getQuantizationSummary() == null) {
-            return null;
-        }
-        JsonNode summary = JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
-        List<String> quantized = new ArrayList<>();
-        summary.path("quantizedNodes").forEach(n -> quantized.add(n.path("node").asText()));
-        if (quantized.size() < 2) {
-            return null;
-        }
-        var excluded = new LinkedHashSet<>(current.getExcludedNodes());
-        boolean added = excluded.add(quantized.get(0)) | excluded.add(quantized.get(quantized.size() - 1));
-        if (!added) {
-            return null;
-        }
-        return Recipe.newBuilder(current)
-            .setExcludedNodes(new ArrayList<>(excluded))
-            .setNote("keep the first and last quantized layers in fp32 (" + quantized.get(0) + ", "
-                + quantized.get(quantized.size() - 1) + ")")
-            .build();
-    }
-
     private static int rows(NpzArchive data) {
         return data.arrays().stream().findFirst().map(a -> (int) a.shape()[0]).orElse(0);
     }
 
     static Map<String, Object> metrics(JobContext job, int attempt, EvalResult fp32, EvalResult q, double agreement,
-                                       Verdicts.Verdict verdict) {
+                                       Verdicts.Verdict verdict, boolean passed, String verdictText) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("attempt", attempt);
+        m.put("method", job.getPlan().getMethod());
         Recipe r = job.getPlan().getRecipe();
         Map<String, Object> recipe = new LinkedHashMap<>();
         recipe.put("calibrator", r.getCalibrator());
         recipe.put("weightType", r.getWeightType());
         recipe.put("activationType", r.getActivationType());
         recipe.put("perChannelWeights", r.getPerChannelWeights());
+        recipe.put("int8Only", r.getInt8Only());
         recipe.put("excludedNodes", r.getExcludedNodes());
+        recipe.put("exclusionReasons", r.getExclusionReasons());
         recipe.put("note", r.getNote());
         m.put("recipe", recipe);
         m.put("fp32", modelMetrics(fp32));
-        m.put("quantized", modelMetrics(q));
+        m.put("quantized", q == null ? null : modelMetrics(q));
         Map<String, Object> c = new LinkedHashMap<>();
-        c.put("top1Agreement", agreement);
-        if (fp32.accuracy() != null && q.accuracy() != null) {
-            c.put("accuracyDrop", fp32.accuracy() - q.accuracy());
-            c.put("relativeAccuracyDrop", fp32.accuracy() <= 0 ? 0 : (fp32.accuracy() - q.accuracy()) / fp32.accuracy());
-        } else {
-            c.put("accuracyDrop", null);
-            c.put("relativeAccuracyDrop", null);
-        }
-        c.put("sizeRatio", (double) q.sizeBytes() / fp32.sizeBytes());
-        for (int i = 0; i < Math.min(fp32.latency().size(), q.latency().size()); i++) {
-            c.put(i == 0 ? "speedupBatch1" : "speedupBatchN", fp32.latency().get(i).p50Ms() / q.latency().get(i).p50Ms());
+        if (q != null) {
+            c.put("top1Agreement", agreement);
+            if (fp32.accuracy() != null && q.accuracy() != null) {
+                c.put("accuracyDrop", fp32.accuracy() - q.accuracy());
+                c.put("relativeAccuracyDrop", fp32.accuracy() <= 0 ? 0 : (fp32.accuracy() - q.accuracy()) / fp32.accuracy());
+            } else {
+                c.put("accuracyDrop", null);
+                c.put("relativeAccuracyDrop", null);
+            }
+            c.put("sizeRatio", (double) q.sizeBytes() / fp32.sizeBytes());
+            for (int i = 0; i < Math.min(fp32.latency().size(), q.latency().size()); i++) {
+                c.put(i == 0 ? "speedupBatch1" : "speedupBatchN", fp32.latency().get(i).p50Ms() / q.latency().get(i).p50Ms());
+            }
         }
         m.put("comparison", c);
         Map<String, Object> target = new LinkedHashMap<>();
         target.put("metric", verdict.metric());
         target.put("maxRelativeDrop", job.getPlan().getMaxRelativeDrop());
-        target.put("value", verdict.value());
-        target.put("threshold", verdict.threshold());
+        target.put("maxSizeRatio", job.getPlan().getMaxSizeRatio());
+        target.put("value", Double.isNaN(verdict.value()) ? null : verdict.value());
+        target.put("threshold", Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
         m.put("target", target);
-        m.put("passed", verdict.passed());
-        m.put("verdict", verdict.text());
+        m.put("passed", passed);
+        m.put("verdict", verdictText);
         return m;
     }
 

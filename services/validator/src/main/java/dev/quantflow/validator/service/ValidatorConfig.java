@@ -22,4 +22,8 @@ public interface ValidatorConfig {
     /** Timed runs at the large batch (after warm-up). */
     @WithDefault("10")
     int largeBatchRuns();
+
+    /** Validation samples compared layer by layer (per-layer SQNR). */
+    @WithDefault("64")
+    int diagnosticSamples();
 }
