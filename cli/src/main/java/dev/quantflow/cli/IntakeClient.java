@@ -63,7 +63,13 @@ public final class IntakeClient {
 
     /** A job to submit: three files and the optional settings (null = the server's default). */
     public record Submission(Path model, Path calibration, Path validation, String name, String method,
-                             Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
+                             Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
+                             Integer timeBudgetSeconds, Double maxSizeRatio) {
+
+        public Submission(Path model, Path calibration, Path validation, String name, String method,
+                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
+            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, null, null);
+        }
     }
 
     /** {@code POST /api/jobs}: returns the 202 body ({@code jobId}, {@code state}). */
@@ -75,6 +81,8 @@ public final class IntakeClient {
         putIfSet(fields, "maxAttempts", s.maxAttempts() == null ? null : s.maxAttempts().toString());
         putIfSet(fields, "excludedNodes", s.excludedNodes() == null || s.excludedNodes().isEmpty() ? null
             : String.join(",", s.excludedNodes()));
+        putIfSet(fields, "timeBudgetSeconds", s.timeBudgetSeconds() == null ? null : s.timeBudgetSeconds().toString());
+        putIfSet(fields, "maxSizeRatio", s.maxSizeRatio() == null ? null : s.maxSizeRatio().toString());
         Map<String, Path> files = new LinkedHashMap<>();
         files.put("model", s.model());
         files.put("calibration", s.calibration());

@@ -42,8 +42,16 @@ final class SubmitCommand implements Callable<Integer> {
         description = "Largest relative accuracy drop accepted, e.g. 0.02 for 2% (default: the server's).")
     Double maxDrop;
 
-    @Option(names = "--max-attempts", paramLabel = "N", description = "How many recipes to try before failing.")
+    @Option(names = "--max-attempts", paramLabel = "N",
+        description = "Attempt budget of the debug loop (default: the server's, 4); when it is spent the best attempt is exported as best effort.")
     Integer maxAttempts;
+
+    @Option(names = "--time-budget", paramLabel = "SECONDS", description = "No new attempt starts after this long (default: the server's, 1 h).")
+    Integer timeBudgetSeconds;
+
+    @Option(names = "--max-size-ratio", paramLabel = "FRACTION",
+        description = "Optional size target: quantized bytes / fp32 bytes, e.g. 0.3.")
+    Double maxSizeRatio;
 
     @Option(names = "--exclude-nodes", split = ",", paramLabel = "NODE", description = "Nodes to keep in fp32 (comma-separated).")
     List<String> excludeNodes;
@@ -60,7 +68,7 @@ final class SubmitCommand implements Callable<Integer> {
         IntakeClient.Submission submission = new IntakeClient.Submission(existing(model, "--model"),
             existing(calibration, "--calib"), existing(validation, "--eval"),
             name != null ? name : stripExtension(model.getFileName().toString()), method, maxDrop, maxAttempts,
-            excludeNodes);
+            excludeNodes, timeBudgetSeconds, maxSizeRatio);
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,
                 ExitCodes.USAGE);

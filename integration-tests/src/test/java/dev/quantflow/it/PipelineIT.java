@@ -164,6 +164,8 @@ class PipelineIT {
         assertRefused(new Multipart().file("model", "m.onnx", model)
             .file("calibration", "c.npz", "PK garbage".getBytes()).file("validation", "e.npz", eval), 422, "INVALID_DATASET");
         assertRefused(new Multipart().file("model", "m.onnx", model).file("validation", "e.npz", eval), 400, "MISSING_INPUT");
+        assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", scaledCalibration(255f))
+            .file("validation", "e.npz", eval), 422, "INPUT_RANGE_MISMATCH");
         assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
             .file("validation", "e.npz", eval).field("method", "gptq"), 422, "UNSUPPORTED_METHOD");
         assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
@@ -313,14 +315,18 @@ class PipelineIT {
     }
 
     /**
-     * The calibration images dimmed to 3% of their brightness: every activation range is far too narrow, so an
-     * INT8 model calibrated on them clips almost everything on the real validation images and misses the budget.
+     * The calibration images dimmed to 20% of their brightness (still "normalized alike" by intake's 10x rule):
+     * activation ranges too narrow, so an INT8 model calibrated on them clips the brighter validation images.
      */
     private static byte[] dimmedCalibration() throws Exception {
+        return scaledCalibration(0.2f);
+    }
+
+    private static byte[] scaledCalibration(float factor) throws Exception {
         NdArray x = NpzArchive.read(FIXTURE.resolve("calib.npz")).array("input");
         float[] dim = x.toFloats();
         for (int i = 0; i < dim.length; i++) {
-            dim[i] *= 0.03f;
+            dim[i] *= factor;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         NpzWriter.write(out, List.of(NdArray.ofFloats("input", dim, x.shape())), false);

@@ -5,6 +5,7 @@ public final class ReasonCodes {
     public static final String INVALID_MODEL = "INVALID_MODEL";
     public static final String INVALID_DATASET = "INVALID_DATASET";
     public static final String DATASET_MISMATCH = "DATASET_MISMATCH";
+    public static final String INPUT_RANGE_MISMATCH = "INPUT_RANGE_MISMATCH";
     public static final String MISSING_INPUT = "MISSING_INPUT";
     public static final String INVALID_REQUEST = "INVALID_REQUEST";
     public static final String UNSUPPORTED_METHOD = "UNSUPPORTED_METHOD";

@@ -140,7 +140,7 @@ public final class DatasetCheck {
             long perRow = Math.max(1, array.rowElements());
             problems.add("Array '" + array.name() + "' contains " + nan + " NaN and " + inf + " infinite values (first in "
                 + "sample " + first / perRow + "); clean or drop those samples, e.g. x[np.isfinite(x).all(axis=tuple("
-                + "range(1, x.ndim)))].");
+                + "range(1, x.ndim)))], and normalize inputs the way the model expects (e.g. pixels to [0, 1]).");
         }
     }
 
@@ -251,5 +251,52 @@ public final class DatasetCheck {
             case "|u1" -> "uint8";
             default -> "bool_";
         };
+    }
+
+    /** Above this ratio between the two sets' typical magnitudes, calibration data does not look like validation data. */
+    public static final double MAX_RANGE_RATIO = 10.0;
+
+    /**
+     * Input range mismatch: for every float model input, the 99th percentile of {@code |x|} of the calibration set
+     * and of the validation set (robust to a few extreme values; read from at most ~200k evenly strided elements,
+     * deterministic). When one is more than {@link #MAX_RANGE_RATIO} times the other, the sets were not normalized
+     * the same way (e.g. pixels 0..255 in one, 0..1 in the other) and calibrated ranges would not fit the data the
+     * model sees: the problem says so and what to do.
+     */
+    public static List<String> compareRanges(OnnxModel model, NpzArchive calibration, NpzArchive validation) {
+        List<String> problems = new ArrayList<>();
+        for (OnnxModel.ValueInfo input : model.inputs()) {
+            var c = calibration.get(input.name());
+            var v = validation.get(input.name());
+            if (c.isEmpty() || v.isEmpty() || !c.get().isFloat() || !v.get().isFloat()) {
+                continue;
+            }
+            double pc = absPercentile99(c.get());
+            double pv = absPercentile99(v.get());
+            double hi = Math.max(pc, pv);
+            double lo = Math.min(pc, pv);
+            if (hi > 0 && (lo == 0 || hi / lo > MAX_RANGE_RATIO)) {
+                problems.add(String.format(java.util.Locale.ROOT, "Input '%s': calibration values reach about %.4g and "
+                    + "validation values about %.4g (99th percentile of |x|): the two sets are not normalized the same "
+                    + "way. Normalize both as the model expects (e.g. pixels to [0, 1]) before quantizing.",
+                    input.name(), pc, pv));
+            }
+        }
+        return problems;
+    }
+
+    private static double absPercentile99(NdArray array) {
+        float[] values = array.toFloats();
+        int stride = Math.max(1, values.length / 200_000);
+        float[] sample = new float[(values.length + stride - 1) / stride];
+        int n = 0;
+        for (int i = 0; i < values.length && n < sample.length; i += stride) {
+            sample[n++] = Math.abs(values[i]);
+        }
+        if (n == 0) {
+            return 0;
+        }
+        java.util.Arrays.sort(sample, 0, n);
+        return sample[Math.min(n - 1, (int) Math.ceil(0.99 * n) - 1)];
     }
 }

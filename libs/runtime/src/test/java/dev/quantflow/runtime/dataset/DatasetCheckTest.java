@@ -135,4 +135,31 @@ class DatasetCheckTest {
     void independentProblemsAreAllReported() {
         assertThat(check(CNN, true, NdArray.ofLongs("input", new long[32], 2, 16), labels(0, 1, 2))).hasSize(3);
     }
+
+    private static NdArray images(float scale, int outliers) {
+        float[] v = new float[64 * 16];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = scale * ((i * 37) % 100) / 100f;
+        }
+        for (int i = 0; i < outliers; i++) {
+            v[i * 97] = 1000f;
+        }
+        return NdArray.ofFloats("input", v, 64, 1, 4, 4);
+    }
+
+    @Test
+    void calibrationAndValidationNormalizedDifferentlyIsAMismatch() {
+        var calib255 = dev.quantflow.runtime.npz.NpzArchive.of(List.of(images(255f, 0)));
+        var eval01 = dev.quantflow.runtime.npz.NpzArchive.of(List.of(images(1f, 0)));
+        assertThat(DatasetCheck.compareRanges(CNN, calib255, eval01)).singleElement().asString()
+            .contains("'input'").contains("not normalized the same way").contains("[0, 1]");
+        assertThat(DatasetCheck.compareRanges(CNN, eval01, calib255)).hasSize(1);
+    }
+
+    @Test
+    void aFewOutliersOrAModestScaleDifferenceAreNotAMismatch() {
+        var eval01 = dev.quantflow.runtime.npz.NpzArchive.of(List.of(images(1f, 0)));
+        assertThat(DatasetCheck.compareRanges(CNN, dev.quantflow.runtime.npz.NpzArchive.of(List.of(images(1f, 3))), eval01)).isEmpty();
+        assertThat(DatasetCheck.compareRanges(CNN, dev.quantflow.runtime.npz.NpzArchive.of(List.of(images(0.2f, 0))), eval01)).isEmpty();
+    }
 }

@@ -59,6 +59,14 @@ public final class InputValidator {
         return data;
     }
 
+    /** Calibration and validation data must be normalized alike, or calibrated ranges miss the real inputs. */
+    public static void checkRanges(OnnxModel model, NpzArchive calibration, NpzArchive validation) {
+        List<String> problems = DatasetCheck.compareRanges(model, calibration, validation);
+        if (!problems.isEmpty()) {
+            throw new RejectedInputException(422, ReasonCodes.INPUT_RANGE_MISMATCH, String.join(" ", problems));
+        }
+    }
+
     private static String firstLine(String s) {
         if (s == null) {
             return "unknown error";

@@ -178,8 +178,9 @@ public class JobSubmitter {
 
     private static void validate(byte[] model, byte[] calibration, byte[] validation) {
         OnnxModel parsed = InputValidator.checkModel(model);
-        InputValidator.checkDataset(parsed, calibration, "calibration data");
-        InputValidator.checkDataset(parsed, validation, "validation data");
+        var calib = InputValidator.checkDataset(parsed, calibration, "calibration data");
+        var valid = InputValidator.checkDataset(parsed, validation, "validation data");
+        InputValidator.checkRanges(parsed, calib, valid);
     }
 
     private ArtifactRef resolve(ArtifactRef ref, String what, String mediaType) {
