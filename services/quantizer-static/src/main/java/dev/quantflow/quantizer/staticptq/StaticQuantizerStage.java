@@ -10,13 +10,10 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
-import dev.quantflow.events.ValidationRequested;
 import dev.quantflow.onnx.OnnxFormatException;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
@@ -26,7 +23,7 @@ import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
-import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.stages.QuantizerOutputs;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.QuantizationException;
@@ -46,7 +43,6 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
 
     private static final Logger LOG = Logger.getLogger(StaticQuantizerStage.class);
     static final String MODEL_FILE = "model.int8.onnx";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     @Inject
     ArtifactStore store;
@@ -81,23 +77,11 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
         byte[] quantized = result.model().toByteArray();
-        var modelRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, MODEL_FILE), quantized,
-            "application/onnx");
-        var summaryRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, "summary.json"),
-            JSON.writeValueAsBytes(summary(result.decisions(), recipe.getExclusionReasons(), modelBytes.length, quantized.length)),
-            "application/json");
         LOG.infof("job %s attempt %d: %d nodes quantized, %d kept fp32, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             result.quantizedNodes().size(), result.keptFloatNodes().size(), modelBytes.length, quantized.length);
-
-        ctx.publish(Topics.VALIDATION_REQUESTED, ValidationRequested.newBuilder()
-            .setHeader(ctx.header("validate", ctx.attempt()))
-            .setContext(job)
-            .setStatistics(event.getStatistics())
-            .setQuantizedModel(modelRef)
-            .setQuantizationSummary(summaryRef)
-            .build());
-        ctx.status(JobStates.RUNNING, 1.0, "quantized " + result.quantizedNodes().size() + " nodes to INT8 ("
-            + result.keptFloatNodes().size() + " kept fp32)");
+        QuantizerOutputs.publish(ctx, store, job, event.getStatistics(), quantized, MODEL_FILE,
+            summary(result.decisions(), recipe.getExclusionReasons(), modelBytes.length, quantized.length),
+            "quantized " + result.quantizedNodes().size() + " nodes to INT8 (" + result.keptFloatNodes().size() + " kept fp32)");
     }
 
     static StaticQuantRecipe toStaticRecipe(Recipe recipe) {

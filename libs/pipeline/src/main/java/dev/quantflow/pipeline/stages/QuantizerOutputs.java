@@ -1,0 +1,55 @@
+package dev.quantflow.pipeline.stages;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.ValidationRequested;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreException;
+
+/**
+ * The common end of every quantizer pool: store the quantized model and its per-node summary under the attempt's
+ * deterministic keys, then hand the job to the validator.
+ */
+public final class QuantizerOutputs {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private QuantizerOutputs() {
+    }
+
+    /**
+     * @param statistics the calibration statistics the model was made from (null for methods that need none)
+     * @param fileName   e.g. {@code model.int8.onnx}
+     * @param summary    JSON-serializable: at least {@code quantizedNodes} and {@code keptFloatNodes}
+     * @param done       the status message
+     */
+    public static void publish(StageContext ctx, ArtifactStore store, JobContext job, ArtifactRef statistics, byte[] model,
+                               String fileName, Object summary, String done) throws StoreException {
+        ArtifactRef modelRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, fileName), model,
+            "application/onnx");
+        byte[] summaryJson;
+        try {
+            summaryJson = JSON.writeValueAsBytes(summary);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("summary is not serializable", e);
+        }
+        ArtifactRef summaryRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, "summary.json"),
+            summaryJson, "application/json");
+        ctx.publish(Topics.VALIDATION_REQUESTED, ValidationRequested.newBuilder()
+            .setHeader(ctx.header("validate", ctx.attempt()))
+            .setContext(job)
+            .setStatistics(statistics)
+            .setQuantizedModel(modelRef)
+            .setQuantizationSummary(summaryRef)
+            .build());
+        ctx.status(JobStates.RUNNING, 1.0, done);
+    }
+}
