@@ -64,11 +64,13 @@ public final class IntakeClient {
     /** A job to submit: three files and the optional settings (null = the server's default). */
     public record Submission(Path model, Path calibration, Path validation, String name, String method,
                              Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                             Integer timeBudgetSeconds, Double maxSizeRatio) {
+                             Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
+                             Double metricThreshold) {
 
         public Submission(Path model, Path calibration, Path validation, String name, String method,
                           Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
-            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, null, null);
+            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, null, null,
+                null, null, null);
         }
     }
 
@@ -83,10 +85,17 @@ public final class IntakeClient {
             : String.join(",", s.excludedNodes()));
         putIfSet(fields, "timeBudgetSeconds", s.timeBudgetSeconds() == null ? null : s.timeBudgetSeconds().toString());
         putIfSet(fields, "maxSizeRatio", s.maxSizeRatio() == null ? null : s.maxSizeRatio().toString());
+        putIfSet(fields, "metric", s.metric());
+        putIfSet(fields, "metricThreshold", s.metricThreshold() == null ? null : s.metricThreshold().toString());
         Map<String, Path> files = new LinkedHashMap<>();
         files.put("model", s.model());
-        files.put("calibration", s.calibration());
+        if (s.calibration() != null) {
+            files.put("calibration", s.calibration());
+        }
         files.put("validation", s.validation());
+        if (s.tokenizer() != null) {
+            files.put("tokenizer", s.tokenizer());
+        }
 
         String boundary = "quantflow-" + UUID.randomUUID();
         HttpRequest request = HttpRequest.newBuilder(resolve("/api/jobs"))

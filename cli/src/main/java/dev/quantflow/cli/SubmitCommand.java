@@ -29,11 +29,20 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL.onnx", description = "The fp32 ONNX model.")
     Path model;
 
-    @Option(names = "--calib", required = true, paramLabel = "CALIB.npz", description = "Calibration data.")
+    @Option(names = "--calib", paramLabel = "CALIB", description = "Calibration data: .npz, or text (.txt lines / .jsonl) with --tokenizer. Needed by static.")
     Path calibration;
 
-    @Option(names = "--eval", required = true, paramLabel = "EVAL.npz", description = "Validation data (inputs and labels).")
+    @Option(names = "--eval", required = true, paramLabel = "EVAL", description = "Validation data: .npz (inputs and optional labels), or text with --tokenizer.")
     Path validation;
+
+    @Option(names = "--tokenizer", paramLabel = "tokenizer.json", description = "The model's HF tokenizer.json, for text data.")
+    Path tokenizer;
+
+    @Option(names = "--metric", paramLabel = "METRIC", description = "auto (default), top1, agreement, cosine or mse.")
+    String metric;
+
+    @Option(names = "--metric-threshold", paramLabel = "VALUE", description = "For cosine: minimum mean cosine to fp32 (default 0.99); for mse: maximum MSE.")
+    Double metricThreshold;
 
     @Option(names = "--method", paramLabel = "METHOD", description = "Quantization method (default: static).")
     String method;
@@ -66,9 +75,10 @@ final class SubmitCommand implements Callable<Integer> {
     public Integer call() {
         IntakeClient client = intake.client();
         IntakeClient.Submission submission = new IntakeClient.Submission(existing(model, "--model"),
-            existing(calibration, "--calib"), existing(validation, "--eval"),
+            calibration == null ? null : existing(calibration, "--calib"), existing(validation, "--eval"),
             name != null ? name : stripExtension(model.getFileName().toString()), method, maxDrop, maxAttempts,
-            excludeNodes, timeBudgetSeconds, maxSizeRatio);
+            excludeNodes, timeBudgetSeconds, maxSizeRatio, tokenizer == null ? null : existing(tokenizer, "--tokenizer"),
+            metric, metricThreshold);
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,
                 ExitCodes.USAGE);

@@ -314,6 +314,52 @@ class PipelineIT {
         return out.toByteArray();
     }
 
+    @Test
+    @Order(6)
+    void theLstmGoesThroughTheDynamicPoolFromAKafkaRequestWithAutoMethodSelection() throws Exception {
+        Path lstm = ROOT.resolve("fixtures/lstm");
+        ArtifactRef m = store.put("uploads/it/lstm.onnx", Files.readAllBytes(lstm.resolve("model.onnx")), "application/onnx");
+        ArtifactRef v = store.put("uploads/it/lstm-eval.npz", Files.readAllBytes(lstm.resolve("eval.npz")), "application/x-npz");
+        String jobId = "job-" + UUID.randomUUID();
+        publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
+            .setInputs(JobInputs.newBuilder().setName("lstm").setModel(m).setValidation(v).build())
+            .setMethod("auto")
+            .build());
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        assertThat(job.path("method").asText()).isEqualTo("dynamic");
+        List<String> stages = new ArrayList<>();
+        job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
+        assertThat(stages).doesNotContain("calibration").contains("quantize", "validation", "export");
+        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
+        assertThat(report.path("methodReason").asText()).contains("auto").contains("LSTM");
+        assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
+            .isLessThan(0.5);
+        assertThat(records(Topics.QUANTIZE_DYNAMIC, jobId, Duration.ofSeconds(2))).hasSize(1);
+        assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
+    }
+
+    @Test
+    @Order(7)
+    void theCnnConvertsToFp16InTheCastPool() throws Exception {
+        HttpResponse<String> submitted = submit(new Multipart().file("model", "model.onnx", model)
+            .file("validation", "eval.npz", eval).field("method", "fp16"));
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
+        assertThat(report.path("precision").asText()).isEqualTo("FP16");
+        assertThat(report.path("quantized").path("accuracy").asDouble()).isCloseTo(report.path("fp32").path("accuracy").asDouble(),
+            org.assertj.core.data.Offset.offset(0.005));
+        assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
+            .isBetween(0.45, 0.6);
+        JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
+        assertThat(artifacts.get(0).path("name").asText()).isEqualTo("model.fp16.onnx");
+        assertThat(records(Topics.QUANTIZE_CAST, jobId, Duration.ofSeconds(2))).hasSize(1);
+    }
+
     /**
      * The calibration images dimmed to 20% of their brightness (still "normalized alike" by intake's 10x rule):
      * activation ranges too narrow, so an INT8 model calibrated on them clips the brighter validation images.

@@ -75,7 +75,9 @@ public final class LocalCluster implements AutoCloseable {
         new Service("calibration", 8081),
         new Service("quantizer-static", 8082),
         new Service("validator", 8083),
-        new Service("exporter", 8084));
+        new Service("exporter", 8084),
+        new Service("quantizer-dynamic", 8085),
+        new Service("quantizer-cast", 8086));
 
     /** How ports that were not set explicitly are chosen. Explicitly set ports are always used as given. */
     public enum PortPolicy {

@@ -23,6 +23,12 @@ public final class Nodes {
         return b.build();
     }
 
+    /** A node in {@code domain} (e.g. {@code com.microsoft} for ONNX Runtime's contrib ops). */
+    public static OnnxMl.NodeProto createInDomain(String domain, String opType, String name, List<String> inputs,
+                                                  List<String> outputs, OnnxMl.AttributeProto... attributes) {
+        return create(opType, name, inputs, outputs, attributes).toBuilder().setDomain(domain).build();
+    }
+
     public static OnnxMl.AttributeProto intAttribute(String name, long value) {
         return OnnxMl.AttributeProto.newBuilder().setName(name).setType(AttributeType.INT).setI(value).build();
     }

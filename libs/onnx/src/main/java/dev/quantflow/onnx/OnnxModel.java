@@ -133,6 +133,22 @@ public final class OnnxModel {
         return new OnnxModel(b.build());
     }
 
+    /**
+     * Returns a copy that imports {@code domain} (e.g. {@code com.microsoft}) at {@code version}; a model that already
+     * imports the domain is returned unchanged. Use {@link #withOpsetVersion} for the default domain.
+     */
+    public OnnxModel withOpsetImport(String domain, long version) {
+        if (domain.isEmpty() || domain.equals("ai.onnx")) {
+            throw new IllegalArgumentException("use withOpsetVersion for the default domain");
+        }
+        boolean present = proto.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(domain));
+        if (present) {
+            return this;
+        }
+        return new OnnxModel(proto.toBuilder().addOpsetImport(
+            OnnxMl.OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(version)).build());
+    }
+
     /** The lowest IR version that may import ai.onnx at {@code opset} (from the ONNX versioning table). */
     static long minimumIrVersion(long opset) {
         if (opset <= 8) {

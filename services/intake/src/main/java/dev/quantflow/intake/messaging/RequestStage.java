@@ -32,7 +32,8 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
     @Override
     public void handle(QuantizationRequested request, StageContext ctx) {
         JobOptions options = new JobOptions(request.getInputs().getName(), request.getMethod(), request.getMaxRelativeDrop(),
-            request.getMaxAttempts(), request.getExcludedNodes(), request.getTimeBudgetSeconds(), request.getMaxSizeRatio());
+            request.getMaxAttempts(), request.getExcludedNodes(), request.getTimeBudgetSeconds(), request.getMaxSizeRatio(),
+            request.getMetric(), request.getMetricThreshold());
         try {
             submitter.submitReferences(request.getHeader(), request.getInputs(), options);
         } catch (RejectedInputException e) {

@@ -66,17 +66,22 @@ public class JobsResource {
     public Response submit(@RestForm("model") FileUpload model,
                            @RestForm("calibration") FileUpload calibration,
                            @RestForm("validation") FileUpload validation,
+                           @RestForm("tokenizer") FileUpload tokenizer,
                            @RestForm("name") String name,
                            @RestForm("method") String method,
                            @RestForm("maxRelativeDrop") String maxRelativeDrop,
                            @RestForm("maxAttempts") String maxAttempts,
                            @RestForm("excludedNodes") String excludedNodes,
                            @RestForm("timeBudgetSeconds") String timeBudgetSeconds,
-                           @RestForm("maxSizeRatio") String maxSizeRatio) {
+                           @RestForm("maxSizeRatio") String maxSizeRatio,
+                           @RestForm("metric") String metric,
+                           @RestForm("metricThreshold") String metricThreshold) {
         JobOptions options = new JobOptions(name, method, parseDouble("maxRelativeDrop", maxRelativeDrop),
             parseInt("maxAttempts", maxAttempts), splitList(excludedNodes), parseInt("timeBudgetSeconds", timeBudgetSeconds),
-            parseDouble("maxSizeRatio", maxSizeRatio));
-        String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation)), options);
+            parseDouble("maxSizeRatio", maxSizeRatio), metric, parseDouble("metricThreshold", metricThreshold));
+        String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
+            read(tokenizer), calibration == null ? null : calibration.fileName(),
+            validation == null ? null : validation.fileName()), options);
         return accepted(jobId);
     }
 
@@ -96,7 +101,7 @@ public class JobsResource {
             .build();
         submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs,
             new JobOptions(body.name(), body.method(), body.maxRelativeDrop(), body.maxAttempts(), body.excludedNodes(),
-                body.timeBudgetSeconds(), body.maxSizeRatio()));
+                body.timeBudgetSeconds(), body.maxSizeRatio(), body.metric(), body.metricThreshold()));
         return accepted(jobId);
     }
 

@@ -16,6 +16,7 @@ import dev.quantflow.events.JobContext;
 import dev.quantflow.events.JobInputs;
 import dev.quantflow.events.JobPlan;
 import dev.quantflow.events.JobStatus;
+import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.onnx.OnnxModel;
@@ -40,8 +41,6 @@ public class JobSubmitter {
 
     private static final Logger LOG = Logger.getLogger(JobSubmitter.class);
 
-    /** Methods whose worker pool exists in this version. */
-    public static final List<String> AVAILABLE_METHODS = List.of("static");
 
     @Inject
     ArtifactStore store;
@@ -54,23 +53,40 @@ public class JobSubmitter {
     @Inject
     JobProjection projection;
 
-    /** Uploaded bytes of one job. Calibration data is required by static PTQ; validation data by every method. */
-    public record Upload(byte[] model, byte[] calibration, byte[] validation) {
+    /**
+     * Uploaded bytes of one job. Calibration data is required by static PTQ; validation data by every method. Data
+     * may be .npz or text (plain lines / JSONL, named by {@code *FileName}) with the model's {@code tokenizer}.
+     */
+    public record Upload(byte[] model, byte[] calibration, byte[] validation, byte[] tokenizer, String calibrationFileName,
+                         String validationFileName) {
+
+        public Upload(byte[] model, byte[] calibration, byte[] validation) {
+            this(model, calibration, validation, null, null, null);
+        }
     }
 
     /** REST multipart path: validate, store, start. */
     public String submitUpload(Upload upload, JobOptions options) {
-        requireInputs(upload.model() != null, upload.calibration() != null, upload.validation() != null);
-        JobPlan plan = plan(options);
-        validate(upload.model(), upload.calibration(), upload.validation());
+        requireInputs(upload.model() != null, upload.validation() != null);
+        plan(options, null, true); // refuse bad options before the (slower) model and data checks
+        OnnxModel parsed = InputValidator.checkModel(upload.model());
+        JobPlan plan = plan(options, parsed, upload.calibration() != null);
+        byte[] calibNpz = TextInputs.toNpz(parsed, upload.calibration(), upload.calibrationFileName(), upload.tokenizer(),
+            "calibration data");
+        byte[] validNpz = TextInputs.toNpz(parsed, upload.validation(), upload.validationFileName(), upload.tokenizer(),
+            "validation data");
+        validate(parsed, calibNpz, validNpz);
         String jobId = newJobId();
         List<String> stored = new ArrayList<>();
         try {
             ArtifactRef model = put(stored, ArtifactKeys.input(jobId, "model.onnx"), upload.model(), "application/onnx");
-            ArtifactRef calib = put(stored, ArtifactKeys.input(jobId, "calibration.npz"), upload.calibration(), "application/x-npz");
-            ArtifactRef valid = put(stored, ArtifactKeys.input(jobId, "validation.npz"), upload.validation(), "application/x-npz");
+            ArtifactRef calib = calibNpz == null ? null
+                : put(stored, ArtifactKeys.input(jobId, "calibration.npz"), calibNpz, "application/x-npz");
+            ArtifactRef valid = put(stored, ArtifactKeys.input(jobId, "validation.npz"), validNpz, "application/x-npz");
+            ArtifactRef tokenizer = upload.tokenizer() == null ? null
+                : put(stored, ArtifactKeys.input(jobId, "tokenizer.json"), upload.tokenizer(), "application/json");
             JobInputs inputs = JobInputs.newBuilder().setName(nameOr(options.name(), jobId)).setModel(model)
-                .setCalibration(calib).setValidation(valid).build();
+                .setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).build();
             start(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs, plan);
             return jobId;
         } catch (StoreException | RuntimeException e) {
@@ -86,12 +102,15 @@ public class JobSubmitter {
 
     /** Reference path (REST JSON or a Kafka request): inputs already in the store. */
     public void submitReferences(EventHeader header, JobInputs requested, JobOptions options) {
-        requireInputs(requested.getModel() != null, requested.getCalibration() != null, requested.getValidation() != null);
-        JobPlan plan = plan(options);
+        requireInputs(requested.getModel() != null, requested.getValidation() != null);
+        plan(options, null, true);
         ArtifactRef model = resolve(requested.getModel(), "model", "application/onnx");
-        ArtifactRef calib = resolve(requested.getCalibration(), "calibration data", "application/x-npz");
+        ArtifactRef calib = requested.getCalibration() == null ? null
+            : resolve(requested.getCalibration(), "calibration data", "application/x-npz");
         ArtifactRef valid = resolve(requested.getValidation(), "validation data", "application/x-npz");
-        validate(load(model, "model"), load(calib, "calibration data"), load(valid, "validation data"));
+        OnnxModel parsed = InputValidator.checkModel(load(model, "model"));
+        JobPlan plan = plan(options, parsed, calib != null);
+        validate(parsed, calib == null ? null : load(calib, "calibration data"), load(valid, "validation data"));
         JobInputs inputs = JobInputs.newBuilder(requested).setName(nameOr(options.name(), header.getJobId()))
             .setModel(model).setCalibration(calib).setValidation(valid).build();
         start(header, inputs, plan);
@@ -114,24 +133,36 @@ public class JobSubmitter {
             .build();
         projection.register(header.getJobId(), inputs.getName(), plan.getMethod(), accepted);
         publisher.publish(Topics.JOBS_STATUS, header.getJobId(), accepted);
-        publisher.publish(Topics.CALIBRATION_REQUESTED, header.getJobId(), CalibrationRequested.newBuilder()
-            .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "calibrate"))
-            .setContext(context)
-            .build());
+        if (MethodSelection.Choice.needsCalibration(plan.getMethod())) {
+            publisher.publish(Topics.CALIBRATION_REQUESTED, header.getJobId(), CalibrationRequested.newBuilder()
+                .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "calibrate"))
+                .setContext(context)
+                .build());
+        } else {
+            publisher.publish(Topics.quantizeTopic(plan.getMethod()), header.getJobId(), QuantizeRequested.newBuilder()
+                .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "quantize"))
+                .setContext(context)
+                .build());
+        }
     }
 
-    JobPlan plan(JobOptions options) {
-        String method = options.method() == null || options.method().isBlank() ? "static" : options.method().trim().toLowerCase();
-        String reason;
-        if (method.equals("auto")) {
-            method = "static";
-            reason = "auto: static INT8 PTQ is the only method available in this version";
-        } else if (AVAILABLE_METHODS.contains(method)) {
-            reason = "requested";
+    /**
+     * The job's plan. With {@code model == null} only the options are checked (method names, numbers), so a bad
+     * request is refused before the model is parsed.
+     */
+    JobPlan plan(JobOptions options, OnnxModel model, boolean hasCalibrationData) {
+        MethodSelection.Choice choice;
+        if (model == null) {
+            String m = options.method() == null || options.method().isBlank() ? "static" : options.method().trim().toLowerCase();
+            if (!m.equals("auto") && !MethodSelection.AVAILABLE.contains(m)) {
+                MethodSelection.choose(m, null, hasCalibrationData); // throws UNSUPPORTED_METHOD
+            }
+            choice = new MethodSelection.Choice(m.equals("auto") ? "static" : m, "", List.of());
         } else {
-            throw new RejectedInputException(422, ReasonCodes.UNSUPPORTED_METHOD, "method '" + method
-                + "' is not available in this version; available: " + String.join(", ", AVAILABLE_METHODS) + " (or auto)");
+            choice = MethodSelection.choose(options.method(), model, hasCalibrationData);
         }
+        String method = choice.method();
+        String reason = choice.reason();
         double drop = options.maxRelativeDrop() == null ? config.defaultMaxRelativeDrop() : options.maxRelativeDrop();
         if (!(drop >= 0 && drop < 1)) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
@@ -151,22 +182,29 @@ public class JobSubmitter {
         }
         Recipe recipe = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
             .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request").build();
-        String chosen = method;
+        String metric = options.metric() == null || options.metric().isBlank() ? "auto" : options.metric().trim().toLowerCase();
+        if (!List.of("auto", "top1", "agreement", "cosine", "mse").contains(metric)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "metric must be one of auto, top1, agreement, cosine, mse; was '" + options.metric() + "'");
+        }
+        if (metric.equals("mse") && options.metricThreshold() == null) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "metric mse needs metricThreshold (the largest acceptable mean squared error of the outputs)");
+        }
         return JobPlan.newBuilder().setMethod(method).setMethodReason(reason).setMaxRelativeDrop(drop)
             .setMaxAttempts(attempts).setRecipe(recipe)
             .setDeadline(java.time.Instant.now().plusSeconds(budgetSeconds))
             .setMaxSizeRatio(options.maxSizeRatio())
-            .setFallbackMethods(AVAILABLE_METHODS.stream().filter(m -> !m.equals(chosen)).toList())
+            .setFallbackMethods(choice.fallbacks())
+            .setMetric(metric)
+            .setMetricThreshold(options.metricThreshold())
             .build();
     }
 
-    private static void requireInputs(boolean model, boolean calibration, boolean validation) {
+    private static void requireInputs(boolean model, boolean validation) {
         List<String> missing = new ArrayList<>();
         if (!model) {
             missing.add("model (the ONNX file)");
-        }
-        if (!calibration) {
-            missing.add("calibration (.npz, one array per model input)");
         }
         if (!validation) {
             missing.add("validation (.npz, one array per model input, optional 'labels')");
@@ -176,11 +214,12 @@ public class JobSubmitter {
         }
     }
 
-    private static void validate(byte[] model, byte[] calibration, byte[] validation) {
-        OnnxModel parsed = InputValidator.checkModel(model);
-        var calib = InputValidator.checkDataset(parsed, calibration, "calibration data");
+    private static void validate(OnnxModel parsed, byte[] calibration, byte[] validation) {
         var valid = InputValidator.checkDataset(parsed, validation, "validation data");
-        InputValidator.checkRanges(parsed, calib, valid);
+        if (calibration != null) {
+            var calib = InputValidator.checkDataset(parsed, calibration, "calibration data");
+            InputValidator.checkRanges(parsed, calib, valid);
+        }
     }
 
     private ArtifactRef resolve(ArtifactRef ref, String what, String mediaType) {

@@ -40,39 +40,67 @@ class JobPlanTest {
 
     @Test
     void defaultsFillWhatTheRequestLeavesOut() {
-        var plan = submitter().plan(new JobOptions(null, null, null, null, null));
+        var plan = submitter().plan(new JobOptions(null, null, null, null, null), cnn(), true);
         assertThat(plan.getMethod()).isEqualTo("static");
         assertThat(plan.getMaxRelativeDrop()).isEqualTo(0.02);
         assertThat(plan.getMaxAttempts()).isEqualTo(4);
         assertThat(plan.getRecipe().getExcludedNodes()).isEmpty();
         assertThat(plan.getDeadline()).isBetween(java.time.Instant.now().plusSeconds(29 * 60), java.time.Instant.now().plusSeconds(31 * 60));
-        assertThat(plan.getFallbackMethods()).isEmpty(); // static is the only method with a pool so far
+        assertThat(plan.getFallbackMethods()).containsExactly("fp16");
+        assertThat(plan.getMetric()).isEqualTo("auto");
         assertThat(plan.getMaxSizeRatio()).isNull();
     }
 
     @Test
     void autoSaysWhyAndExclusionsReachTheRecipe() {
-        var plan = submitter().plan(new JobOptions("x", "AUTO", 0.01, 3, List.of("fc2")));
+        var plan = submitter().plan(new JobOptions("x", "AUTO", 0.01, 3, List.of("fc2")), cnn(), true);
         assertThat(plan.getMethod()).isEqualTo("static");
-        assertThat(plan.getMethodReason()).contains("auto");
+        assertThat(plan.getMethodReason()).contains("auto").contains("Conv");
         assertThat(plan.getRecipe().getExcludedNodes()).containsExactly("fc2");
         assertThat(plan.getMaxAttempts()).isEqualTo(3);
     }
 
     @Test
     void invalidOptionsAreRefused() {
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "gptq", null, null, null)))
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "gptq", null, null, null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> {
                 assertThat(e.code()).isEqualTo("UNSUPPORTED_METHOD");
-                assertThat(e.getMessage()).contains("static");
+                assertThat(e.getMessage()).contains("static").contains("dynamic").contains("fp16");
             });
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, 1.5, null, null)))
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, 1.5, null, null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, 0, null)))
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, 0, null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, 0, null)))
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, 0, null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("timeBudgetSeconds"));
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, 1.5)))
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, 1.5), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("maxSizeRatio"));
+    }
+
+    static dev.quantflow.onnx.OnnxModel cnn() {
+        try {
+            return dev.quantflow.onnx.OnnxModel.parse(java.nio.file.Files.readAllBytes(
+                java.nio.file.Path.of("../../fixtures/fashion-cnn/model.onnx")));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void autoSendsEncodersToDynamicWithFallbacksAndStaticNeedsCalibration() throws Exception {
+        try (var in = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx")) {
+            var minilm = dev.quantflow.onnx.OnnxModel.parse(in.readAllBytes());
+            var plan = submitter().plan(new JobOptions(null, "auto", null, null, null), minilm, true);
+            assertThat(plan.getMethod()).isEqualTo("dynamic");
+            assertThat(plan.getMethodReason()).contains("encoder");
+            assertThat(plan.getFallbackMethods()).containsExactly("static", "fp16");
+            assertThat(submitter().plan(new JobOptions(null, "auto", null, null, null), minilm, false).getFallbackMethods())
+                .containsExactly("fp16");
+        }
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "static", null, null, null), cnn(), false))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.code()).isEqualTo("MISSING_INPUT"));
+        assertThat(submitter().plan(new JobOptions(null, "fp16", null, null, null), cnn(), false).getMethod()).isEqualTo("fp16");
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, null, "bleu", null), null, true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("metric"));
     }
 }

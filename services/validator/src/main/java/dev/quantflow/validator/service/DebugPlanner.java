@@ -111,7 +111,7 @@ public final class DebugPlanner {
                 + " have the lowest SQNR; keeping " + (take == 1 ? "it" : "them") + " in fp32");
         }
         for (String m : o.fallbackMethods()) {
-            if (!m.equals(o.method())) {
+            if (!m.equals(o.method()) && o.history().stream().noneMatch(h -> h.getMethod().equals(m))) {
                 return new Decision(Route.METHOD, null, m, "architecture issue: " + o.method()
                     + " cannot reach the target with any layer in INT8; switching to " + m);
             }

@@ -35,7 +35,11 @@ import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.calib.ActivationStatistics;
+import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.runtime.ModelRunException;
+import dev.quantflow.runtime.eval.ComparisonOptions;
+import dev.quantflow.runtime.eval.ComparisonResult;
+import dev.quantflow.runtime.eval.OutputComparison;
 import dev.quantflow.runtime.diagnostics.DiagnosticsOptions;
 import dev.quantflow.runtime.diagnostics.LayerDiagnostics;
 import dev.quantflow.runtime.diagnostics.LayerReport;
@@ -113,9 +117,19 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         Recipe recipe = job.getPlan().getRecipe();
         Verdicts.Verdict verdict;
         double agreement = Double.NaN;
+        OnnxModel fp32Model = OnnxModel.parse(fp32);
+        String metric = Verdicts.resolveMetric(job.getPlan().getMetric(), data.get("labels").isPresent(),
+            fp32Model.outputs().get(0).shape());
+        ComparisonResult outputs = null;
         if (qResult != null) {
             agreement = ModelEvaluator.top1Agreement(fp32Result.predictions(), qResult.predictions());
-            verdict = Verdicts.judge(fp32Result, qResult, agreement, job.getPlan().getMaxRelativeDrop());
+            if (metric.equals("cosine") || metric.equals("mse")) {
+                ctx.status(JobStates.RUNNING, 0.7, "comparing outputs with fp32 (" + metric + ")");
+                outputs = compareOutputs(fp32, fp32Model, quantized, data);
+                verdict = Verdicts.judgeOutputs(outputs, metric, job.getPlan().getMetricThreshold());
+            } else {
+                verdict = Verdicts.judge(fp32Result, qResult, agreement, job.getPlan().getMaxRelativeDrop());
+            }
         } else {
             verdict = new Verdicts.Verdict(false, "runtime", Double.NaN, Double.NaN,
                 "the quantized model does not run: " + runtimeError);
@@ -140,6 +154,17 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
 
         Map<String, Object> metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText);
         metrics.put("layers", layers);
+        if (outputs != null) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("metric", metric);
+            o.put("pooling", outputs.pooling().name().toLowerCase());
+            o.put("samples", outputs.samples());
+            o.put("meanCosine", outputs.meanCosine());
+            o.put("minCosine", outputs.minCosine());
+            o.put("mse", outputs.mse());
+            o.put("maxAbsDiff", outputs.maxAbsDiff());
+            metrics.put("outputs", o);
+        }
         metrics.put("quantization", summary);
         metrics.put("diagnosis", decision == null ? "" : decision.diagnosis());
         metrics.put("route", decision == null ? "export" : decision.route().name().toLowerCase());
@@ -197,12 +222,21 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
                     .build());
             }
             case METHOD -> {
+                // Back to method selection: a method that needs calibration goes through calibration first.
                 ctx.status(JobStates.RETRYING, 1.0, verdictText + "; " + decision.diagnosis());
                 Recipe fresh = Recipe.newBuilder().setNote("method switched to " + decision.method()).build();
-                ctx.publish(Topics.CALIBRATION_REQUESTED, CalibrationRequested.newBuilder()
-                    .setHeader(ctx.header("retry-method", next))
-                    .setContext(withRecipe(job, fresh, decision.method()))
-                    .build());
+                JobContext switched = withRecipe(job, fresh, decision.method());
+                if ("static".equals(decision.method())) {
+                    ctx.publish(Topics.CALIBRATION_REQUESTED, CalibrationRequested.newBuilder()
+                        .setHeader(ctx.header("retry-method", next))
+                        .setContext(switched)
+                        .build());
+                } else {
+                    ctx.publish(Topics.quantizeTopic(decision.method()), QuantizeRequested.newBuilder()
+                        .setHeader(ctx.header("retry-method", next))
+                        .setContext(switched)
+                        .build());
+                }
             }
             case GIVE_UP -> giveUp(ctx, job, decision.diagnosis(), verdictText);
         }
@@ -231,6 +265,19 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         return JobContext.newBuilder(job)
             .setPlan(JobPlan.newBuilder(job.getPlan()).setRecipe(recipe).setMethod(method).build())
             .build();
+    }
+
+    /** Output similarity to fp32; sentence-embedding style outputs ([N, T, D] with an attention mask) are mean-pooled. */
+    private ComparisonResult compareOutputs(byte[] fp32, OnnxModel fp32Model, byte[] quantized, NpzArchive data) {
+        boolean pooled = fp32Model.outputs().get(0).shape().length == 3
+            && fp32Model.inputs().stream().anyMatch(i -> i.name().equals("attention_mask"));
+        try {
+            return OutputComparison.compare(fp32, quantized, data, ComparisonOptions.defaults()
+                .withIntraOpThreads(config.intraOpThreads())
+                .withPooling(pooled ? ComparisonOptions.Pooling.MEAN_L2 : ComparisonOptions.Pooling.NONE));
+        } catch (ModelRunException e) {
+            throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, "comparing outputs failed: " + e.getMessage(), e);
+        }
     }
 
     private List<LayerReport> diagnose(byte[] fp32, byte[] quantized, NpzArchive data) {

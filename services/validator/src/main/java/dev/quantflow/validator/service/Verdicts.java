@@ -30,4 +30,40 @@ public final class Verdicts {
             "no labels: top-1 agreement with fp32 %.2f%% (needs >= %.2f%%): %s",
             agreement * 100, (1 - maxRelativeDrop) * 100, ok ? "meets target" : "misses target"));
     }
+
+    /** Default floor of the mean cosine to fp32 when a job asks for the cosine metric without a threshold. */
+    public static final double DEFAULT_MIN_COSINE = 0.99;
+
+    /**
+     * Output-similarity targets for models without labels (embeddings, regressors): mean cosine of each sample's
+     * output to fp32 {@code >= threshold} (default 0.99), or MSE {@code <= threshold}.
+     */
+    public static Verdict judgeOutputs(dev.quantflow.runtime.eval.ComparisonResult c, String metric, Double threshold) {
+        if (metric.equals("mse")) {
+            double t = threshold == null ? Double.NaN : threshold;
+            boolean ok = !Double.isNaN(t) && dev.quantflow.runtime.eval.OutputMetric.MSE.meets(c, t);
+            return new Verdict(ok, "mse", c.mse(), t, String.format(java.util.Locale.ROOT,
+                "output MSE to fp32 %.3g (needs <= %.3g): %s", c.mse(), t, ok ? "meets target" : "misses target"));
+        }
+        double t = threshold == null ? DEFAULT_MIN_COSINE : threshold;
+        boolean ok = dev.quantflow.runtime.eval.OutputMetric.MEAN_COSINE.meets(c, t);
+        return new Verdict(ok, "mean-cosine", c.meanCosine(), t, String.format(java.util.Locale.ROOT,
+            "mean cosine to fp32 %.5f (min %.5f over %d samples; needs mean >= %.4f): %s", c.meanCosine(), c.minCosine(),
+            c.samples(), t, ok ? "meets target" : "misses target"));
+    }
+
+    /**
+     * Which metric a job is judged on. {@code auto}: top-1 accuracy with labels; otherwise top-1 agreement for a
+     * classifier-like output (one score vector per sample, at most 1000 classes), else mean cosine of the outputs.
+     */
+    public static String resolveMetric(String requested, boolean hasLabels, long[] outputShape) {
+        if (requested != null && !requested.isBlank() && !requested.equals("auto")) {
+            return requested;
+        }
+        if (hasLabels) {
+            return "top1";
+        }
+        boolean classifier = outputShape.length == 2 && outputShape[1] > 0 && outputShape[1] <= 1000;
+        return classifier ? "agreement" : "cosine";
+    }
 }

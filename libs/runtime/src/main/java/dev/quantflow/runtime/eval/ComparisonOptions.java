@@ -1,0 +1,65 @@
+package dev.quantflow.runtime.eval;
+
+/**
+ * How two models' outputs are compared by {@link OutputComparison}.
+ *
+ * @param intraOpThreads ONNX Runtime threads inside one operator, for both sessions (default 1)
+ * @param batchSize samples per run (default 32); outputs are compared batch by batch and not kept
+ * @param outputName output to compare; null = the first output of the reference model
+ * @param pooling how a sample's output becomes the vector that is compared
+ * @param maxSamples compare at most this many samples (the first ones); 0 = all
+ */
+public record ComparisonOptions(int intraOpThreads, int batchSize, String outputName, Pooling pooling, int maxSamples) {
+
+    /** How a sample's output becomes the compared vector. */
+    public enum Pooling {
+        /** The whole output of the sample, flattened (logits [N,C] → C values; [N,T,D] → T·D values). */
+        NONE,
+        /**
+         * Mean over tokens weighted by {@code attention_mask}: output [N,T,D] → {@code v_d = Σ_t m_t h_td / max(Σ_t
+         * m_t, 1e-9)} (every {@code m_t = 1} when the data has no {@code attention_mask}).
+         */
+        MEAN,
+        /** {@link #MEAN}, then divided by {@code max(‖v‖₂, 1e-12)}: the sentence-transformers embedding. */
+        MEAN_L2
+    }
+
+    public ComparisonOptions {
+        if (intraOpThreads < 1) {
+            throw new IllegalArgumentException("intraOpThreads must be >= 1, was " + intraOpThreads);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, was " + batchSize);
+        }
+        if (maxSamples < 0) {
+            throw new IllegalArgumentException("maxSamples must be >= 0, was " + maxSamples);
+        }
+        if (pooling == null) {
+            throw new IllegalArgumentException("pooling must be set");
+        }
+    }
+
+    public static ComparisonOptions defaults() {
+        return new ComparisonOptions(1, 32, null, Pooling.NONE, 0);
+    }
+
+    public ComparisonOptions withIntraOpThreads(int n) {
+        return new ComparisonOptions(n, batchSize, outputName, pooling, maxSamples);
+    }
+
+    public ComparisonOptions withBatchSize(int n) {
+        return new ComparisonOptions(intraOpThreads, n, outputName, pooling, maxSamples);
+    }
+
+    public ComparisonOptions withOutputName(String name) {
+        return new ComparisonOptions(intraOpThreads, batchSize, name, pooling, maxSamples);
+    }
+
+    public ComparisonOptions withPooling(Pooling p) {
+        return new ComparisonOptions(intraOpThreads, batchSize, outputName, p, maxSamples);
+    }
+
+    public ComparisonOptions withMaxSamples(int n) {
+        return new ComparisonOptions(intraOpThreads, batchSize, outputName, pooling, n);
+    }
+}

@@ -1,0 +1,96 @@
+package dev.quantflow.quantizer.cast;
+
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.Recipe;
+import dev.quantflow.onnx.OnnxFormatException;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.stages.QuantizerOutputs;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.Artifacts;
+import dev.quantflow.quant.QuantizationException;
+import dev.quantflow.quant.cast.CastNodeDecision;
+import dev.quantflow.quant.cast.CastQuantizer;
+import dev.quantflow.quant.cast.CastRecipe;
+import dev.quantflow.quant.cast.CastResult;
+import dev.quantflow.quant.qdq.NodeDecision;
+
+/**
+ * The FP16/BF16 pool: float weights and computation in half precision, with numerically sensitive ops kept fp32
+ * and Casts at the borders. The job's method ({@code fp16} or {@code bf16}) picks the format.
+ */
+@ApplicationScoped
+public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
+
+    private static final Logger LOG = Logger.getLogger(CastQuantizerStage.class);
+
+    @Inject
+    ArtifactStore store;
+
+    private final CastQuantizer quantizer = new CastQuantizer();
+
+    @Override
+    public Binding<QuantizeRequested> binding() {
+        return new Binding<>(Topics.QUANTIZE_CAST, Stages.QUANTIZE, "quantizer-cast");
+    }
+
+    @Override
+    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
+        JobContext job = event.getContext();
+        String method = job.getPlan().getMethod();
+        CastRecipe base = switch (method) {
+            case "fp16" -> CastRecipe.fp16();
+            case "bf16" -> CastRecipe.bf16();
+            default -> throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
+                "the cast pool converts to fp16 or bf16, not '" + method + "'");
+        };
+        Recipe recipe = job.getPlan().getRecipe();
+        ctx.status(JobStates.RUNNING, 0.0, "converting to " + method.toUpperCase());
+        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
+        OnnxModel model;
+        try {
+            model = OnnxModel.parse(modelBytes);
+        } catch (OnnxFormatException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
+        }
+        CastResult result;
+        try {
+            result = quantizer.convert(model, base.withExcludedNodes(new HashSet<>(recipe.getExcludedNodes())));
+        } catch (QuantizationException e) {
+            throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
+        }
+        byte[] converted = result.model().toByteArray();
+        long lowCount = result.decisions().stream().filter(CastNodeDecision::lowPrecision).count();
+        LOG.infof("job %s attempt %d: %d nodes in %s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), lowCount, method,
+            modelBytes.length, converted.length);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("fp32SizeBytes", modelBytes.length);
+        summary.put("quantizedSizeBytes", converted.length);
+        summary.put("quantizedNodes", result.decisions().stream().filter(CastNodeDecision::lowPrecision).map(CastQuantizerStage::asNode).toList());
+        summary.put("keptFloatNodes", result.decisions().stream().filter(d -> !d.lowPrecision()).map(CastQuantizerStage::asNode).toList());
+        summary.put("warnings", result.warnings());
+        QuantizerOutputs.publish(ctx, store, job, null, converted, "model." + method + ".onnx", summary,
+            "converted " + lowCount + " nodes to " + method.toUpperCase());
+    }
+
+    /** The summary's node shape shared with the other pools (node, opType, quantized, reason). */
+    static NodeDecision asNode(CastNodeDecision d) {
+        return new NodeDecision(d.node(), d.opType(), d.lowPrecision(), d.reason());
+    }
+}
