@@ -39,8 +39,17 @@ public final class ReportFormatter {
         summary.add(new String[] {"Method", orNa(method)});
         summary.add(new String[] {"Attempts", attempts.isArray() ? String.valueOf(attempts.size()) : NA});
         JsonNode meets = report.get("meetsTarget");
+        String targetMetric = Json.text(report.path("target"), "metric");
+        String targetText;
+        if ("mean-cosine".equals(targetMetric) || "mse".equals(targetMetric)) {
+            Double threshold = Json.number(report.path("target"), "threshold");
+            targetText = "  (" + ("mse".equals(targetMetric) ? "output MSE <= " : "mean cosine to FP32 >= ")
+                + (threshold == null ? NA : threshold.toString()) + ")";
+        } else {
+            targetText = maxDrop != null ? "  (max relative accuracy drop " + percent(maxDrop, 1) + ")" : "";
+        }
         summary.add(new String[] {"Meets target", (meets == null || meets.isNull() ? NA : meets.asBoolean() ? "yes" : "no")
-            + (maxDrop != null ? "  (max relative accuracy drop " + percent(maxDrop, 1) + ")" : "")});
+            + targetText});
         appendAligned(out, summary);
         out.append('\n');
 
@@ -70,7 +79,12 @@ public final class ReportFormatter {
 
         JsonNode comparison = report.path("comparison");
         Double agreement = Json.number(comparison, "top1Agreement");
-        if (agreement != null) {
+        Double meanCosine = Json.number(report.path("outputs"), "meanCosine");
+        if (meanCosine != null) {
+            out.append('\n').append("Cosine to FP32: mean ").append(String.format(java.util.Locale.ROOT, "%.5f", meanCosine))
+                .append(", min ").append(String.format(java.util.Locale.ROOT, "%.5f",
+                    Json.number(report.path("outputs"), "minCosine"))).append('\n');
+        } else if (agreement != null) {
             out.append('\n').append("Top-1 agreement with FP32: ").append(percent(agreement, 2)).append('\n');
         }
 

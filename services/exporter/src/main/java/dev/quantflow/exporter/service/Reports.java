@@ -59,6 +59,9 @@ final class Reports {
         q.set("quantizedNodes", summary.path("quantizedNodes"));
         q.set("keptFloatNodes", summary.path("keptFloatNodes"));
         r.set("layers", metrics.path("layers"));
+        if (metrics.has("outputs")) {
+            r.set("outputs", metrics.path("outputs"));
+        }
         return r;
     }
 
@@ -126,8 +129,14 @@ final class Reports {
             num(f.path("latencyBatchN").path("p50Ms")), num(q.path("latencyBatchN").path("p50Ms")), 3);
         row(s, "Accuracy (top-1, %)", pct(f.path("accuracy")), pct(q.path("accuracy")), 2);
         row(s, "RAM (MB, peak)", num(f.path("peakRamMb")), num(q.path("peakRamMb")), 1);
-        s.append("</table>\n<p>Top-1 agreement with FP32: ").append(fmt(pct(r.path("comparison").path("top1Agreement")), 2))
-            .append("%. Latency measured in ONNX Runtime (CPU), warm-up excluded.</p>\n");
+        s.append("</table>\n<p>");
+        if (r.path("outputs").path("meanCosine").isNumber()) {
+            s.append("Cosine of outputs to FP32: mean ").append(fmt(r.path("outputs").path("meanCosine").asDouble(), 5))
+                .append(", min ").append(fmt(r.path("outputs").path("minCosine").asDouble(), 5)).append(". ");
+        } else {
+            s.append("Top-1 agreement with FP32: ").append(fmt(pct(r.path("comparison").path("top1Agreement")), 2)).append("%. ");
+        }
+        s.append("Latency measured in ONNX Runtime (CPU), warm-up excluded.</p>\n");
 
         s.append("<h2>Attempts</h2>\n<p>&#9733; = Pareto set (no other attempt is at least as accurate, as small and as fast).</p>\n")
             .append("<table><tr><th>Attempt</th><th>Recipe</th><th>Accuracy (%)</th><th>Size (MB)</th>")
