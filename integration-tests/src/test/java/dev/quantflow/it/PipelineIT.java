@@ -338,6 +338,23 @@ class PipelineIT {
             .isLessThan(0.5);
         assertThat(records(Topics.QUANTIZE_DYNAMIC, jobId, Duration.ofSeconds(2))).hasSize(1);
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
+
+        // Text validation data (JSONL with labels) and the model's tokenizer.json, also through Kafka.
+        ArtifactRef text = store.put("uploads/it/lstm-eval.jsonl", Files.readAllBytes(lstm.resolve("eval_sample.jsonl")),
+            "application/x-ndjson");
+        ArtifactRef tok = store.put("uploads/it/lstm-tokenizer.json", Files.readAllBytes(lstm.resolve("tokenizer.json")),
+            "application/json");
+        String textJob = "job-" + UUID.randomUUID();
+        publisher.publish(Topics.REQUESTS, textJob, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(textJob, 1, "it", "1"))
+            .setInputs(JobInputs.newBuilder().setName("lstm-text").setModel(m).setValidation(text).setTokenizer(tok).build())
+            .setMethod("dynamic")
+            .build());
+        JsonNode textView = awaitTerminal(textJob, Duration.ofMinutes(5));
+        assertThat(textView.path("state").asText()).as(textView.toString()).isEqualTo("READY");
+        JsonNode textReport = JSON.readTree(get(intake + "/api/jobs/" + textJob + "/report").body());
+        assertThat(textReport.path("fp32").path("samples").asInt()).isEqualTo(64);
+        assertThat(textReport.path("fp32").path("accuracy").isNumber()).as("labels came from the JSONL").isTrue();
     }
 
     @Test

@@ -108,13 +108,39 @@ public class JobSubmitter {
         ArtifactRef calib = requested.getCalibration() == null ? null
             : resolve(requested.getCalibration(), "calibration data", "application/x-npz");
         ArtifactRef valid = resolve(requested.getValidation(), "validation data", "application/x-npz");
+        ArtifactRef tokenizer = requested.getTokenizer() == null ? null
+            : resolve(requested.getTokenizer(), "tokenizer", "application/json");
         OnnxModel parsed = InputValidator.checkModel(load(model, "model"));
         JobPlan plan = plan(options, parsed, calib != null);
-        validate(parsed, calib == null ? null : load(calib, "calibration data"), load(valid, "validation data"));
-        JobInputs inputs = JobInputs.newBuilder(requested).setName(nameOr(options.name(), header.getJobId()))
-            .setModel(model).setCalibration(calib).setValidation(valid).build();
-        start(header, inputs, plan);
+        byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
+        byte[] calibBytes = calib == null ? null : load(calib, "calibration data");
+        byte[] validBytes = load(valid, "validation data");
+        // Text data (lines / JSONL named by the object key) is tokenized here, like on the REST path.
+        byte[] calibNpz = TextInputs.toNpz(parsed, calibBytes, calib == null ? null : calib.getKey(), tokenizerJson,
+            "calibration data");
+        byte[] validNpz = TextInputs.toNpz(parsed, validBytes, valid.getKey(), tokenizerJson, "validation data");
+        validate(parsed, calibNpz, validNpz);
+        List<String> stored = new ArrayList<>();
+        try {
+            if (calibNpz != calibBytes) {
+                calib = put(stored, ArtifactKeys.input(header.getJobId(), "calibration.npz"), calibNpz, "application/x-npz");
+            }
+            if (validNpz != validBytes) {
+                valid = put(stored, ArtifactKeys.input(header.getJobId(), "validation.npz"), validNpz, "application/x-npz");
+            }
+            JobInputs inputs = JobInputs.newBuilder(requested).setName(nameOr(options.name(), header.getJobId()))
+                .setModel(model).setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).build();
+            start(header, inputs, plan);
+        } catch (StoreException | RuntimeException e) {
+            rollback(stored);
+            if (e instanceof RejectedInputException r) {
+                throw r;
+            }
+            throw new RejectedInputException(503, ReasonCodes.STAGE_ERROR,
+                "the job could not be stored or started (" + e.getMessage() + "); nothing was kept, try again");
+        }
     }
+
 
     public static String newJobId() {
         return "job-" + UUID.randomUUID();
