@@ -93,10 +93,11 @@ public final class MiniLmDynamicBench {
         // The most sensitive MatMul in a one-at-a-time exclusion scan over the 400 sentences (docs/benchmarks.md).
         recipes.put("quantflow default + layer-0 FFN-down fp32",
             defaults.withExcludedNodes(Set.of("/encoder/layer.0/output/dense/MatMul")));
+        // ORT contrib ops written directly, BERT attention blocks fused into com.microsoft.QAttention.
+        recipes.put("ORT_CONTRIB, attention fused (QAttention)", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB));
         if (candidates) {
             recipes.put("INTEGER_OPS, no merge", defaults.withMergeSiblingMatMuls(false));
-            recipes.put("ORT_CONTRIB, QKV merged", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB));
-            recipes.put("ORT_CONTRIB, no merge", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB)
+            recipes.put("ORT_CONTRIB, attention fused, no merge", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB)
                 .withMergeSiblingMatMuls(false));
             recipes.put("QDQ (dynamic activations)", defaults.withGraphForm(DynamicGraphForm.QDQ));
             recipes.put("INTEGER_OPS, QKV merged, 8-bit w (full range)", defaults.withReduceRangeWeights(false));

@@ -16,7 +16,10 @@ public enum DynamicGraphForm {
      * ONNX Runtime's contrib operators written directly: {@code com.microsoft.DynamicQuantizeMatMul} (fp32 in, fp32
      * out, bias fused) when the activation has a single quantized reader, otherwise one shared
      * {@code DynamicQuantizeLinear} feeding {@code com.microsoft.MatMulIntegerToFloat} per reader. Loads in ONNX
-     * Runtime only, but needs no graph optimization to reach the fused kernels.
+     * Runtime only, but needs no graph optimization to reach the fused kernels. In this form, BERT self-attention
+     * blocks (Q/K/V projections, scaled dot-product with the padding mask, softmax, context) are also fused into one
+     * {@code com.microsoft.QAttention} each (int8 Q|K|V weights per column, input quantized at run time): the
+     * Reshapes, Transposes, Split and mask arithmetic of the block disappear.
      */
     ORT_CONTRIB,
     /**

@@ -60,6 +60,15 @@ import dev.quantflow.quant.qdq.NodeDecision;
  * {@code [K, N1+N2+…]} whose output a {@code Split} (last axis) hands back to the original tensors. Per-column
  * scales make this exact: every column keeps its own scale, and the activation is quantized once either way.
  *
+ * <p><b>Attention fusion</b> ({@link DynamicGraphForm#ORT_CONTRIB} only, per-column weights, MatMul selected): a
+ * PyTorch-exported BERT self-attention block,
+ * {@code Reshape(Transpose(Softmax(Q·Kᵀ / √d + M) · V))} with {@code Q, K, V = Transpose(Reshape(X·W + b))} and
+ * {@code M} computed from one integer graph input (the 0/1 attention mask), becomes
+ * {@code com.microsoft.QAttention(DynamicQuantizeLinear(X), [Wq|Wk|Wv] int8 per column, [bq|bk|bv], …,
+ * Cast(mask, int32))}, {@code num_heads = H / d}. The projections are quantized exactly as unfused (same scales,
+ * same single activation scale); score, softmax and context run in fp32 inside the kernel. The block's shape
+ * computations are removed; every node removed gets a decision saying what it was fused into.
+ *
  * <h2>Gather (embedding tables)</h2>
  * A Gather whose data is a float initializer {@code T = [V, D]} (axis 0) reads an int8 copy
  * ({@code s = max|T| / 127}, {@code z = 0}; no integer GEMM follows, so the full range is safe) and its rows are
@@ -121,18 +130,34 @@ public final class DynamicQuantizer {
         boolean perChannel = recipe.perChannelWeights();
         boolean perChannelMatMul = perChannel
             && (recipe.graphForm() != DynamicGraphForm.QDQ || fp32.opsetVersion() >= PER_AXIS_DQ_OPSET);
-        Planner planner = new Planner(GraphEditor.of(fp32), recipe, perChannelMatMul, perChannel,
+        GraphEditor editor = GraphEditor.of(fp32);
+        AttentionFusion fusion = new AttentionFusion(editor, recipe.reduceRangeWeights()
+            ? SymmetricWeightQuantizer.REDUCED_RANGE : SymmetricWeightQuantizer.FULL_RANGE, recipe.excludedNodes());
+        if (recipe.graphForm() == DynamicGraphForm.ORT_CONTRIB && perChannelMatMul
+            && recipe.opTypes().contains("MatMul")) {
+            fusion.run();
+        }
+        Planner planner = new Planner(editor, recipe, perChannelMatMul, perChannel,
             (int) fp32.opsetVersion());
         planner.plan();
-        if (planner.decisions.values().stream().noneMatch(NodeDecision::quantized)) {
+        // One decision per fp32 node, in fp32 graph order (nodes the attention fusion replaced included).
+        List<NodeDecision> decisions = new ArrayList<>();
+        for (OnnxMl.NodeProto n : GraphEditor.of(fp32).nodes()) {
+            NodeDecision d = fusion.decisions.containsKey(n.getName()) ? fusion.decisions.get(n.getName())
+                : planner.decisions.get(n.getName());
+            if (d != null) {
+                decisions.add(d);
+            }
+        }
+        if (decisions.stream().noneMatch(NodeDecision::quantized)) {
             throw new QuantizationException("nothing in the model can be dynamically quantized under the recipe: "
-                + summarize(planner.decisions.values()));
+                + summarize(decisions));
         }
         OnnxModel quantized = planner.emit();
-        if (planner.usesContribOps) {
+        if (planner.usesContribOps || fusion.fused > 0) {
             quantized = quantized.withOpsetImport(MS_DOMAIN, 1);
         }
-        return new DynamicQuantizationResult(quantized, List.copyOf(planner.decisions.values()));
+        return new DynamicQuantizationResult(quantized, decisions);
     }
 
     private static String summarize(java.util.Collection<NodeDecision> decisions) {

@@ -73,11 +73,62 @@ class MiniLmDynamicTest {
         }
     }
 
-    /** Mean of last_hidden_state over the tokens (no padding here), L2-normalised. */
+    @Test
+    void attentionFusedIntoQAttentionComputesWhatTheUnfusedGraphDoes() throws Exception {
+        Optional<byte[]> model = resource("all-minilm-l6-v2.onnx");
+        Optional<byte[]> tokenizer = resource("all-minilm-l6-v2-tokenizer.json");
+        Assumptions.assumeTrue(model.isPresent() && tokenizer.isPresent(),
+            "all-MiniLM-L6-v2 jar neither on the classpath nor in the local Maven repository");
+        OnnxModel fp32 = OnnxModel.parse(model.get());
+        DynamicQuantizationResult unfused = new DynamicQuantizer().quantize(fp32, DynamicQuantRecipe.defaults());
+        DynamicQuantizationResult fused = new DynamicQuantizer().quantize(fp32,
+            DynamicQuantRecipe.defaults().withGraphForm(DynamicGraphForm.ORT_CONTRIB));
+
+        assertThat(fused.model().graph().getNodeList()).filteredOn(n -> n.getOpType().equals("QAttention"))
+            .hasSize(6).allMatch(n -> n.getDomain().equals("com.microsoft"));
+        assertThat(fused.model().graph().getNodeList()).noneMatch(n -> n.getOpType().equals("Softmax"));
+        // One decision per fp32 node, and the same MatMuls quantized as without fusion.
+        assertThat(fused.decisions()).hasSize(fp32.graph().getNodeCount());
+        assertThat(fused.decisions()).filteredOn(d -> d.opType().equals("MatMul") && d.quantized()).hasSize(36);
+        assertThat(fused.decisions()).filteredOn(d -> d.opType().equals("MatMul") && !d.quantized()).hasSize(12);
+        assertThat(fused.model().toByteArray().length).isLessThanOrEqualTo(unfused.model().toByteArray().length);
+        // An excluded projection keeps its block unfused (and that MatMul fp32).
+        DynamicQuantizationResult excluded = new DynamicQuantizer().quantize(fp32, DynamicQuantRecipe.defaults()
+            .withGraphForm(DynamicGraphForm.ORT_CONTRIB)
+            .withExcludedNodes(java.util.Set.of("/encoder/layer.0/attention/self/query/MatMul")));
+        assertThat(excluded.model().graph().getNodeList()).filteredOn(n -> n.getOpType().equals("QAttention"))
+            .hasSize(5);
+        assertThat(excluded.decisions()).filteredOn(d -> d.node().equals("/encoder/layer.0/attention/self/query/MatMul"))
+            .singleElement().satisfies(d -> assertThat(d.quantized()).isFalse());
+
+        WordPiece wordPiece = new WordPiece(tokenizer.get());
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(1);
+            try (OrtSession u = OrtSupport.ENV.createSession(unfused.model().toByteArray(), opts);
+                 OrtSession f = OrtSupport.ENV.createSession(fused.model().toByteArray(), opts)) {
+                for (String s : SENTENCES) {
+                    long[] ids = wordPiece.encode(s);
+                    assertThat(cosine(embed(u, ids), embed(f, ids))).as("\"%s\"", s).isGreaterThan(0.999);
+                    // Padded: three [PAD] tokens masked out (they still enter the run-time activation ranges,
+                    // so compare padded with padded).
+                    long[] padded = Arrays.copyOf(ids, ids.length + 3);
+                    assertThat(cosine(embed(u, padded, ids.length), embed(f, padded, ids.length)))
+                        .as("padded \"%s\"", s)
+                        .isGreaterThan(0.999);
+                }
+            }
+        }
+    }
+
     private static float[] embed(OrtSession s, long[] ids) throws OrtException {
+        return embed(s, ids, ids.length);
+    }
+
+    /** Mean of last_hidden_state over the first {@code real} tokens (the rest masked out), L2-normalised. */
+    private static float[] embed(OrtSession s, long[] ids, int real) throws OrtException {
         long[] shape = {1, ids.length};
         long[] ones = new long[ids.length];
-        Arrays.fill(ones, 1);
+        Arrays.fill(ones, 0, real, 1);
         Map<String, OnnxTensor> in = Map.of(
             "input_ids", OnnxTensor.createTensor(OrtSupport.ENV, LongBuffer.wrap(ids), shape),
             "attention_mask", OnnxTensor.createTensor(OrtSupport.ENV, LongBuffer.wrap(ones), shape),
@@ -86,9 +137,9 @@ class MiniLmDynamicTest {
             FloatBuffer h = ((OnnxTensor) r.get("last_hidden_state").orElseThrow()).getFloatBuffer();
             int dim = h.remaining() / ids.length;
             float[] e = new float[dim];
-            for (int t = 0; t < ids.length; t++) {
+            for (int t = 0; t < real; t++) {
                 for (int d = 0; d < dim; d++) {
-                    e[d] += h.get(t * dim + d) / ids.length;
+                    e[d] += h.get(t * dim + d) / real;
                 }
             }
             double norm = 0;
