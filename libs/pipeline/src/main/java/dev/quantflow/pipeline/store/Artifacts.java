@@ -1,6 +1,8 @@
 package dev.quantflow.pipeline.store;
 
 import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.onnx.OnnxFormatException;
+import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 
@@ -30,6 +32,19 @@ public final class Artifacts {
                 throw new PermanentStageException(ReasonCodes.ARTIFACT_CORRUPT, what + ": " + e.getMessage());
             }
             throw e;
+        }
+    }
+
+    /**
+     * Parses model bytes a stage loaded.
+     *
+     * @throws PermanentStageException INVALID_MODEL with the parser's reason
+     */
+    public static OnnxModel parseModel(byte[] bytes) {
+        try {
+            return OnnxModel.parse(bytes);
+        } catch (OnnxFormatException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
         }
     }
 }

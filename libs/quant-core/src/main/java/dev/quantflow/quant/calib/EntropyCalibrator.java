@@ -43,7 +43,7 @@ package dev.quantflow.quant.calib;
  * </ul>
  * Reads only the histogram (and min/max), so independent of batch size and order.
  */
-public final class EntropyCalibrator implements Calibrator {
+public final class EntropyCalibrator implements HistogramCalibrator {
 
     public static final String NAME = "entropy";
 
@@ -62,16 +62,6 @@ public final class EntropyCalibrator implements Calibrator {
     }
 
     @Override
-    public boolean usesHistogram() {
-        return true;
-    }
-
-    @Override
-    public TensorRange range(TensorObservation observation) {
-        return range(Calibrators.histogramOf(observation));
-    }
-
-    /** The range from a non-empty histogram alone (it carries min and max). */
     public TensorRange range(StreamingHistogram h) {
         float min = h.min();
         float max = h.max();

@@ -26,7 +26,7 @@ import dev.quantflow.quant.QuantType;
  * <p>Cost: K × (non-empty bins) quantizations per tensor, at the end of calibration. Reads only the histogram, so
  * independent of batch size and order.
  */
-public final class MseCalibrator implements Calibrator {
+public final class MseCalibrator implements HistogramCalibrator {
 
     public static final String NAME = "mse";
 
@@ -39,16 +39,6 @@ public final class MseCalibrator implements Calibrator {
     }
 
     @Override
-    public boolean usesHistogram() {
-        return true;
-    }
-
-    @Override
-    public TensorRange range(TensorObservation observation) {
-        return range(Calibrators.histogramOf(observation));
-    }
-
-    /** The range from a non-empty histogram alone (it carries min and max). */
     public TensorRange range(StreamingHistogram h) {
         float a = Math.min(h.min(), 0f);
         float b = Math.max(h.max(), 0f);

@@ -19,7 +19,7 @@ import java.math.BigDecimal;
  * one is clipped only where it has a tail. The range always contains 0 (the quantizer would widen it anyway). Depends
  * only on the histogram, so independent of batch size and order.
  */
-public final class PercentileCalibrator implements Calibrator {
+public final class PercentileCalibrator implements HistogramCalibrator {
 
     public static final String NAME = "percentile";
 
@@ -51,16 +51,6 @@ public final class PercentileCalibrator implements Calibrator {
     }
 
     @Override
-    public boolean usesHistogram() {
-        return true;
-    }
-
-    @Override
-    public TensorRange range(TensorObservation observation) {
-        return range(Calibrators.histogramOf(observation));
-    }
-
-    /** The range from a non-empty histogram alone (it carries min and max). */
     public TensorRange range(StreamingHistogram h) {
         float hi = h.upperQuantile(fraction);
         float lo = h.lowerQuantile(fraction);

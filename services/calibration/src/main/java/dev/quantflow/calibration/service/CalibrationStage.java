@@ -15,7 +15,6 @@ import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
-import dev.quantflow.onnx.OnnxFormatException;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
@@ -65,13 +64,10 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
 
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         byte[] dataBytes = Artifacts.load(store, job.getInputs().getCalibration(), "the calibration data");
-        OnnxModel model;
+        OnnxModel model = Artifacts.parseModel(modelBytes);
         NpzArchive data;
         try {
-            model = OnnxModel.parse(modelBytes);
             data = NpzArchive.read(new ByteArrayInputStream(dataBytes));
-        } catch (OnnxFormatException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
         } catch (DatasetException e) {
             throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "calibration data: " + e.getMessage(), e);
         }

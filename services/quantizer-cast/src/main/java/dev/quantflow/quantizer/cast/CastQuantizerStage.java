@@ -12,7 +12,6 @@ import org.jboss.logging.Logger;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
-import dev.quantflow.onnx.OnnxFormatException;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
@@ -63,12 +62,7 @@ public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
         Recipe recipe = job.getPlan().getRecipe();
         ctx.status(JobStates.RUNNING, 0.0, "converting to " + method.toUpperCase());
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        OnnxModel model;
-        try {
-            model = OnnxModel.parse(modelBytes);
-        } catch (OnnxFormatException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
-        }
+        OnnxModel model = Artifacts.parseModel(modelBytes);
         CastResult result;
         try {
             result = quantizer.convert(model, base.withExcludedNodes(new HashSet<>(recipe.getExcludedNodes())));

@@ -11,7 +11,6 @@ import org.jboss.logging.Logger;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
-import dev.quantflow.onnx.OnnxFormatException;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
@@ -56,12 +55,7 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic)"
             + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        OnnxModel model;
-        try {
-            model = OnnxModel.parse(modelBytes);
-        } catch (OnnxFormatException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
-        }
+        OnnxModel model = Artifacts.parseModel(modelBytes);
         DynamicQuantizationResult result;
         try {
             result = quantizer.quantize(model, DynamicQuantRecipe.defaults().withExcludedNodes(

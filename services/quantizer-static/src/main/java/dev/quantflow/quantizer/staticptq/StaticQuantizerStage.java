@@ -14,7 +14,6 @@ import org.jboss.logging.Logger;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
-import dev.quantflow.onnx.OnnxFormatException;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
@@ -64,12 +63,7 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         ActivationStatistics stats = ActivationStatistics.fromJson(
             Artifacts.load(store, event.getStatistics(), "the calibration statistics"));
-        OnnxModel model;
-        try {
-            model = OnnxModel.parse(modelBytes);
-        } catch (OnnxFormatException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_MODEL, e.getMessage(), e);
-        }
+        OnnxModel model = Artifacts.parseModel(modelBytes);
         StaticQuantizationResult result;
         try {
             result = quantizer.quantize(model, stats, toStaticRecipe(recipe));
