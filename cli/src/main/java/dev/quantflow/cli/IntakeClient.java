@@ -65,7 +65,37 @@ public final class IntakeClient {
     public record Submission(Path model, Path calibration, Path validation, String name, String method,
                              Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
                              Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
-                             Double metricThreshold) {
+                             Double metricThreshold, Path training, Integer bits, Integer blockSize,
+                             boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps, Double learningRate,
+                             List<String> profileOn) {
+
+        public Submission(Path model, Path calibration, Path validation, String name, String method,
+                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
+                          Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
+                          Double metricThreshold, Path training, Integer bits, Integer blockSize,
+                          boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps, Double learningRate) {
+            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes,
+                timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize,
+                allowRetraining, maxLatencyMs, trainingSteps, learningRate, null);
+        }
+
+        public Submission(Path model, Path calibration, Path validation, String name, String method,
+                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
+                          Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
+                          Double metricThreshold, Path training, Integer bits, Integer blockSize,
+                          boolean allowRetraining, Double maxLatencyMs) {
+            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes,
+                timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize,
+                allowRetraining, maxLatencyMs, null, null);
+        }
+
+        public Submission(Path model, Path calibration, Path validation, String name, String method,
+                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
+                          Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
+                          Double metricThreshold) {
+            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes,
+                timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, null, null, null, false, null, null, null);
+        }
 
         public Submission(Path model, Path calibration, Path validation, String name, String method,
                           Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
@@ -87,6 +117,13 @@ public final class IntakeClient {
         putIfSet(fields, "maxSizeRatio", s.maxSizeRatio() == null ? null : s.maxSizeRatio().toString());
         putIfSet(fields, "metric", s.metric());
         putIfSet(fields, "metricThreshold", s.metricThreshold() == null ? null : s.metricThreshold().toString());
+        putIfSet(fields, "bits", s.bits() == null ? null : s.bits().toString());
+        putIfSet(fields, "blockSize", s.blockSize() == null ? null : s.blockSize().toString());
+        putIfSet(fields, "allowRetraining", s.allowRetraining() ? "true" : null);
+        putIfSet(fields, "maxLatencyMs", s.maxLatencyMs() == null ? null : s.maxLatencyMs().toString());
+        putIfSet(fields, "trainingSteps", s.trainingSteps() == null ? null : s.trainingSteps().toString());
+        putIfSet(fields, "learningRate", s.learningRate() == null ? null : s.learningRate().toString());
+        putIfSet(fields, "profileOn", s.profileOn() == null || s.profileOn().isEmpty() ? null : String.join(",", s.profileOn()));
         Map<String, Path> files = new LinkedHashMap<>();
         files.put("model", s.model());
         if (s.calibration() != null) {
@@ -95,6 +132,9 @@ public final class IntakeClient {
         files.put("validation", s.validation());
         if (s.tokenizer() != null) {
             files.put("tokenizer", s.tokenizer());
+        }
+        if (s.training() != null) {
+            files.put("training", s.training());
         }
 
         String boundary = "quantflow-" + UUID.randomUUID();

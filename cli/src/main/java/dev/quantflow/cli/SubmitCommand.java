@@ -38,13 +38,13 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "tokenizer.json", description = "The model's HF tokenizer.json, for text data.")
     Path tokenizer;
 
-    @Option(names = "--metric", paramLabel = "METRIC", description = "auto (default), top1, agreement, cosine or mse.")
+    @Option(names = "--metric", paramLabel = "METRIC", description = "auto (default), top1, agreement, cosine, mse or perplexity (causal LMs).")
     String metric;
 
-    @Option(names = "--metric-threshold", paramLabel = "VALUE", description = "For cosine: minimum mean cosine to fp32 (default 0.99); for mse: maximum MSE.")
+    @Option(names = "--metric-threshold", paramLabel = "VALUE", description = "For cosine: minimum mean cosine to fp32 (default 0.99); for mse: maximum MSE; for perplexity: maximum relative increase (default: --max-drop).")
     Double metricThreshold;
 
-    @Option(names = "--method", paramLabel = "METHOD", description = "Quantization method (default: static).")
+    @Option(names = "--method", paramLabel = "METHOD", description = "static, dynamic, fp16, bf16, gptq, awq, rtn, qat or auto (default: static; qat with --allow-retraining and --training).")
     String method;
 
     @Option(names = "--max-drop", paramLabel = "FRACTION",
@@ -68,6 +68,32 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "A name for the job (default: the model file's).")
     String name;
 
+    @Option(names = "--training", paramLabel = "TRAIN.npz",
+        description = "Training data for QAT (.npz like --eval; 'labels' optional). Needs --allow-retraining.")
+    Path training;
+
+    @Option(names = "--allow-retraining", description = "Allow quantization-aware training (QAT) on --training data.")
+    boolean allowRetraining;
+
+    @Option(names = "--bits", paramLabel = "N", description = "Weight bits: gptq/awq/rtn 4 (default), 8 or 2; qat 8 (default) down to 2.")
+    Integer bits;
+
+    @Option(names = "--block-size", paramLabel = "N", description = "gptq/awq/rtn: rows per quantization block (default 128).")
+    Integer blockSize;
+
+    @Option(names = "--max-latency-ms", paramLabel = "MS", description = "Batch-1 p50 latency target of the quantized model.")
+    Double maxLatencyMs;
+
+    @Option(names = "--training-steps", paramLabel = "N", description = "QAT: optimizer steps of the first attempt (default 300).")
+    Integer trainingSteps;
+
+    @Option(names = "--learning-rate", paramLabel = "LR", description = "QAT: peak learning rate of the first attempt.")
+    Double learningRate;
+
+    @Option(names = "--profile-on", split = ",", paramLabel = "CLASS",
+        description = "Hardware classes to profile the result on after export (a hardware-profiler per class must run), e.g. x86-avx2.")
+    List<String> profileOn;
+
     @Mixin
     WaitOptions wait;
 
@@ -78,7 +104,8 @@ final class SubmitCommand implements Callable<Integer> {
             calibration == null ? null : existing(calibration, "--calib"), existing(validation, "--eval"),
             name != null ? name : stripExtension(model.getFileName().toString()), method, maxDrop, maxAttempts,
             excludeNodes, timeBudgetSeconds, maxSizeRatio, tokenizer == null ? null : existing(tokenizer, "--tokenizer"),
-            metric, metricThreshold);
+            metric, metricThreshold, training == null ? null : existing(training, "--training"), bits, blockSize,
+            allowRetraining, maxLatencyMs, trainingSteps, learningRate, profileOn);
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,
                 ExitCodes.USAGE);

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
@@ -77,6 +78,8 @@ class PipelineIT {
             .pickFreePorts(true)
             .cleanData(true)
             .startupTimeout(Duration.ofMinutes(4))
+            // the profiler announces a fixed class here, so the test can name it whatever CPU runs it
+            .serviceSystemProperty("hardware-profiler", "quantflow.profiler.hardware-class", PROFILE_CLASS)
             .build();
         cluster.start();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
@@ -167,7 +170,10 @@ class PipelineIT {
         assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", scaledCalibration(255f))
             .file("validation", "e.npz", eval), 422, "INPUT_RANGE_MISMATCH");
         assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
-            .file("validation", "e.npz", eval).field("method", "gptq"), 422, "UNSUPPORTED_METHOD");
+            .file("validation", "e.npz", eval).field("method", "hqq"), 422, "UNSUPPORTED_METHOD");
+        // gptq on a CNN: refused at intake with the reason (it needs a causal LM), nothing created
+        assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
+            .file("validation", "e.npz", eval).field("method", "gptq"), 422, "INVALID_MODEL");
         assertRefused(new Multipart().file("model", "m.onnx", model).file("calibration", "c.npz", calib)
             .file("validation", "e.npz", eval).field("maxRelativeDrop", "two percent"), 400, "INVALID_REQUEST");
         assertThat(get(intake + "/api/jobs/job-unknown").statusCode()).isEqualTo(404);
@@ -339,6 +345,25 @@ class PipelineIT {
         assertThat(records(Topics.QUANTIZE_DYNAMIC, jobId, Duration.ofSeconds(2))).hasSize(1);
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
 
+        // With calibration data the dynamic job calibrates first: per-channel activation maxima for SmoothQuant.
+        ArtifactRef c = store.put("uploads/it/lstm-calib.npz", Files.readAllBytes(lstm.resolve("calib.npz")), "application/x-npz");
+        String smoothJob = "job-" + UUID.randomUUID();
+        publisher.publish(Topics.REQUESTS, smoothJob, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(smoothJob, 1, "it", "1"))
+            .setInputs(JobInputs.newBuilder().setName("lstm-smooth").setModel(m).setCalibration(c).setValidation(v).build())
+            .setMethod("dynamic")
+            .build());
+        JsonNode smoothView = awaitTerminal(smoothJob, Duration.ofMinutes(5));
+        assertThat(smoothView.path("state").asText()).as(smoothView.toString()).isEqualTo("READY");
+        List<String> smoothStages = new ArrayList<>();
+        smoothView.path("history").forEach(h -> smoothStages.add(h.path("stage").asText()));
+        assertThat(smoothStages).contains("calibration", "quantize", "validation", "export");
+        JsonNode smoothReport = JSON.readTree(get(intake + "/api/jobs/" + smoothJob + "/report").body());
+        assertThat(smoothReport.path("quantization").path("quantizedNodes").size()).isPositive();
+        assertThat(smoothReport.path("quantization").path("smoothQuant").path("alpha").asDouble()).isEqualTo(0.8);
+        assertThat(JSON.readTree(get(intake + "/api/jobs/" + smoothJob + "/artifacts").body()).path("artifacts").size())
+            .isPositive();
+
         // Text validation data (JSONL with labels) and the model's tokenizer.json, also through Kafka.
         ArtifactRef text = store.put("uploads/it/lstm-eval.jsonl", Files.readAllBytes(lstm.resolve("eval_sample.jsonl")),
             "application/x-ndjson");
@@ -359,9 +384,9 @@ class PipelineIT {
 
     @Test
     @Order(7)
-    void theCnnConvertsToFp16InTheCastPool() throws Exception {
+    void theCnnConvertsToFp16InTheCastPoolAndIsProfiledOnTheRequestedHardwareClass() throws Exception {
         HttpResponse<String> submitted = submit(new Multipart().file("model", "model.onnx", model)
-            .file("validation", "eval.npz", eval).field("method", "fp16"));
+            .file("validation", "eval.npz", eval).field("method", "fp16").field("profileOn", PROFILE_CLASS));
         assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
         String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
@@ -375,7 +400,136 @@ class PipelineIT {
         JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
         assertThat(artifacts.get(0).path("name").asText()).isEqualTo("model.fp16.onnx");
         assertThat(records(Topics.QUANTIZE_CAST, jobId, Duration.ofSeconds(2))).hasSize(1);
+
+        // after READY the exporter asked the profiler of the class for both models; the answers land in the report
+        JsonNode hardware = null;
+        Instant end = Instant.now().plusSeconds(150);
+        while (Instant.now().isBefore(end)) {
+            hardware = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body()).path("hardware").path(PROFILE_CLASS);
+            if (hardware.has("fp32") && hardware.has("quantized")) {
+                break;
+            }
+            Thread.sleep(1000);
+        }
+        assertThat(hardware.has("fp32") && hardware.has("quantized")).as("profiles in the report: " + hardware).isTrue();
+        for (String label : List.of("fp32", "quantized")) {
+            JsonNode p = hardware.path(label);
+            assertThat(p.path("latencyP50Ms").asDouble()).isPositive();
+            assertThat(p.path("latencyP99Ms").asDouble()).isGreaterThanOrEqualTo(p.path("latencyP50Ms").asDouble());
+            assertThat(p.path("throughputSamplesPerSecond").asDouble()).isPositive();
+            assertThat(p.path("cpuFeatures").size()).isPositive();
+            assertThat(p.path("formats").size()).isPositive();
+        }
+        assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("<h2>Hardware</h2>")
+            .contains("<th>" + PROFILE_CLASS + "</th>");
+        assertThat(JSON.readTree(get(intake + "/api/jobs/" + jobId).body()).path("state").asText())
+            .as("profiling leaves the job READY").isEqualTo("READY");
     }
+
+    static final String PROFILE_CLASS = "it-host";
+
+    @Test
+    @Order(8)
+    void theTinyGptGoesToFourBitsWithGptqAndAwqThroughKafkaValidatedByPerplexity() throws Exception {
+        Path gpt = ROOT.resolve("fixtures/gpt");
+        ArtifactRef m = store.put("uploads/it/gpt.onnx", Files.readAllBytes(gpt.resolve("model.onnx")), "application/onnx");
+        ArtifactRef c = store.put("uploads/it/gpt-calib.txt", Files.readAllBytes(gpt.resolve("calib.txt")), "text/plain");
+        ArtifactRef v = store.put("uploads/it/gpt-heldout.txt", Files.readAllBytes(gpt.resolve("heldout.txt")), "text/plain");
+        ArtifactRef tok = store.put("uploads/it/gpt-tokenizer.json", Files.readAllBytes(gpt.resolve("tokenizer.json")),
+            "application/json");
+        Map<String, String> jobs = new java.util.LinkedHashMap<>();
+        for (String method : List.of("gptq", "awq")) {
+            String jobId = "job-" + UUID.randomUUID();
+            publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
+                .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
+                .setInputs(JobInputs.newBuilder().setName("gpt-" + method).setModel(m).setCalibration(c).setValidation(v)
+                    .setTokenizer(tok).build())
+                .setMethod(method)
+                .setBits(4)
+                .setMetricThreshold(0.05)
+                .build());
+            jobs.put(method, jobId);
+        }
+        for (Map.Entry<String, String> e : jobs.entrySet()) {
+            String method = e.getKey();
+            String jobId = e.getValue();
+            JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(8));
+            assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+            List<String> stages = new ArrayList<>();
+            job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
+            assertThat(stages).contains("calibration", "quantize", "validation", "export");
+            JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
+            assertThat(report.path("llm").asBoolean()).as(report.toString()).isTrue();
+            assertThat(report.path("precision").asText()).isEqualTo("INT4");
+            double fp32 = report.path("fp32").path("perplexity").asDouble();
+            double q = report.path("quantized").path("perplexity").asDouble();
+            double rtn = report.path("baseline").path("perplexity").asDouble();
+            assertThat(fp32).isGreaterThan(1.0);
+            assertThat(q).as("within the +5%% budget").isLessThanOrEqualTo(fp32 * 1.05);
+            assertThat(rtn).as("the round-to-nearest baseline is measured alongside").isGreaterThan(1.0);
+            assertThat(report.path("fp32").path("decodeTokensPerSecond").asDouble()).isPositive();
+            assertThat(report.path("quantized").path("decodeTokensPerSecond").asDouble()).isPositive();
+            assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
+                .isLessThan(0.3);
+            JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
+            assertThat(artifacts.get(0).path("name").asText()).isEqualTo("model.int4.onnx");
+            byte[] exported = store.get(artifacts.get(0).path("key").asText());
+            long nbits = dev.quantflow.onnx.OnnxModel.parse(exported).graph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("MatMulNBits")).count();
+            assertThat(nbits).as("every weight MatMul (4 layers x 6, plus the LM head)").isEqualTo(25);
+            assertThat(records(method.equals("gptq") ? Topics.QUANTIZE_GPTQ : Topics.QUANTIZE_AWQ, jobId, Duration.ofSeconds(2)))
+                .hasSize(1);
+            assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
+        }
+    }
+
+    @Test
+    @Order(9)
+    void qatRecoversThePtqDropAfterAdjustTrainingParametersRetriesThroughKafka() throws Exception {
+        ArtifactRef m = store.put("uploads/it/cnn.onnx", model, "application/onnx");
+        ArtifactRef v = store.put("uploads/it/cnn-eval.npz", eval, "application/x-npz");
+        ArtifactRef t = store.put("uploads/it/cnn-train.npz", Files.readAllBytes(FIXTURE.resolve("train.npz")),
+            "application/x-npz");
+        String jobId = "job-" + UUID.randomUUID();
+        // 3-bit per-tensor weights: plain PTQ loses several points. The first attempt's learning rate is far too high
+        // on purpose: its loss diverges, so the loop cuts the learning rate tenfold and the second attempt passes
+        // (measured by hand with the same seeds and the labels of train.npz: 74.9% → 89.35% top-1; fp32 90.85%).
+        publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
+            .setInputs(JobInputs.newBuilder().setName("cnn-qat").setModel(m).setValidation(v).setTraining(t).build())
+            .setMethod("qat")
+            .setAllowRetraining(true)
+            .setBits(QAT_BITS)
+            .setTrainingSteps(QAT_STEPS)
+            .setLearningRate(QAT_DIVERGING_LR)
+            .setMaxRelativeDrop(QAT_BUDGET)
+            .setMaxAttempts(3)
+            .build());
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(10));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
+        JsonNode attempts = report.path("attempts");
+        assertThat(attempts.size()).as(report.toString()).isEqualTo(2);
+        assertThat(attempts.get(0).path("passed").asBoolean()).isFalse();
+        assertThat(attempts.get(0).path("diagnosis").asText()).startsWith("training diverged")
+            .contains("learning rate 0.05 → 0.005");
+        assertThat(attempts.get(1).path("passed").asBoolean()).isTrue();
+        double fp32 = report.path("fp32").path("accuracy").asDouble();
+        double ptq = report.path("baseline").path("accuracy").asDouble();
+        double qat = report.path("quantized").path("accuracy").asDouble();
+        assertThat(fp32 - ptq).as("PTQ at 3-bit per-tensor weights loses at least a point").isGreaterThanOrEqualTo(0.01);
+        assertThat(qat - ptq).as("QAT recovers two thirds of it").isGreaterThanOrEqualTo((fp32 - ptq) * 2 / 3);
+        assertThat(report.path("training").path("lossCurve").size()).isPositive();
+        assertThat(records(Topics.QUANTIZE_QAT, jobId, Duration.ofSeconds(2))).hasSize(2);
+        assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
+        JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
+        assertThat(artifacts.get(0).path("name").asText()).isEqualTo("model.w" + QAT_BITS + "a8.onnx");
+    }
+
+    static final int QAT_BITS = 3;
+    static final int QAT_STEPS = 60;
+    static final double QAT_DIVERGING_LR = 0.05;
+    static final double QAT_BUDGET = 0.02;
 
     /**
      * The calibration images dimmed to 20% of their brightness (still "normalized alike" by intake's 10x rule):

@@ -47,6 +47,9 @@ import io.minio.MinioClient;
  * first, a kill after a grace period. Data (Kafka log dirs, stored objects) stays in the run directory between
  * runs unless {@link Builder#cleanData(boolean)} asks for a fresh start.
  *
+ * <p>A service can run as a pool of processes ({@link Builder#instances(String, int)}): each instance has its own
+ * port and log, and {@link #process(String)} gives its pid to stop or kill it, as the scaling tests do.
+ *
  * <pre>{@code
  * try (LocalCluster cluster = LocalCluster.builder().repoRoot(root).runDir(tmp)
  *         .portPolicy(PortPolicy.EPHEMERAL).infraOnly().build()) {
@@ -77,7 +80,18 @@ public final class LocalCluster implements AutoCloseable {
         new Service("validator", 8083),
         new Service("exporter", 8084),
         new Service("quantizer-dynamic", 8085),
-        new Service("quantizer-cast", 8086));
+        new Service("quantizer-cast", 8086),
+        new Service("hardware-profiler", 8087),
+        new Service("quantizer-gptq", 8088),
+        new Service("quantizer-awq", 8089),
+        new Service("quantizer-qat", 8090));
+
+    /**
+     * JVM options a service needs: the QAT trainer's matrix kernels use the incubating Vector API (without the module
+     * they fall back to scalar kernels, about 3x slower).
+     */
+    static final Map<String, List<String>> SERVICE_JVM_ARGS = Map.of(
+        "quantizer-qat", List.of("--add-modules", "jdk.incubator.vector"));
 
     /** How ports that were not set explicitly are chosen. Explicitly set ports are always used as given. */
     public enum PortPolicy {
@@ -103,6 +117,8 @@ public final class LocalCluster implements AutoCloseable {
     private final boolean cleanData;
     private final List<String> serviceJvmArgs;
     private final Map<String, String> serviceSystemProperties;
+    private final Map<String, Map<String, String>> perServiceSystemProperties;
+    private final Map<String, Integer> instanceCounts;
     private final Map<String, Path> serviceJars;
     private final Consumer<String> progress;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -122,6 +138,10 @@ public final class LocalCluster implements AutoCloseable {
         this.cleanData = b.cleanData;
         this.serviceJvmArgs = List.copyOf(b.serviceJvmArgs);
         this.serviceSystemProperties = Map.copyOf(b.serviceSystemProperties);
+        Map<String, Map<String, String>> perService = new LinkedHashMap<>();
+        b.perServiceSystemProperties.forEach((k, v) -> perService.put(k, Map.copyOf(v)));
+        this.perServiceSystemProperties = Map.copyOf(perService);
+        this.instanceCounts = Map.copyOf(b.instanceCounts);
         this.serviceJars = Map.copyOf(b.serviceJars);
         this.progress = b.progress;
     }
@@ -205,7 +225,11 @@ public final class LocalCluster implements AutoCloseable {
         choosePort("kafka-controller", DEFAULT_CONTROLLER_PORT, taken);
         choosePort("s3", DEFAULT_S3_PORT, taken);
         for (Service s : services) {
-            choosePort(s.name(), s.defaultPort(), taken);
+            List<String> names = instanceNames(s.name());
+            for (int i = 0; i < names.size(); i++) {
+                // Further instances default to the service's port plus 100 per instance (8086, 8186, 8286, ...).
+                choosePort(names.get(i), s.defaultPort() + 100 * i, taken);
+            }
         }
     }
 
@@ -445,8 +469,10 @@ public final class LocalCluster implements AutoCloseable {
         long t0 = System.nanoTime();
         List<ChildProcess> serviceProcesses = new ArrayList<>();
         for (Service service : services) {
-            serviceProcesses.add(track(service.name(), serviceCommand(service),
-                runDir.resolve("logs").resolve(service.name() + ".log")));
+            for (String instance : instanceNames(service.name())) {
+                serviceProcesses.add(track(instance, serviceCommand(service, instance),
+                    runDir.resolve("logs").resolve(instance + ".log")));
+            }
         }
         writeState();
         long deadline = System.nanoTime() + startupTimeout.toNanos();
@@ -456,21 +482,23 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private List<String> serviceCommand(Service service) {
+    private List<String> serviceCommand(Service service, String instance) {
         List<String> command = new ArrayList<>();
         command.add(javaExecutable());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("-D" + RUN_MARKER_PROPERTY + "=" + runDir);
         command.addAll(serviceJvmArgs);
+        command.addAll(SERVICE_JVM_ARGS.getOrDefault(service.name(), List.of()));
         Map<String, String> props = new LinkedHashMap<>();
         props.put("kafka.bootstrap.servers", kafkaBootstrapServers());
         props.put("quantflow.store.endpoint", s3Endpoint());
         props.put("quantflow.store.access-key", ACCESS_KEY);
         props.put("quantflow.store.secret-key", SECRET_KEY);
         props.put("quantflow.store.bucket", BUCKET);
-        props.put("quarkus.http.port", String.valueOf(ports.get(service.name())));
+        props.put("quarkus.http.port", String.valueOf(ports.get(instance)));
         props.put("quarkus.http.host", HOST);
         props.putAll(serviceSystemProperties);
+        props.putAll(perServiceSystemProperties.getOrDefault(service.name(), Map.of()));
         props.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(serviceJar(service.name()).toString());
@@ -600,6 +628,35 @@ public final class LocalCluster implements AutoCloseable {
 
     public List<Service> services() {
         return services;
+    }
+
+    /**
+     * The instance names of a service: its own name for the first, then {@code <name>-2}, {@code <name>-3}, ...
+     * (see {@link Builder#instances(String, int)}). Each names a port ({@link #serviceUrl(String)}), a log file
+     * {@code <runDir>/logs/<instance>.log} and a process ({@link #process(String)}).
+     */
+    public List<String> instanceNames(String service) {
+        int count = instanceCounts.getOrDefault(service, 1);
+        List<String> names = new ArrayList<>();
+        for (int i = 1; i <= count; i++) {
+            names.add(i == 1 ? service : service + "-" + i);
+        }
+        return names;
+    }
+
+    /**
+     * The process started for a part ({@code kafka}, {@code s3proxy}) or a service instance, e.g. to stop
+     * ({@code handle().ifPresent(ProcessHandle::destroy)}, SIGTERM) or kill ({@code destroyForcibly()}, SIGKILL) it.
+     */
+    public ChildProcess process(String name) {
+        return started.stream().filter(p -> p.name().equals(name)).findFirst()
+            .orElseThrow(() -> new IllegalArgumentException("no process '" + name + "' (started: "
+                + started.stream().map(ChildProcess::name).toList() + ")"));
+    }
+
+    /** The log file of a part or service instance. */
+    public Path log(String name) {
+        return runDir.resolve("logs").resolve(name + ".log");
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
@@ -740,6 +797,8 @@ public final class LocalCluster implements AutoCloseable {
         private boolean cleanData;
         private final List<String> serviceJvmArgs = new ArrayList<>();
         private final Map<String, String> serviceSystemProperties = new LinkedHashMap<>();
+        private final Map<String, Map<String, String>> perServiceSystemProperties = new LinkedHashMap<>();
+        private final Map<String, Integer> instanceCounts = new LinkedHashMap<>();
         private final Map<String, Path> serviceJars = new LinkedHashMap<>();
         private Consumer<String> progress = message -> { };
 
@@ -839,6 +898,35 @@ public final class LocalCluster implements AutoCloseable {
         public Builder serviceSystemProperty(String key, String value) {
             this.serviceSystemProperties.put(key, value);
             return this;
+        }
+
+        /**
+         * An extra {@code -Dkey=value} for every instance of one service; overrides the defaults and the
+         * properties given to every service.
+         */
+        public Builder serviceSystemProperty(String service, String key, String value) {
+            requireKnown(service);
+            this.perServiceSystemProperties.computeIfAbsent(service, s -> new LinkedHashMap<>()).put(key, value);
+            return this;
+        }
+
+        /**
+         * Runs {@code count} processes of one service (a pool sharing one consumer group), default 1. Each has
+         * its own HTTP port and log file; see {@link LocalCluster#instanceNames(String)}.
+         */
+        public Builder instances(String service, int count) {
+            requireKnown(service);
+            if (count < 1 || count > 20) {
+                throw new IllegalArgumentException("instances of '" + service + "' must be 1..20, not " + count);
+            }
+            this.instanceCounts.put(service, count);
+            return this;
+        }
+
+        private static void requireKnown(String service) {
+            if (SERVICES.stream().noneMatch(s -> s.name().equals(service))) {
+                throw new IllegalArgumentException("unknown service '" + service + "'");
+            }
         }
 
         /** Runs this jar for a service instead of {@code services/<name>/target/quarkus-app/quarkus-run.jar}. */

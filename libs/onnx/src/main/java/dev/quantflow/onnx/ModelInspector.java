@@ -86,6 +86,62 @@ public final class ModelInspector {
         return new Kind(Family.UNKNOWN, "no convolution, attention or recurrence recognized");
     }
 
+    /** Vocabulary size and context length of a causal LM; {@code contextLength} 0 when the graph does not tell. */
+    public record LmShape(long vocabSize, int contextLength) {
+    }
+
+    /**
+     * The vocabulary (rows of the largest embedding table the graph gathers from) and the context length: the fixed
+     * sequence dimension of the token input when there is one, else the rows of a second, smaller table of the same
+     * width that is gathered from or sliced (learned position embeddings). Rotary or sinusoidal models without such a
+     * table report 0.
+     */
+    public static LmShape languageModelShape(OnnxModel model) {
+        Map<String, OnnxMl.TensorProto> inits = model.initializers();
+        long vocab = -1;
+        long positions = -1;
+        java.util.List<Long> tables = new java.util.ArrayList<>();
+        long width = -1;
+        for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
+            if (n.getOpType().equals("Gather") && n.getInputCount() > 0 && inits.containsKey(n.getInput(0))) {
+                var dims = inits.get(n.getInput(0)).getDimsList();
+                if (dims.size() == 2) {
+                    tables.add(dims.get(0));
+                    if (dims.get(0) > vocab) {
+                        vocab = dims.get(0);
+                        width = dims.get(1);
+                    }
+                }
+            }
+        }
+        for (long rows : tables) {
+            if (rows < vocab) {
+                positions = Math.max(positions, rows);
+            }
+        }
+        // A learned position table can also be sliced to the sequence length (pos[:T]) instead of gathered.
+        for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
+            if (n.getOpType().equals("Slice") && n.getInputCount() > 0 && inits.containsKey(n.getInput(0))) {
+                var dims = inits.get(n.getInput(0)).getDimsList();
+                if (dims.size() == 2 && dims.get(1) == width && dims.get(0) < vocab) {
+                    positions = Math.max(positions, dims.get(0));
+                }
+            }
+        }
+        int context = 0;
+        for (OnnxModel.ValueInfo in : model.inputs()) {
+            long[] shape = in.shape();
+            if ((in.elemType() == OnnxMl.TensorProto.DataType.INT64.getNumber()
+                || in.elemType() == OnnxMl.TensorProto.DataType.INT32.getNumber()) && shape.length == 2 && shape[1] > 0) {
+                context = (int) shape[1];
+            }
+        }
+        if (context == 0 && positions > 0) {
+            context = (int) positions;
+        }
+        return new LmShape(vocab, context);
+    }
+
     private static long elements(OnnxMl.TensorProto t) {
         long n = 1;
         for (long d : t.getDimsList()) {

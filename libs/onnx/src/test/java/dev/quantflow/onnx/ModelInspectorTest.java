@@ -63,6 +63,37 @@ class ModelInspectorTest {
         assertThat(kind.reason()).contains("50-entry vocabulary");
     }
 
+    @Test
+    void theGptFixtureIsADecoderLmWithItsVocabularyAndContext() throws Exception {
+        OnnxModel gpt = OnnxModel.parse(Files.readAllBytes(FIXTURES.resolve("gpt/model.onnx")));
+        assertThat(ModelInspector.inspect(gpt).family()).isEqualTo(ModelInspector.Family.DECODER_LLM);
+        // 1025 token ids; the learned position table pos[128, 256] is sliced to the sequence length
+        assertThat(ModelInspector.languageModelShape(gpt)).isEqualTo(new ModelInspector.LmShape(1025, 128));
+    }
+
+    @Test
+    void aGatheredPositionTableOrAFixedSequenceLengthGivesTheContext() {
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("lm")
+            .addInitializer(table("emb", 50, 8)).addInitializer(table("pos", 16, 8))
+            .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Gather").addInput("emb").addInput("ids").addOutput("h"))
+            .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Gather").addInput("pos").addInput("positions").addOutput("p"))
+            .addOutput(valueInfo("h", DataType.FLOAT, -1, -1, 8));
+        OnnxModel dynamic = model(g.clone().addInput(valueInfo("ids", DataType.INT64, -1, -1)));
+        assertThat(ModelInspector.languageModelShape(dynamic)).isEqualTo(new ModelInspector.LmShape(50, 16));
+        OnnxModel fixed = model(g.clone().addInput(valueInfo("ids", DataType.INT64, 1, 12)));
+        assertThat(ModelInspector.languageModelShape(fixed).contextLength()).isEqualTo(12);
+    }
+
+    private static OnnxMl.TensorProto table(String name, int rows, int cols) {
+        return OnnxMl.TensorProto.newBuilder().setName(name).addDims(rows).addDims(cols).setDataType(DataType.FLOAT.getNumber())
+            .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[rows * cols * 4])).build();
+    }
+
+    private static OnnxModel model(OnnxMl.GraphProto.Builder g) {
+        return OnnxModel.parse(OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(17)).build().toByteArray());
+    }
+
     static OnnxMl.ValueInfoProto valueInfo(String name, DataType type, long... dims) {
         var shape = OnnxMl.TensorShapeProto.newBuilder();
         for (long dim : dims) {

@@ -9,6 +9,8 @@ public final class ReasonCodes {
     public static final String MISSING_INPUT = "MISSING_INPUT";
     public static final String INVALID_REQUEST = "INVALID_REQUEST";
     public static final String UNSUPPORTED_METHOD = "UNSUPPORTED_METHOD";
+    /** The model has an operator the chosen method cannot handle (e.g. no gradient for QAT). */
+    public static final String UNSUPPORTED_OP = "UNSUPPORTED_OP";
     public static final String ARTIFACT_MISSING = "ARTIFACT_MISSING";
     public static final String ARTIFACT_CORRUPT = "ARTIFACT_CORRUPT";
     public static final String BAD_EVENT = "BAD_EVENT";

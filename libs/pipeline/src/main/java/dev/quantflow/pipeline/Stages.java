@@ -7,6 +7,8 @@ public final class Stages {
     public static final String QUANTIZE = "quantize";
     public static final String VALIDATION = "validation";
     public static final String EXPORT = "export";
+    /** Hardware profiling (a side measurement of a model; publishes no job status). */
+    public static final String PROFILE = "profile";
 
     private Stages() {
     }

@@ -10,6 +10,8 @@ import dev.quantflow.events.ExportRequested;
 import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.JobStatus;
 import dev.quantflow.events.ModelReady;
+import dev.quantflow.events.ProfileCompleted;
+import dev.quantflow.events.ProfileRequested;
 import dev.quantflow.events.QuantizationRequested;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.ValidationRequested;
@@ -65,12 +67,24 @@ public final class Topics {
     public static final String PROFILE_REQUESTED_PREFIX = "quantflow.profile.requested.";
     public static final String PROFILES_COMPLETED = "quantflow.profiles.completed";
 
+    /** Completed hardware profiles of every class (producer: hardware-profiler; consumer: exporter). */
+    public static final Topic<ProfileCompleted> PROFILES_COMPLETED_TOPIC =
+        new Topic<>(PROFILES_COMPLETED, ProfileCompleted.class, WORK_PARTITIONS, WORK);
+
+    /** The request topic of one hardware class: {@code quantflow.profile.requested.<hardwareClass>}. */
+    public static Topic<ProfileRequested> profileRequested(String hardwareClass) {
+        if (!hardwareClass.matches("[a-z0-9][a-z0-9-]{0,62}")) {
+            throw new IllegalArgumentException("hardware class '" + hardwareClass + "' must be lower-case letters, digits and dashes");
+        }
+        return new Topic<>(PROFILE_REQUESTED_PREFIX + hardwareClass, ProfileRequested.class, WORK_PARTITIONS, WORK);
+    }
+
     /** Quantizer pool topic for a method name; unknown methods are a permanent error. */
     public static Topic<QuantizeRequested> quantizeTopic(String method) {
         return switch (method) {
             case "static" -> QUANTIZE_STATIC;
             case "dynamic" -> QUANTIZE_DYNAMIC;
-            case "gptq" -> QUANTIZE_GPTQ;
+            case "gptq", "rtn" -> QUANTIZE_GPTQ; // the GPTQ pool also runs the round-to-nearest baseline
             case "awq" -> QUANTIZE_AWQ;
             case "qat" -> QUANTIZE_QAT;
             case "cast", "fp16", "bf16" -> QUANTIZE_CAST;
@@ -80,7 +94,7 @@ public final class Topics {
 
     public static final List<Topic<?>> ALL = List.of(REQUESTS, CALIBRATION_REQUESTED, QUANTIZE_STATIC, QUANTIZE_DYNAMIC,
         QUANTIZE_GPTQ, QUANTIZE_AWQ, QUANTIZE_QAT, QUANTIZE_CAST, VALIDATION_REQUESTED, EXPORT_REQUESTED, MODELS_READY,
-        JOBS_FAILED, JOBS_STATUS);
+        JOBS_FAILED, JOBS_STATUS, PROFILES_COMPLETED_TOPIC);
 
     private Topics() {
     }

@@ -24,7 +24,13 @@ public final class EventPublisher implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
 
     public EventPublisher(String bootstrapServers, String clientId) {
+        this(bootstrapServers, clientId, java.util.Map.of());
+    }
+
+    /** @param clientProperties extra Kafka client settings (authentication: security.protocol, sasl.*, ssl.*) */
+    public EventPublisher(String bootstrapServers, String clientId, java.util.Map<String, String> clientProperties) {
         Properties p = new Properties();
+        p.putAll(clientProperties);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");

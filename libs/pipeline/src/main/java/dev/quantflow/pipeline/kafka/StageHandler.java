@@ -16,8 +16,15 @@ public interface StageHandler<V extends SpecificRecord> {
      * @param topic the topic it consumes
      * @param stage its name in status and failure events
      * @param group its consumer group: all processes of one pool share it, so each event goes to one of them
+     * @param failsJob whether a failure here fails the job (a {@code JobFailed} and a FAILED status). False for side
+     *                 work on a finished job — hardware profiling, adding profiles to the report — whose failure must
+     *                 not turn a READY job into a FAILED one; such failures are logged and the event is skipped.
      */
-    record Binding<V extends SpecificRecord>(Topic<V> topic, String stage, String group) {
+    record Binding<V extends SpecificRecord>(Topic<V> topic, String stage, String group, boolean failsJob) {
+
+        public Binding(Topic<V> topic, String stage, String group) {
+            this(topic, stage, group, true);
+        }
     }
 
     Binding<V> binding();

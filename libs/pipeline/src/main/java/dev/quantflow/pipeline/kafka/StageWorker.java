@@ -1,9 +1,11 @@
 package dev.quantflow.pipeline.kafka;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -13,8 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -42,11 +46,22 @@ import dev.quantflow.pipeline.UndecodableEventException;
  * partition paused. Polling keeps the consumer inside {@code max.poll.interval.ms} and heartbeating however long a
  * quantization takes, so a slow job never triggers a rebalance; the offset is committed only after the handler
  * finished and its outputs were published. If the process dies mid-job, the uncommitted record is redelivered to
- * another process of the group.
+ * another process of the group. Partitions assigned by a rebalance while a job runs are paused inside the rebalance
+ * callback, before any of their records can be returned; should a poll still return records while paused, the
+ * consumer is rewound to them so none is skipped.
+ *
+ * <p>Pools: the group uses the cooperative-sticky assignor, so when a process joins or dies only the partitions
+ * that must move are revoked and the jobs running on the other processes keep their partitions.
  *
  * <p>Failures: {@link PermanentStageException} and undecodable records fail the job at once with a reason code;
  * other exceptions are retried with exponential back-off, then fail the job with {@code STAGE_ERROR}. Either way
  * the record is committed: nothing blocks the partition and nothing is silently dropped.
+ *
+ * <p>Shutdown: {@link #stop(Duration)} lets the in-flight job finish and commits it; a job still running when the
+ * grace period ends is interrupted and handed back uncommitted, and the consumer leaves the group so another
+ * process takes the record at once instead of after the session timeout.
+ *
+ * <p>See {@code libs/pipeline/README.md} for the mechanism, its limits and why Kafka share groups are not used.
  */
 public final class StageWorker<V extends SpecificRecord> implements AutoCloseable {
 
@@ -62,6 +77,13 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private final ExecutorService work;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong processedCount = new AtomicLong();
+    private final AtomicLong assignmentCount = new AtomicLong();
+    private final AtomicLong partitionsLostCount = new AtomicLong();
+    private final AtomicLong commitFailureCount = new AtomicLong();
+    private final AtomicLong handedBackCount = new AtomicLong();
+    private volatile Future<Void> inFlight;
+    /** True while a job (or a retry back-off) holds every partition paused; touched by the poll thread only. */
+    private boolean holding;
     private final Thread pollThread;
     private volatile boolean healthy = true;
     private volatile String lastError = "";
@@ -75,12 +97,17 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         this.producer = producer;
         this.version = version;
         Properties p = new Properties();
+        p.putAll(settings.clientProperties());
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, handler.group());
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, handler.group() + "-" + ProcessHandle.current().pid());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) settings.maxPollInterval().toMillis());
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) settings.sessionTimeout().toMillis());
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.min(3000, settings.sessionTimeout().toMillis() / 3));
+        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         this.consumer = new KafkaConsumer<>(p);
@@ -89,7 +116,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     }
 
     public void start() {
-        consumer.subscribe(List.of(handler.topic().name()));
+        consumer.subscribe(List.of(handler.topic().name()), new Rebalance());
         pollThread.start();
     }
 
@@ -107,6 +134,58 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
 
     public String group() {
         return handler.group();
+    }
+
+    /** Rebalances that gave this process at least one partition (the first assignment included). */
+    public long assignmentCount() {
+        return assignmentCount.get();
+    }
+
+    /**
+     * Times this process was dropped from its group (poll interval or session timeout exceeded) and lost its
+     * partitions without revoking them. Stays zero while jobs of any length run, which is what pausing is for.
+     */
+    public long partitionsLostCount() {
+        return partitionsLostCount.get();
+    }
+
+    /** Offset commits the group refused (the partition had moved to another process). */
+    public long commitFailureCount() {
+        return commitFailureCount.get();
+    }
+
+    /** Jobs interrupted by {@link #stop(Duration)} and left uncommitted for another process. */
+    public long handedBackCount() {
+        return handedBackCount.get();
+    }
+
+    /** Counts and logs partition movements; pauses partitions assigned while a job holds the consumer. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (partitions.isEmpty()) {
+                return; // the cooperative protocol reports every rebalance, also those that move nothing here
+            }
+            assignmentCount.incrementAndGet();
+            if (holding) {
+                consumer.pause(partitions);
+            }
+            LOG.infof("%s: assigned %s%s; now holding %d partitions", handler.stage(), partitions,
+                holding ? " (paused: a job is running)" : "", consumer.assignment().size());
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty()) {
+                LOG.infof("%s: revoked %s", handler.stage(), partitions);
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            partitionsLostCount.incrementAndGet();
+            LOG.warnf("%s: lost %s: this process was dropped from group %s", handler.stage(), partitions, handler.group());
+        }
     }
 
     private void loop() {
@@ -131,6 +210,8 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.errorf(e, "%s worker stopped", handler.stage());
         } finally {
             consumer.close(Duration.ofSeconds(5));
+            LOG.infof("%s: stopped and left group %s; %d events handled by this process", handler.stage(), handler.group(),
+                processedCount.get());
         }
     }
 
@@ -157,10 +238,18 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.warnf("%s: cannot check processed marker (%s); processing anyway", handler.stage(), e.getMessage());
         }
 
+        LOG.infof("%s: handling event %s of job %s from %s@%d", handler.stage(), header.getEventId(), header.getJobId(), tp,
+            record.offset());
+        long started = System.nanoTime();
         Throwable failure = null;
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             failure = runPaused(() -> {
+                long t0 = System.nanoTime();
                 handler.handle(event, new StageContext(header, publisher, producer, version, handler.stage()));
+                long left = settings.minJobDuration().toNanos() - (System.nanoTime() - t0);
+                if (left > 0) {
+                    TimeUnit.NANOSECONDS.sleep(left);
+                }
                 return null;
             });
             if (failure == null || failure instanceof PermanentStageException || !running.get()) {
@@ -171,7 +260,10 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             sleepPolling(settings.retryBackoff().multipliedBy(1L << (attempt - 1)));
         }
         if (failure != null && !running.get() && !(failure instanceof PermanentStageException)) {
-            // Shutting down mid-retry: leave the record uncommitted so another process takes it.
+            // Shutting down mid-job or mid-retry: leave the record uncommitted so another process takes it.
+            handedBackCount.incrementAndGet();
+            LOG.infof("%s: handing event %s of job %s back uncommitted (shutting down)", handler.stage(),
+                header.getEventId(), header.getJobId());
             return;
         }
         if (failure != null) {
@@ -186,8 +278,11 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         } catch (Exception e) {
             LOG.warnf("%s: cannot write processed marker: %s", handler.stage(), e.getMessage());
         }
-        processedCount.incrementAndGet();
+        long count = processedCount.incrementAndGet();
         commit(tp, record.offset());
+        LOG.infof("%s: done with event %s of job %s in %d ms (%s); %d events handled by this process", handler.stage(),
+            header.getEventId(), header.getJobId(), (System.nanoTime() - started) / 1_000_000,
+            failure == null ? "ok" : "failed", count);
     }
 
     @FunctionalInterface
@@ -197,9 +292,9 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
 
     /** Runs the work on the work thread while this thread keeps polling with all partitions paused. */
     private Throwable runPaused(Work w) {
-        var assigned = consumer.assignment();
-        consumer.pause(assigned);
+        hold();
         Future<Void> f = work.submit(w::call);
+        inFlight = f;
         long deadline = System.nanoTime() + settings.maxJobDuration().toNanos();
         try {
             while (true) {
@@ -212,29 +307,57 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                         return new PermanentStageException(ReasonCodes.STAGE_ERROR,
                             handler.stage() + " took longer than " + settings.maxJobDuration());
                     }
-                    // Keeps the group membership alive; paused partitions return nothing. Partitions assigned by a
-                    // rebalance meanwhile are paused too.
-                    consumer.poll(Duration.ZERO);
-                    consumer.pause(consumer.assignment());
+                    // Keeps the group membership alive; paused partitions return nothing.
+                    pollHolding(Duration.ZERO);
                 } catch (java.util.concurrent.ExecutionException e) {
                     return e.getCause();
+                } catch (CancellationException e) {
+                    return e; // stop() ran out of grace: the record is handed back
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return e;
                 }
             }
         } finally {
-            consumer.resume(consumer.assignment());
+            inFlight = null;
+            release();
         }
     }
 
     private void sleepPolling(Duration d) {
-        consumer.pause(consumer.assignment());
-        long end = System.nanoTime() + d.toNanos();
-        while (System.nanoTime() < end && running.get()) {
-            consumer.poll(Duration.ofMillis(100));
+        hold();
+        try {
+            long end = System.nanoTime() + d.toNanos();
+            while (System.nanoTime() < end && running.get()) {
+                pollHolding(Duration.ofMillis(100));
+            }
+        } finally {
+            release();
         }
+    }
+
+    private void hold() {
+        holding = true;
+        consumer.pause(consumer.assignment());
+    }
+
+    private void release() {
+        holding = false;
         consumer.resume(consumer.assignment());
+    }
+
+    /**
+     * Polls while every partition is paused. Partitions a rebalance assigns are paused by {@link Rebalance} before
+     * fetching; if records come back anyway, the consumer is rewound to them so they are read again after the job.
+     */
+    private void pollHolding(Duration timeout) {
+        ConsumerRecords<String, byte[]> stray = consumer.poll(timeout);
+        for (TopicPartition tp : stray.partitions()) {
+            long first = stray.records(tp).getFirst().offset();
+            LOG.debugf("%s: rewinding %s to %d (records returned while paused)", handler.stage(), tp, first);
+            consumer.seek(tp, first);
+        }
+        consumer.pause(consumer.assignment());
     }
 
     private void commit(TopicPartition tp, long offset) {
@@ -242,6 +365,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             consumer.commitSync(Map.of(tp, new OffsetAndMetadata(offset + 1)));
         } catch (RuntimeException e) {
             // Partition moved to another process: it will see the record again and the marker makes that harmless.
+            commitFailureCount.incrementAndGet();
             LOG.warnf("%s: commit of %s@%d failed: %s", handler.stage(), tp, offset, e.getMessage());
         }
     }
@@ -258,6 +382,11 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     }
 
     private void publishFailure(EventHeader cause, String code, String reason) {
+        if (!handler.binding().failsJob()) {
+            LOG.errorf("%s: event of job %s failed (%s: %s); side work, the job's state is left as it is",
+                handler.stage(), cause.getJobId(), code, reason);
+            return;
+        }
         try {
             publisher.publish(Topics.JOBS_FAILED, cause.getJobId(), JobFailed.newBuilder()
                 .setHeader(EventHeaders.derived(cause, cause.getAttempt(), producer, version, "failed"))
@@ -278,18 +407,33 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         }
     }
 
-    /** Graceful stop: lets an in-flight job finish (up to {@code grace}), commits it, leaves the group. */
+    /**
+     * Graceful stop: lets an in-flight job finish (up to {@code grace}), commits it and leaves the group. A job
+     * still running after {@code grace} is interrupted and its record left uncommitted; leaving the group hands its
+     * partition to another process at once. Returns when the consumer is closed (or after a few more seconds).
+     */
     public void stop(Duration grace) {
         running.set(false);
-        try {
-            pollThread.join(grace.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        join(grace);
+        Future<Void> f = inFlight;
+        if (pollThread.isAlive() && f != null) {
+            LOG.warnf("%s: in-flight job not finished within %s; interrupting it and handing it back", handler.stage(), grace);
+            f.cancel(true);
+            join(Duration.ofSeconds(5));
         }
         if (pollThread.isAlive()) {
             consumer.wakeup();
+            join(Duration.ofSeconds(5));
         }
         work.shutdownNow();
+    }
+
+    private void join(Duration d) {
+        try {
+            pollThread.join(Math.max(1, d.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

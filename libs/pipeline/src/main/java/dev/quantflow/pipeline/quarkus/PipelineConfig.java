@@ -19,6 +19,32 @@ public interface PipelineConfig {
     interface Kafka {
         /** Broker list; defaults to {@code kafka.bootstrap.servers} (env KAFKA_BOOTSTRAP_SERVERS). */
         String bootstrapServers();
+
+        /** {@code security.protocol}, e.g. SASL_SSL (env KAFKA_SECURITY_PROTOCOL); empty = PLAINTEXT. */
+        Optional<String> securityProtocol();
+
+        /** {@code sasl.mechanism}, e.g. SCRAM-SHA-512 (env KAFKA_SASL_MECHANISM). */
+        Optional<String> saslMechanism();
+
+        /** {@code sasl.jaas.config} (env KAFKA_SASL_JAAS_CONFIG; Strimzi puts it in the KafkaUser's secret). */
+        Optional<String> saslJaasConfig();
+
+        /** {@code ssl.truststore.type}, e.g. PEM (env KAFKA_SSL_TRUSTSTORE_TYPE). */
+        Optional<String> sslTruststoreType();
+
+        /** {@code ssl.truststore.location} (env KAFKA_SSL_TRUSTSTORE_LOCATION). */
+        Optional<String> sslTruststoreLocation();
+
+        /** The authentication settings as Kafka client properties (only those that are set). */
+        default java.util.Map<String, String> clientProperties() {
+            java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+            securityProtocol().filter(v -> !v.isBlank()).ifPresent(v -> m.put("security.protocol", v));
+            saslMechanism().filter(v -> !v.isBlank()).ifPresent(v -> m.put("sasl.mechanism", v));
+            saslJaasConfig().filter(v -> !v.isBlank()).ifPresent(v -> m.put("sasl.jaas.config", v));
+            sslTruststoreType().filter(v -> !v.isBlank()).ifPresent(v -> m.put("ssl.truststore.type", v));
+            sslTruststoreLocation().filter(v -> !v.isBlank()).ifPresent(v -> m.put("ssl.truststore.location", v));
+            return m;
+        }
     }
 
     interface Store {
@@ -50,8 +76,31 @@ public interface PipelineConfig {
         @WithDefault("1s")
         Duration retryBackoff();
 
-        /** How long shutdown waits for an in-flight job before leaving it to another process. */
+        /**
+         * How long shutdown (SIGTERM) waits for an in-flight job to finish and be committed; a job still running
+         * then is interrupted and its event handed back, uncommitted, to another process of the pool. Keep it
+         * below the platform's kill deadline (Kubernetes {@code terminationGracePeriodSeconds}).
+         */
         @WithDefault("60s")
         Duration shutdownGrace();
+
+        /**
+         * The consumer's {@code max.poll.interval.ms}. The worker polls every 200 ms while a job runs, with its
+         * partitions paused, so jobs may take far longer than this; it only bounds a stuck poll thread.
+         */
+        @WithDefault("5m")
+        Duration maxPollInterval();
+
+        /** The consumer's {@code session.timeout.ms}: how long the pool waits before taking over a killed process's partitions. */
+        @WithDefault("45s")
+        Duration sessionTimeout();
+
+        /**
+         * Test and demo aid, off ({@code 0s}) by default: every handled event takes at least this long, the
+         * remainder spent after the handler (outputs published, offset not yet committed). Makes a fast stage
+         * behave like a slow one, to show long jobs, scaling and crash recovery with real services.
+         */
+        @WithDefault("0s")
+        Duration minJobDuration();
     }
 }

@@ -34,7 +34,8 @@ public class PipelineProducers {
     @Produces
     @Singleton
     EventPublisher publisher(PipelineConfig config, @ConfigProperty(name = "quarkus.application.name") String app) {
-        return new EventPublisher(config.kafka().bootstrapServers(), app + "-" + ProcessHandle.current().pid());
+        return new EventPublisher(config.kafka().bootstrapServers(), app + "-" + ProcessHandle.current().pid(),
+            config.kafka().clientProperties());
     }
 
     void closePublisher(@Disposes EventPublisher publisher) {
@@ -45,7 +46,8 @@ public class PipelineProducers {
     @Singleton
     KafkaSettings kafkaSettings(PipelineConfig config) {
         var w = config.worker();
-        return new KafkaSettings(config.kafka().bootstrapServers(), w.maxJobDuration(), w.maxAttempts(), w.retryBackoff());
+        return new KafkaSettings(config.kafka().bootstrapServers(), w.maxJobDuration(), w.maxAttempts(), w.retryBackoff(),
+            w.maxPollInterval(), w.sessionTimeout(), w.minJobDuration(), config.kafka().clientProperties());
     }
 
     @Produces

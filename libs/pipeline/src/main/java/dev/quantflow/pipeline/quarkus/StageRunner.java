@@ -54,7 +54,8 @@ public class StageRunner {
             identity.name(), identity.version());
         w.start();
         workers.add(w);
-        LOG.infof("%s consuming %s as group %s", identity.name(), handler.topic().name(), handler.group());
+        LOG.infof("%s consuming %s as group %s (pid %d)", identity.name(), handler.topic().name(), handler.group(),
+            ProcessHandle.current().pid());
     }
 
     void onStop(@Observes ShutdownEvent ev) {

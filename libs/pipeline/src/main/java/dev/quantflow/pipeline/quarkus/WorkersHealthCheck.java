@@ -22,6 +22,9 @@ public class WorkersHealthCheck implements HealthCheck {
         var b = HealthCheckResponse.named("stage-workers").up();
         for (var w : runner.workers()) {
             b.withData(w.group() + ".processed", w.processedCount());
+            b.withData(w.group() + ".assignments", w.assignmentCount());
+            b.withData(w.group() + ".partitionsLost", w.partitionsLostCount());
+            b.withData(w.group() + ".commitFailures", w.commitFailureCount());
             if (!w.healthy()) {
                 b.down().withData(w.group() + ".error", w.lastError());
             }

@@ -33,6 +33,19 @@ public final class QuantizerOutputs {
      */
     public static void publish(StageContext ctx, ArtifactStore store, JobContext job, ArtifactRef statistics, byte[] model,
                                String fileName, Object summary, String done) throws StoreException {
+        publish(ctx, store, job, statistics, model, fileName, summary, done, null, null);
+    }
+
+    /**
+     * @param baseline     a reference model the validator measures alongside (e.g. round-to-nearest at the same bits
+     *                     for GPTQ/AWQ), or null
+     * @param baselineName its file name, e.g. {@code baseline.rtn.onnx}
+     */
+    public static void publish(StageContext ctx, ArtifactStore store, JobContext job, ArtifactRef statistics, byte[] model,
+                               String fileName, Object summary, String done, byte[] baseline, String baselineName)
+        throws StoreException {
+        ArtifactRef baselineRef = baseline == null ? null
+            : store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, baselineName), baseline, "application/onnx");
         ArtifactRef modelRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, fileName), model,
             "application/onnx");
         byte[] summaryJson;
@@ -49,6 +62,7 @@ public final class QuantizerOutputs {
             .setStatistics(statistics)
             .setQuantizedModel(modelRef)
             .setQuantizationSummary(summaryRef)
+            .setBaselineModel(baselineRef)
             .build());
         ctx.status(JobStates.RUNNING, 1.0, done);
     }

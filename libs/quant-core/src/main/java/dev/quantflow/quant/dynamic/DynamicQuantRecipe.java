@@ -1,5 +1,8 @@
 package dev.quantflow.quant.dynamic;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -24,10 +27,16 @@ import java.util.Set;
  * @param minGatherTableElements an embedding table (Gather over a float initializer) with fewer elements stays fp32
  *                            (default {@value #DEFAULT_MIN_GATHER_TABLE_ELEMENTS}): a table that small saves no
  *                            meaningful bytes and quantizing it only adds a DequantizeLinear
+ * @param smoothingChannelAbsMax SmoothQuant statistics: per MatMul input tensor, {@code max |X[.., j]|} per channel
+ *                            from calibration data; empty (default) = no smoothing. When present the fp32 model is
+ *                            first rewritten by {@link SmoothQuant#apply} (same function, outlier channels moved
+ *                            into the weights) and then quantized as usual
+ * @param smoothingAlpha      SmoothQuant's migration strength α in [0, 1] (only read when smoothing is on)
  */
 public record DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes, boolean perChannelWeights,
                                  boolean reduceRangeWeights, DynamicGraphForm graphForm, boolean mergeSiblingMatMuls,
-                                 int minGatherTableElements) {
+                                 int minGatherTableElements, Map<String, float[]> smoothingChannelAbsMax,
+                                 double smoothingAlpha) {
 
     /** Op types this quantizer knows. */
     public static final Set<String> SUPPORTED_OP_TYPES = Set.of("MatMul", "Gemm", "Gather", "LSTM");
@@ -46,6 +55,28 @@ public record DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes,
         if (minGatherTableElements < 0) {
             throw new IllegalArgumentException("minGatherTableElements must be >= 0, got " + minGatherTableElements);
         }
+        Map<String, float[]> stats = new LinkedHashMap<>();
+        if (smoothingChannelAbsMax != null) {
+            smoothingChannelAbsMax.forEach((k, v) -> stats.put(Objects.requireNonNull(k, "tensor name"),
+                Objects.requireNonNull(v, "statistics of " + k).clone()));
+        }
+        smoothingChannelAbsMax = Collections.unmodifiableMap(stats);
+        if (!stats.isEmpty() && !(smoothingAlpha >= 0 && smoothingAlpha <= 1)) {
+            throw new IllegalArgumentException("smoothingAlpha must be in [0, 1], got " + smoothingAlpha);
+        }
+    }
+
+    /** A recipe without smoothing (the form before SmoothQuant was added). */
+    public DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes, boolean perChannelWeights,
+                              boolean reduceRangeWeights, DynamicGraphForm graphForm, boolean mergeSiblingMatMuls,
+                              int minGatherTableElements) {
+        this(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm, mergeSiblingMatMuls,
+            minGatherTableElements, Map.of(), SmoothQuant.DEFAULT_ALPHA);
+    }
+
+    /** Whether {@link DynamicQuantizer} smooths the model with {@link SmoothQuant} first. */
+    public boolean smoothing() {
+        return !smoothingChannelAbsMax.isEmpty();
     }
 
     /** Everything supported quantized, per-channel reduced-range weights, standard ONNX integer ops, siblings merged. */
@@ -56,36 +87,46 @@ public record DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes,
 
     public DynamicQuantRecipe withExcludedNodes(Set<String> nodes) {
         return new DynamicQuantRecipe(nodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements);
+            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
     }
 
     public DynamicQuantRecipe withOpTypes(Set<String> ops) {
         return new DynamicQuantRecipe(excludedNodes, ops, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements);
+            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
     }
 
     public DynamicQuantRecipe withPerChannelWeights(boolean perChannel) {
         return new DynamicQuantRecipe(excludedNodes, opTypes, perChannel, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements);
+            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
     }
 
     public DynamicQuantRecipe withReduceRangeWeights(boolean reduce) {
         return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduce, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements);
+            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
     }
 
     public DynamicQuantRecipe withGraphForm(DynamicGraphForm form) {
         return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, form,
-            mergeSiblingMatMuls, minGatherTableElements);
+            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
     }
 
     public DynamicQuantRecipe withMergeSiblingMatMuls(boolean merge) {
         return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            merge, minGatherTableElements);
+            merge, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
     }
 
     public DynamicQuantRecipe withMinGatherTableElements(int min) {
         return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, min);
+            mergeSiblingMatMuls, min, smoothingChannelAbsMax, smoothingAlpha);
+    }
+
+    /**
+     * SmoothQuant before quantization ({@link SmoothQuant}): {@code channelAbsMax} maps MatMul input tensors to
+     * their per-channel {@code max |X|} over calibration data ({@link SmoothQuant#smoothableInputs} lists the
+     * tensors); null or empty turns smoothing off.
+     */
+    public DynamicQuantRecipe withSmoothing(Map<String, float[]> channelAbsMax, double alpha) {
+        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
+            mergeSiblingMatMuls, minGatherTableElements, channelAbsMax == null ? Map.of() : channelAbsMax, alpha);
     }
 }

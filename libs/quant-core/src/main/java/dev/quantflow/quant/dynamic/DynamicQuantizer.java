@@ -82,6 +82,12 @@ import dev.quantflow.quant.qdq.NodeDecision;
  * quantized at run time inside the kernel. Bias, peepholes and states stay fp32. GRU has no dynamic kernel in ONNX
  * Runtime and is not quantized.
  *
+ * <h2>SmoothQuant (optional)</h2>
+ * With {@link DynamicQuantRecipe#withSmoothing} the fp32 model is first rewritten by {@link SmoothQuant#apply}: per
+ * input channel, {@code X/s} and {@code s·W}, the same function with activation outliers moved into the weights;
+ * then quantized as above. The decisions then list the smoothed graph's nodes (its inserted {@code Cast}/{@code Mul}
+ * nodes included, kept fp32).
+ *
  * <h2>Graph form</h2>
  * {@link DynamicGraphForm}: standard integer ops (default), ONNX Runtime contrib ops, or QDQ. The same weights and
  * the same run-time activation quantization in each; see docs/benchmarks.md for what each runs like.
@@ -126,6 +132,10 @@ public final class DynamicQuantizer {
         if (!found.isEmpty()) {
             throw new QuantizationException("the model already contains quantized operators " + found
                 + ": hand over the fp32 model");
+        }
+        if (recipe.smoothing()) {
+            // Exact rewrite of the fp32 function; decisions below then refer to the smoothed graph's nodes.
+            fp32 = SmoothQuant.apply(fp32, recipe.smoothingChannelAbsMax(), recipe.smoothingAlpha()).model();
         }
         boolean perChannel = recipe.perChannelWeights();
         boolean perChannelMatMul = perChannel

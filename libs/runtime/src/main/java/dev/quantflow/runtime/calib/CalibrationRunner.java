@@ -107,6 +107,59 @@ public final class CalibrationRunner {
         return observer.toStatistics(samples, requested);
     }
 
+    /**
+     * Per-channel {@code max |x|} over the last axis of each named activation, over all calibration samples: the
+     * statistics SmoothQuant needs ({@link dev.quantflow.quant.dynamic.SmoothQuant#accumulateAbsMax}). Streams batch
+     * by batch; memory is one batch plus one float per channel.
+     *
+     * @throws CalibrationException for a non-float tensor
+     * @throws ModelRunException if ONNX Runtime cannot load or run the model
+     */
+    public static Map<String, float[]> channelAbsMax(byte[] fp32ModelBytes, List<String> tensorNames, NpzArchive data,
+                                                     CalibrationOptions options, ProgressListener listener) {
+        OnnxModel model = OnnxModel.parse(fp32ModelBytes);
+        List<String> problems = DatasetCheck.check(model, data, false);
+        if (!problems.isEmpty()) {
+            throw new DatasetException(String.join(" ", problems));
+        }
+        Map<String, float[]> max = new java.util.LinkedHashMap<>();
+        if (tensorNames.isEmpty()) {
+            return max;
+        }
+        String first = model.inputs().get(0).name();
+        int total = data.array(first).rows();
+        int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
+        Set<String> fetch = new LinkedHashSet<>(tensorNames);
+        OrtSession session = openWithOutputs(model, List.copyOf(fetch), options.intraOpThreads());
+        try {
+            for (int from = 0; from < samples; from += options.batchSize()) {
+                int to = Math.min(samples, from + options.batchSize());
+                try (OrtModels.InputBatch batch = OrtModels.feed(session, data, from, to);
+                     OrtSession.Result result = session.run(batch.tensors(), fetch)) {
+                    for (Map.Entry<String, OnnxValue> e : result) {
+                        if (!(e.getValue() instanceof OnnxTensor t) || t.getInfo().type != OnnxJavaType.FLOAT) {
+                            throw new CalibrationException("tensor '" + e.getKey() + "' is " + describe(e.getValue())
+                                + ", not float32");
+                        }
+                        long[] shape = t.getInfo().getShape();
+                        int channels = (int) shape[shape.length - 1];
+                        java.nio.FloatBuffer buf = t.getFloatBuffer();
+                        float[] values = new float[buf.remaining()];
+                        buf.get(values);
+                        float[] into = max.computeIfAbsent(e.getKey(), k -> new float[channels]);
+                        dev.quantflow.quant.dynamic.SmoothQuant.accumulateAbsMax(values, values.length, into);
+                    }
+                } catch (OrtException e) {
+                    throw new ModelRunException("ONNX Runtime failed on samples [" + from + ", " + to + "): " + e.getMessage(), e);
+                }
+                listener.onProgress(to, samples);
+            }
+        } finally {
+            closeQuietly(session);
+        }
+        return max;
+    }
+
     private static void runBatch(OrtSession session, NpzArchive data, int from, int to, Set<String> fetch,
                                  CalibrationObserver observer) {
         try (OrtModels.InputBatch batch = OrtModels.feed(session, data, from, to);

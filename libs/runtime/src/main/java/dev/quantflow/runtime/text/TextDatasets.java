@@ -241,6 +241,29 @@ public final class TextDatasets {
     }
 
     /** The model's inputs, each checked to be one that text can fill. */
+    /**
+     * Causal-LM data: the samples joined by {@code separator} into one running text and tokenized as a single token
+     * stream (no special tokens, no truncation), which perplexity windows and calibration windows are then cut from.
+     *
+     * @throws DatasetException for an unreadable tokenizer.json or no samples
+     */
+    public static long[] encodeStream(byte[] tokenizerJson, List<TextSample> samples, String separator) {
+        if (samples.isEmpty()) {
+            throw new DatasetException("there are no texts to tokenize; the data needs at least one sample");
+        }
+        parseTokenizerJson(tokenizerJson);
+        String text = String.join(separator, samples.stream().map(TextSample::text).toList());
+        Map<String, String> settings = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
+        try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(tokenizerJson), settings)) {
+            return tokenizer.encode(text, false, false).getIds();
+        } catch (IOException e) {
+            throw new DatasetException("the tokenizer.json cannot be loaded by the tokenizer library: " + firstLine(e)
+                + "; supply the tokenizer.json saved with the model", e);
+        } catch (RuntimeException e) {
+            throw new DatasetException("the tokenizer failed on the texts: " + e.getMessage(), e);
+        }
+    }
+
     private static List<OnnxModel.ValueInfo> textInputs(OnnxModel model) {
         List<OnnxModel.ValueInfo> inputs = model.inputs();
         List<String> names = inputs.stream().map(OnnxModel.ValueInfo::name).toList();

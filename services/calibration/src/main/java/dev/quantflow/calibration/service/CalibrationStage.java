@@ -35,6 +35,9 @@ import dev.quantflow.runtime.ModelRunException;
 import dev.quantflow.runtime.calib.CalibrationOptions;
 import dev.quantflow.runtime.calib.CalibrationRunner;
 import dev.quantflow.runtime.npz.DatasetException;
+import dev.quantflow.runtime.llm.LlmCalibration;
+import dev.quantflow.runtime.llm.LlmCalibrationOptions;
+import dev.quantflow.runtime.llm.LlmCalibrationResult;
 import dev.quantflow.runtime.npz.NpzArchive;
 
 /**
@@ -60,7 +63,9 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
     public void handle(CalibrationRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
         Recipe recipe = job.getPlan().getRecipe();
-        ctx.status(JobStates.RUNNING, 0.0, "calibrating activations (" + recipe.getCalibrator() + ")");
+        ctx.status(JobStates.RUNNING, 0.0, LLM_METHODS.contains(job.getPlan().getMethod())
+            ? "collecting layer-input statistics for " + job.getPlan().getMethod().toUpperCase()
+            : "calibrating activations (" + recipe.getCalibrator() + ")");
 
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         byte[] dataBytes = Artifacts.load(store, job.getInputs().getCalibration(), "the calibration data");
@@ -72,6 +77,14 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "calibration data: " + e.getMessage(), e);
         }
 
+        if (LLM_METHODS.contains(job.getPlan().getMethod())) {
+            calibrateLlm(job, modelBytes, data, ctx);
+            return;
+        }
+        if ("dynamic".equals(job.getPlan().getMethod())) {
+            calibrateSmoothing(job, model, modelBytes, data, ctx);
+            return;
+        }
         List<String> tensors = tensorsFor(job.getPlan().getMethod(), model, recipe);
         CalibrationOptions options = CalibrationOptions.defaults()
             .withBatchSize(config.batchSize())
@@ -114,6 +127,79 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             .build());
         ctx.status(JobStates.RUNNING, 1.0, "calibration done (" + stats.calibrator() + "): " + stats.ranges().size()
             + " tensors, " + stats.samples() + " samples");
+    }
+
+    /** Methods whose calibration is the layer-input statistics of every weight MatMul (GPTQ's Hessian, AWQ's scales). */
+    static final Set<String> LLM_METHODS = Set.of("gptq", "awq");
+
+    /**
+     * Dynamic INT8 with calibration data: the per-channel {@code max |x|} of every weight-MatMul input, which
+     * SmoothQuant uses to move activation outliers into the weights before quantizing (quantizer-dynamic).
+     */
+    private void calibrateSmoothing(JobContext job, OnnxModel model, byte[] modelBytes, NpzArchive data, StageContext ctx)
+        throws Exception {
+        List<String> tensors = dev.quantflow.quant.dynamic.SmoothQuant.smoothableInputs(model);
+        java.util.Map<String, float[]> absMax;
+        try {
+            absMax = CalibrationRunner.channelAbsMax(modelBytes, tensors, data, CalibrationOptions.defaults()
+                .withBatchSize(config.batchSize()).withIntraOpThreads(config.intraOpThreads())
+                .withMaxSamples(job.getPlan().getRecipe().getCalibrationSamples()), (done, total) -> { });
+        } catch (DatasetException e) {
+            throw new PermanentStageException(ReasonCodes.DATASET_MISMATCH, "calibration data: " + e.getMessage(), e);
+        } catch (CalibrationException e) {
+            throw new PermanentStageException(ReasonCodes.CALIBRATION_FAILED, e.getMessage(), e);
+        } catch (ModelRunException e) {
+            throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, e.getMessage(), e);
+        }
+        var statsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.CALIBRATION, "channel-absmax.json"),
+            new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(absMax), "application/json");
+        ctx.publish(Topics.QUANTIZE_DYNAMIC, QuantizeRequested.newBuilder()
+            .setHeader(ctx.header("quantize", ctx.attempt()))
+            .setContext(job)
+            .setStatistics(statsRef)
+            .build());
+        ctx.status(JobStates.RUNNING, 1.0, "calibration done: per-channel activation maxima of " + absMax.size()
+            + " MatMul inputs (for SmoothQuant)");
+    }
+
+    /**
+     * The LLM path: run the token windows through the fp32 model and accumulate, per MatMul input, {@code XᵀX},
+     * the mean |x| per channel and a sample of rows. Stored as one binary artifact the GPTQ/AWQ pools read.
+     */
+    private void calibrateLlm(JobContext job, byte[] modelBytes, NpzArchive data, StageContext ctx) throws Exception {
+        long started = System.nanoTime();
+        int[] lastReported = {-1};
+        LlmCalibrationResult result;
+        try {
+            result = LlmCalibration.run(modelBytes, data, LlmCalibrationOptions.defaults()
+                .withIntraOpThreads(config.intraOpThreads()), (done, total) -> {
+                    int decile = total == 0 ? 10 : done * 10 / total;
+                    if (decile != lastReported[0]) {
+                        lastReported[0] = decile;
+                        ctx.status(JobStates.RUNNING, total == 0 ? 1.0 : (double) done / total,
+                            "layer-input statistics: " + done + "/" + total + " windows");
+                    }
+                });
+        } catch (DatasetException e) {
+            throw new PermanentStageException(ReasonCodes.DATASET_MISMATCH, "calibration data: " + e.getMessage(), e);
+        } catch (ModelRunException e) {
+            throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, e.getMessage(), e);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        result.artifact().write(out);
+        LOG.infof("job %s attempt %d: LLM statistics of %d tensors over %d tokens in %.1f s (%d bytes)", ctx.jobId(),
+            ctx.attempt(), result.stats().size(), result.tokens(), (System.nanoTime() - started) / 1e9, out.size());
+        var statsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.CALIBRATION, "layer-inputs.bin"),
+            out.toByteArray(), "application/octet-stream");
+        ctx.publish(Topics.quantizeTopic(job.getPlan().getMethod()), QuantizeRequested.newBuilder()
+            .setHeader(ctx.header("quantize", ctx.attempt()))
+            .setContext(job)
+            .setStatistics(statsRef)
+            .build());
+        ctx.status(JobStates.RUNNING, 1.0, "calibration done: layer-input statistics of " + result.stats().size()
+            + " MatMul inputs over " + result.tokens() + " tokens");
     }
 
     /**

@@ -21,6 +21,7 @@ import dev.quantflow.events.ExportRequested;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.ModelReady;
+import dev.quantflow.events.ProfileRequested;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
@@ -67,11 +68,11 @@ public class ExportStage implements StageHandler<ExportRequested> {
         }
 
         boolean meetsTarget = event.getMeetsTarget();
-        String modelName = "model." + label(method) + (meetsTarget ? "" : ".best-effort") + ".onnx";
+        String modelName = "model." + label(method, job.getPlan().getRecipe().getBits()) + (meetsTarget ? "" : ".best-effort") + ".onnx";
         ArtifactRef modelRef = store.put(ArtifactKeys.output(ctx.jobId(), modelName), model, "application/onnx");
 
         ObjectNode report = Reports.json(ctx.jobId(), job, meetsTarget, event.getBestEffortReason(), metrics, summary,
-            job.getHistory(), attempts, label(method).toUpperCase());
+            job.getHistory(), attempts, label(method, job.getPlan().getRecipe().getBits()).toUpperCase());
         List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
         report.set("artifacts", JSON.valueToTree(List.of(entry(modelName, modelRef))));
         byte[] reportJson = JSON.writeValueAsBytes(report);
@@ -123,8 +124,29 @@ public class ExportStage implements StageHandler<ExportRequested> {
             .setQuantizedSizeBytes(model.length)
             .setFp32LatencyMs(number(metrics.path("fp32").path("latencyBatch1").path("p50Ms")))
             .setQuantizedLatencyMs(number(metrics.path("quantized").path("latencyBatch1").path("p50Ms")))
+            .setFp32Perplexity(number(metrics.path("fp32").path("perplexity")))
+            .setQuantizedPerplexity(number(metrics.path("quantized").path("perplexity")))
             .build());
         ctx.status(JobStates.READY, 1.0, "model ready: " + modelName);
+        requestProfiles(ctx, job, modelRef);
+    }
+
+    /**
+     * The job asked to be profiled on some hardware classes: one request per class for the fp32 and the quantized
+     * model. The profilers answer on {@code quantflow.profiles.completed}; {@link ProfileCollector} adds each answer
+     * to the report as a column of its class.
+     */
+    private static void requestProfiles(StageContext ctx, JobContext job, ArtifactRef quantized) {
+        for (String hardwareClass : job.getPlan().getProfileHardwareClasses()) {
+            for (var model : List.of(Map.entry("fp32", job.getInputs().getModel()), Map.entry("quantized", quantized))) {
+                ctx.publish(Topics.profileRequested(hardwareClass), ProfileRequested.newBuilder()
+                    .setHeader(ctx.header("profile-" + hardwareClass + "-" + model.getKey(), ctx.attempt()))
+                    .setHardwareClass(hardwareClass)
+                    .setModel(model.getValue())
+                    .setLabel(model.getKey())
+                    .build());
+            }
+        }
     }
 
     static Map<String, Object> entry(String name, ArtifactRef ref) {
@@ -137,10 +159,12 @@ public class ExportStage implements StageHandler<ExportRequested> {
         return e;
     }
 
-    static String label(String method) {
+    /** The precision in file names and the report: int8, int4 (the LLM path's bits), fp16, bf16. */
+    static String label(String method, int bits) {
         return switch (method) {
-            case "static", "dynamic", "qat" -> "int8";
-            case "gptq", "awq" -> "int4";
+            case "static", "dynamic" -> "int8";
+            case "qat" -> bits == 8 ? "int8" : "w" + bits + "a8";
+            case "gptq", "awq", "rtn" -> "int" + bits;
             default -> method;
         };
     }

@@ -33,9 +33,12 @@ class ReportsTest {
 
     @Test
     void labelsFollowTheMethod() {
-        assertThat(ExportStage.label("static")).isEqualTo("int8");
-        assertThat(ExportStage.label("gptq")).isEqualTo("int4");
-        assertThat(ExportStage.label("fp16")).isEqualTo("fp16");
+        assertThat(ExportStage.label("static", 8)).isEqualTo("int8");
+        assertThat(ExportStage.label("gptq", 4)).isEqualTo("int4");
+        assertThat(ExportStage.label("rtn", 8)).isEqualTo("int8");
+        assertThat(ExportStage.label("qat", 4)).isEqualTo("w4a8");
+        assertThat(ExportStage.label("qat", 8)).isEqualTo("int8");
+        assertThat(ExportStage.label("fp16", 8)).isEqualTo("fp16");
     }
 
     @Test
@@ -64,5 +67,78 @@ class ReportsTest {
         String html = Reports.html(r);
         assertThat(html).contains("does NOT meet target").contains("BEST EFFORT").contains("attempt budget spent");
         assertThat(html).contains("Per-layer SQNR").contains("<svg").contains("/conv2/Conv").contains("12.5 dB");
+    }
+
+    @Test
+    void llmReportsShowPerplexityWithTheRoundToNearestBaselineAndDecodeSpeed() {
+        ObjectNode r = ExportStage.JSON.createObjectNode();
+        r.put("jobId", "job-2");
+        r.put("method", "gptq");
+        r.put("precision", "INT4");
+        r.put("meetsTarget", true);
+        r.put("llm", true);
+        ObjectNode f = r.putObject("fp32");
+        f.put("sizeBytes", 16 * 1024 * 1024);
+        f.put("perplexity", 17.2);
+        f.put("decodeTokensPerSecond", 100.0);
+        ObjectNode q = r.putObject("quantized");
+        q.put("sizeBytes", 3 * 1024 * 1024);
+        q.put("perplexity", 17.3);
+        q.put("decodeTokensPerSecond", 150.0);
+        q.put("heldOutTokens", 16384);
+        q.put("windows", 128);
+        q.put("context", 128);
+        r.putObject("baseline").put("perplexity", 17.6).put("sizeBytes", 3 * 1024 * 1024);
+        r.putObject("comparison").put("increaseVsBaseline", 0.25);
+        ObjectNode node = r.putObject("quantization").putArray("quantizedNodes").addObject();
+        node.put("node", "/h.0/attn/q/MatMul").put("k", 256).put("n", 256).put("bits", 4).put("relativeError", 0.0123);
+        String html = Reports.html(r);
+        assertThat(html).contains("FP32 vs GPTQ INT4").contains("RTN (same bits)").contains("17.200").contains("17.600")
+            .contains("17.300").contains("+0.6%").contains("Decode, batch 1 (tokens/s)").contains("+50.0%")
+            .contains("0.25&times; round-to-nearest").contains("/h.0/attn/q/MatMul").contains("0.0123")
+            .doesNotContain("Accuracy (top-1, %)");
+    }
+
+    @Test
+    void qatReportsShowThePtqBaselineAndTheShareOfTheDropRecovered() {
+        ObjectNode r = ExportStage.JSON.createObjectNode();
+        r.put("jobId", "job-3");
+        r.put("method", "qat");
+        r.put("precision", "W4A8");
+        r.put("meetsTarget", true);
+        r.putObject("fp32").put("accuracy", 0.9085);
+        r.putObject("quantized").put("accuracy", 0.9040);
+        ObjectNode b = r.putObject("baseline");
+        b.put("method", "ptq (same quantization, no training)").put("accuracy", 0.8800).put("accuracyDrop", 0.0285)
+            .put("recoveredFraction", 0.842);
+        ObjectNode t = r.putObject("training");
+        t.put("weightBits", 4).put("steps", 300).put("batchSize", 64).put("trainingSamples", 4000).put("learningRate", 5e-4)
+            .put("seconds", 30.0).put("stepsPerSecond", 10.0);
+        t.putArray("lossCurve").addObject().put("step", 300).put("loss", 0.0123).put("learningRate", 1e-6);
+        String html = Reports.html(r);
+        assertThat(html).contains("FP32 vs W4A8").contains("top-1 88.00%").contains("2.85 points")
+            .contains("recovers 84.2% of that drop").contains("<h2>Training</h2>").contains("300 steps of batch 64")
+            .contains("0.0123");
+    }
+
+    @Test
+    void hardwareProfilesBecomeOneColumnPerClass() {
+        ObjectNode r = ExportStage.JSON.createObjectNode();
+        r.put("jobId", "job-4");
+        r.put("method", "static");
+        r.put("meetsTarget", true);
+        ObjectNode hw = r.putObject("hardware");
+        for (String cls : new String[] {"x86-avx2", "x86-avx512-vnni"}) {
+            ObjectNode c = hw.putObject(cls);
+            c.putObject("fp32").put("cpuModel", "cpu " + cls).put("logicalCores", 2).put("latencyP50Ms", 2.0)
+                .put("energyUnavailable", "no RAPL");
+            ObjectNode q = c.putObject("quantized").put("cpuModel", "cpu " + cls).put("logicalCores", 2)
+                .put("latencyP50Ms", cls.equals("x86-avx2") ? 1.5 : 0.5).put("energyUnavailable", "no RAPL");
+            q.putArray("formats").addObject().put("format", "int8").put("level", cls.equals("x86-avx2") ? "LIMITED" : "NATIVE");
+        }
+        String html = Reports.html(r);
+        assertThat(html).contains("<h2>Hardware</h2>").contains("<th>x86-avx2</th><th>x86-avx512-vnni</th>")
+            .contains("<td>1.500 / 2.000</td><td>0.500 / 2.000</td>").contains("<td>LIMITED</td><td>NATIVE</td>")
+            .contains("unavailable / unavailable");
     }
 }

@@ -33,7 +33,9 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
     public void handle(QuantizationRequested request, StageContext ctx) {
         JobOptions options = new JobOptions(request.getInputs().getName(), request.getMethod(), request.getMaxRelativeDrop(),
             request.getMaxAttempts(), request.getExcludedNodes(), request.getTimeBudgetSeconds(), request.getMaxSizeRatio(),
-            request.getMetric(), request.getMetricThreshold());
+            request.getMetric(), request.getMetricThreshold(), request.getBits(), request.getBlockSize(),
+            request.getAllowRetraining(), request.getMaxLatencyMs(), request.getTrainingSteps(), request.getLearningRate(),
+            request.getProfileHardwareClasses());
         try {
             submitter.submitReferences(request.getHeader(), request.getInputs(), options);
         } catch (RejectedInputException e) {

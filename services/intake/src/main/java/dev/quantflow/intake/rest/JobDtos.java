@@ -21,7 +21,10 @@ public final class JobDtos {
     /** Submit by reference: inputs already in the artifact store. */
     public record ReferenceRequest(String name, ArtifactRefDto model, ArtifactRefDto calibration, ArtifactRefDto validation,
                                    String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                                   Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold) {
+                                   Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold,
+                                   ArtifactRefDto tokenizer, ArtifactRefDto training, Integer bits, Integer blockSize,
+                                   Boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps,
+                                   Double learningRate, List<String> profileOn) {
     }
 
     public record Result(Boolean meetsTarget, Double fp32Accuracy, Double quantizedAccuracy, Long fp32SizeBytes,

@@ -67,6 +67,7 @@ public class JobsResource {
                            @RestForm("calibration") FileUpload calibration,
                            @RestForm("validation") FileUpload validation,
                            @RestForm("tokenizer") FileUpload tokenizer,
+                           @RestForm("training") FileUpload training,
                            @RestForm("name") String name,
                            @RestForm("method") String method,
                            @RestForm("maxRelativeDrop") String maxRelativeDrop,
@@ -75,13 +76,23 @@ public class JobsResource {
                            @RestForm("timeBudgetSeconds") String timeBudgetSeconds,
                            @RestForm("maxSizeRatio") String maxSizeRatio,
                            @RestForm("metric") String metric,
-                           @RestForm("metricThreshold") String metricThreshold) {
+                           @RestForm("metricThreshold") String metricThreshold,
+                           @RestForm("bits") String bits,
+                           @RestForm("blockSize") String blockSize,
+                           @RestForm("allowRetraining") String allowRetraining,
+                           @RestForm("maxLatencyMs") String maxLatencyMs,
+                           @RestForm("trainingSteps") String trainingSteps,
+                           @RestForm("learningRate") String learningRate,
+                           @RestForm("profileOn") String profileOn) {
         JobOptions options = new JobOptions(name, method, parseDouble("maxRelativeDrop", maxRelativeDrop),
             parseInt("maxAttempts", maxAttempts), splitList(excludedNodes), parseInt("timeBudgetSeconds", timeBudgetSeconds),
-            parseDouble("maxSizeRatio", maxSizeRatio), metric, parseDouble("metricThreshold", metricThreshold));
+            parseDouble("maxSizeRatio", maxSizeRatio), metric, parseDouble("metricThreshold", metricThreshold),
+            parseInt("bits", bits), parseInt("blockSize", blockSize), parseBoolean("allowRetraining", allowRetraining),
+            parseDouble("maxLatencyMs", maxLatencyMs), parseInt("trainingSteps", trainingSteps),
+            parseDouble("learningRate", learningRate), splitList(profileOn));
         String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
             read(tokenizer), calibration == null ? null : calibration.fileName(),
-            validation == null ? null : validation.fileName()), options);
+            validation == null ? null : validation.fileName(), read(training)), options);
         return accepted(jobId);
     }
 
@@ -98,10 +109,14 @@ public class JobsResource {
             .setModel(ref(body.model()))
             .setCalibration(ref(body.calibration()))
             .setValidation(ref(body.validation()))
+            .setTokenizer(ref(body.tokenizer()))
+            .setTraining(ref(body.training()))
             .build();
         submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs,
             new JobOptions(body.name(), body.method(), body.maxRelativeDrop(), body.maxAttempts(), body.excludedNodes(),
-                body.timeBudgetSeconds(), body.maxSizeRatio(), body.metric(), body.metricThreshold()));
+                body.timeBudgetSeconds(), body.maxSizeRatio(), body.metric(), body.metricThreshold(), body.bits(),
+                body.blockSize(), Boolean.TRUE.equals(body.allowRetraining()), body.maxLatencyMs(), body.trainingSteps(),
+                body.learningRate(), body.profileOn()));
         return accepted(jobId);
     }
 
@@ -255,6 +270,17 @@ public class JobsResource {
         } catch (NumberFormatException e) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be an integer, was '" + value + "'");
         }
+    }
+
+    private static boolean parseBoolean(String field, String value) {
+        if (value == null || value.isBlank()) {
+            return false;
+        }
+        return switch (value.trim().toLowerCase()) {
+            case "true", "yes", "1" -> true;
+            case "false", "no", "0" -> false;
+            default -> throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be true or false, was '" + value + "'");
+        };
     }
 
     private static List<String> splitList(String value) {

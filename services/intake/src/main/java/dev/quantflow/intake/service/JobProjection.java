@@ -61,6 +61,7 @@ public class JobProjection {
 
     void onStart(@Observes StartupEvent ev) {
         Properties p = new Properties();
+        p.putAll(config.kafka().clientProperties());
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "intake-projection-" + ProcessHandle.current().pid());
@@ -87,7 +88,13 @@ public class JobProjection {
             for (String topic : List.of(Topics.JOBS_STATUS.name(), Topics.MODELS_READY.name(), Topics.JOBS_FAILED.name())) {
                 List<PartitionInfo> infos = List.of();
                 while (running && (infos == null || infos.isEmpty())) {
-                    infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+                    try {
+                        infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+                    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                        // a busy or still-starting broker: keep waiting instead of giving up on the projection
+                        LOG.infof("no metadata for %s yet (%s); retrying", topic, e.getMessage());
+                        infos = List.of();
+                    }
                     if (infos == null || infos.isEmpty()) {
                         LOG.infof("waiting for topic %s", topic);
                         Thread.sleep(1000);

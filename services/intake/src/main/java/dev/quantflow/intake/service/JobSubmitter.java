@@ -58,24 +58,58 @@ public class JobSubmitter {
      * may be .npz or text (plain lines / JSONL, named by {@code *FileName}) with the model's {@code tokenizer}.
      */
     public record Upload(byte[] model, byte[] calibration, byte[] validation, byte[] tokenizer, String calibrationFileName,
-                         String validationFileName) {
+                         String validationFileName, byte[] training) {
 
         public Upload(byte[] model, byte[] calibration, byte[] validation) {
-            this(model, calibration, validation, null, null, null);
+            this(model, calibration, validation, null, null, null, null);
         }
+
+        public Upload(byte[] model, byte[] calibration, byte[] validation, byte[] tokenizer, String calibrationFileName,
+                      String validationFileName) {
+            this(model, calibration, validation, tokenizer, calibrationFileName, validationFileName, null);
+        }
+    }
+
+    /** Calibration, validation and training data in the form the stages read (.npz), after conversion and checks. */
+    private record Prepared(byte[] calibration, byte[] validation, byte[] training) {
+    }
+
+    /**
+     * Converts text to token arrays and checks every dataset against the model. Causal-LM jobs take token streams
+     * ({@link LlmInputs}); every other method takes one array per model input.
+     */
+    private static Prepared prepare(OnnxModel parsed, JobPlan plan, byte[] calibration, String calibrationName,
+                                    byte[] validation, String validationName, byte[] training, byte[] tokenizer) {
+        if (LlmInputs.isLlmMethod(plan.getMethod())) {
+            byte[] calib = calibration == null ? null : LlmInputs.calibrationNpz(parsed, calibration, calibrationName, tokenizer);
+            byte[] valid = LlmInputs.validationNpz(parsed, validation, validationName, tokenizer);
+            return new Prepared(calib, valid, null);
+        }
+        byte[] calibNpz = TextInputs.toNpz(parsed, calibration, calibrationName, tokenizer, "calibration data");
+        byte[] validNpz = TextInputs.toNpz(parsed, validation, validationName, tokenizer, "validation data");
+        validate(parsed, calibNpz, validNpz);
+        if (training != null) {
+            if (!TextInputs.isNpz(training)) {
+                throw new RejectedInputException(422, ReasonCodes.INVALID_DATASET,
+                    "training data must be an .npz (one array per model input, optional 'labels')");
+            }
+            InputValidator.checkDataset(parsed, training, "training data");
+        }
+        return new Prepared(calibNpz, validNpz, training);
     }
 
     /** REST multipart path: validate, store, start. */
     public String submitUpload(Upload upload, JobOptions options) {
         requireInputs(upload.model() != null, upload.validation() != null);
-        plan(options, null, true); // refuse bad options before the (slower) model and data checks
+        MethodSelection.Inputs given = new MethodSelection.Inputs(upload.calibration() != null, upload.training() != null,
+            options.allowRetraining());
+        plan(options, null, given); // refuse bad options before the (slower) model and data checks
         OnnxModel parsed = InputValidator.checkModel(upload.model());
-        JobPlan plan = plan(options, parsed, upload.calibration() != null);
-        byte[] calibNpz = TextInputs.toNpz(parsed, upload.calibration(), upload.calibrationFileName(), upload.tokenizer(),
-            "calibration data");
-        byte[] validNpz = TextInputs.toNpz(parsed, upload.validation(), upload.validationFileName(), upload.tokenizer(),
-            "validation data");
-        validate(parsed, calibNpz, validNpz);
+        JobPlan plan = plan(options, parsed, given);
+        Prepared data = prepare(parsed, plan, upload.calibration(), upload.calibrationFileName(), upload.validation(),
+            upload.validationFileName(), upload.training(), upload.tokenizer());
+        byte[] calibNpz = data.calibration();
+        byte[] validNpz = data.validation();
         String jobId = newJobId();
         List<String> stored = new ArrayList<>();
         try {
@@ -85,8 +119,10 @@ public class JobSubmitter {
             ArtifactRef valid = put(stored, ArtifactKeys.input(jobId, "validation.npz"), validNpz, "application/x-npz");
             ArtifactRef tokenizer = upload.tokenizer() == null ? null
                 : put(stored, ArtifactKeys.input(jobId, "tokenizer.json"), upload.tokenizer(), "application/json");
+            ArtifactRef training = data.training() == null ? null
+                : put(stored, ArtifactKeys.input(jobId, "training.npz"), data.training(), "application/x-npz");
             JobInputs inputs = JobInputs.newBuilder().setName(nameOr(options.name(), jobId)).setModel(model)
-                .setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).build();
+                .setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).setTraining(training).build();
             start(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs, plan);
             return jobId;
         } catch (StoreException | RuntimeException e) {
@@ -103,23 +139,28 @@ public class JobSubmitter {
     /** Reference path (REST JSON or a Kafka request): inputs already in the store. */
     public void submitReferences(EventHeader header, JobInputs requested, JobOptions options) {
         requireInputs(requested.getModel() != null, requested.getValidation() != null);
-        plan(options, null, true);
+        MethodSelection.Inputs given = new MethodSelection.Inputs(requested.getCalibration() != null,
+            requested.getTraining() != null, options.allowRetraining());
+        plan(options, null, given);
         ArtifactRef model = resolve(requested.getModel(), "model", "application/onnx");
         ArtifactRef calib = requested.getCalibration() == null ? null
             : resolve(requested.getCalibration(), "calibration data", "application/x-npz");
         ArtifactRef valid = resolve(requested.getValidation(), "validation data", "application/x-npz");
         ArtifactRef tokenizer = requested.getTokenizer() == null ? null
             : resolve(requested.getTokenizer(), "tokenizer", "application/json");
+        ArtifactRef training = requested.getTraining() == null ? null
+            : resolve(requested.getTraining(), "training data", "application/x-npz");
         OnnxModel parsed = InputValidator.checkModel(load(model, "model"));
-        JobPlan plan = plan(options, parsed, calib != null);
+        JobPlan plan = plan(options, parsed, given);
         byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
         byte[] calibBytes = calib == null ? null : load(calib, "calibration data");
         byte[] validBytes = load(valid, "validation data");
+        byte[] trainingBytes = training == null ? null : load(training, "training data");
         // Text data (lines / JSONL named by the object key) is tokenized here, like on the REST path.
-        byte[] calibNpz = TextInputs.toNpz(parsed, calibBytes, calib == null ? null : calib.getKey(), tokenizerJson,
-            "calibration data");
-        byte[] validNpz = TextInputs.toNpz(parsed, validBytes, valid.getKey(), tokenizerJson, "validation data");
-        validate(parsed, calibNpz, validNpz);
+        Prepared data = prepare(parsed, plan, calibBytes, calib == null ? null : calib.getKey(), validBytes, valid.getKey(),
+            trainingBytes, tokenizerJson);
+        byte[] calibNpz = data.calibration();
+        byte[] validNpz = data.validation();
         List<String> stored = new ArrayList<>();
         try {
             if (calibNpz != calibBytes) {
@@ -129,7 +170,7 @@ public class JobSubmitter {
                 valid = put(stored, ArtifactKeys.input(header.getJobId(), "validation.npz"), validNpz, "application/x-npz");
             }
             JobInputs inputs = JobInputs.newBuilder(requested).setName(nameOr(options.name(), header.getJobId()))
-                .setModel(model).setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).build();
+                .setModel(model).setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).setTraining(training).build();
             start(header, inputs, plan);
         } catch (StoreException | RuntimeException e) {
             rollback(stored);
@@ -154,12 +195,16 @@ public class JobSubmitter {
             .setState(JobStates.ACCEPTED)
             .setProgress(1.0)
             .setMessage("accepted: method " + plan.getMethod() + " (" + plan.getMethodReason() + "), budget "
-                + String.format("%.2f%%", plan.getMaxRelativeDrop() * 100) + " relative top-1 drop, up to "
+                + (plan.getMetric().equals("perplexity")
+                    ? String.format("+%.2f%% perplexity", (plan.getMetricThreshold() == null ? plan.getMaxRelativeDrop() : plan.getMetricThreshold()) * 100)
+                    : String.format("%.2f%% relative top-1 drop", plan.getMaxRelativeDrop() * 100)) + ", up to "
                 + plan.getMaxAttempts() + " attempt(s) until " + plan.getDeadline())
             .build();
         projection.register(header.getJobId(), inputs.getName(), plan.getMethod(), accepted);
         publisher.publish(Topics.JOBS_STATUS, header.getJobId(), accepted);
-        if (MethodSelection.Choice.needsCalibration(plan.getMethod())) {
+        // dynamic INT8 runs without calibration; given calibration data, it calibrates for SmoothQuant first
+        if (MethodSelection.Choice.needsCalibration(plan.getMethod())
+            || ("dynamic".equals(plan.getMethod()) && inputs.getCalibration() != null)) {
             publisher.publish(Topics.CALIBRATION_REQUESTED, header.getJobId(), CalibrationRequested.newBuilder()
                 .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "calibrate"))
                 .setContext(context)
@@ -177,15 +222,19 @@ public class JobSubmitter {
      * request is refused before the model is parsed.
      */
     JobPlan plan(JobOptions options, OnnxModel model, boolean hasCalibrationData) {
+        return plan(options, model, new MethodSelection.Inputs(hasCalibrationData, false, options.allowRetraining()));
+    }
+
+    JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given) {
         MethodSelection.Choice choice;
         if (model == null) {
             String m = options.method() == null || options.method().isBlank() ? "static" : options.method().trim().toLowerCase();
             if (!m.equals("auto") && !MethodSelection.AVAILABLE.contains(m)) {
-                MethodSelection.choose(m, null, hasCalibrationData); // throws UNSUPPORTED_METHOD
+                MethodSelection.choose(m, null, given); // throws UNSUPPORTED_METHOD
             }
             choice = new MethodSelection.Choice(m.equals("auto") ? "static" : m, "", List.of());
         } else {
-            choice = MethodSelection.choose(options.method(), model, hasCalibrationData);
+            choice = MethodSelection.choose(options.method(), model, given);
         }
         String method = choice.method();
         String reason = choice.reason();
@@ -206,12 +255,63 @@ public class JobSubmitter {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
                 "maxSizeRatio must be a fraction in (0, 1], e.g. 0.3; was " + options.maxSizeRatio());
         }
-        Recipe recipe = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
-            .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request").build();
-        String metric = options.metric() == null || options.metric().isBlank() ? "auto" : options.metric().trim().toLowerCase();
-        if (!List.of("auto", "top1", "agreement", "cosine", "mse").contains(metric)) {
+        boolean llm = LlmInputs.isLlmMethod(method);
+        int bits = options.bits() != null ? options.bits() : llm ? 4 : 8;
+        if (llm && !List.of(2, 4, 8).contains(bits)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "bits for " + method + " must be 4, 8 or 2 (what ONNX Runtime's MatMulNBits runs); was " + bits);
+        }
+        if (method.equals("qat") && (bits < 2 || bits > 8)) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
-                "metric must be one of auto, top1, agreement, cosine, mse; was '" + options.metric() + "'");
+                "bits for qat (weight bits; activations are 8-bit) must be between 2 and 8; was " + bits);
+        }
+        if (!llm && !method.equals("qat") && options.bits() != null && bits != 8) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "method " + method
+                + " quantizes to 8 bits (or 16 for fp16/bf16); bits=" + bits + " is for gptq/awq/rtn (4, 8, 2) and qat (2-8)");
+        }
+        int blockSize = options.blockSize() == null ? 128 : options.blockSize();
+        if (blockSize < 16 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "blockSize must be a power of two from 16 to 4096 (32, 64, 128 are usual); was " + blockSize);
+        }
+        if (options.maxLatencyMs() != null && !(options.maxLatencyMs() > 0)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "maxLatencyMs must be positive; was " + options.maxLatencyMs());
+        }
+        Recipe.Builder recipeBuilder = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
+            .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request")
+            .setBits(bits).setBlockSize(blockSize);
+        if (options.trainingSteps() != null && !(options.trainingSteps() >= 1 && options.trainingSteps() <= 1_000_000)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "trainingSteps must be between 1 and 1000000; was "
+                + options.trainingSteps());
+        }
+        if (options.learningRate() != null && !(options.learningRate() > 0 && options.learningRate() < 10)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "learningRate must be in (0, 10); was "
+                + options.learningRate());
+        }
+        if (method.equals("qat") || choice.fallbacks().contains("qat")) {
+            var training = dev.quantflow.events.TrainingParams.newBuilder();
+            if (options.trainingSteps() != null) {
+                training.setSteps(options.trainingSteps());
+            }
+            if (options.learningRate() != null) {
+                training.setLearningRate(options.learningRate());
+            }
+            recipeBuilder.setTraining(training.build());
+        }
+        Recipe recipe = recipeBuilder.build();
+        String metric = options.metric() == null || options.metric().isBlank() ? "auto" : options.metric().trim().toLowerCase();
+        if (!List.of("auto", "top1", "agreement", "cosine", "mse", "perplexity").contains(metric)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "metric must be one of auto, top1, agreement, cosine, mse, perplexity; was '" + options.metric() + "'");
+        }
+        if (llm && !(metric.equals("auto") || metric.equals("perplexity"))) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "causal-LM jobs are validated by perplexity on held-out tokens; metric was '" + metric + "'");
+        }
+        if (llm) {
+            metric = "perplexity";
+        } else if (metric.equals("perplexity") && model != null) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
+                "metric perplexity is for causal language models (methods gptq, awq, rtn)");
         }
         if (metric.equals("mse") && options.metricThreshold() == null) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
@@ -224,7 +324,21 @@ public class JobSubmitter {
             .setFallbackMethods(choice.fallbacks())
             .setMetric(metric)
             .setMetricThreshold(options.metricThreshold())
+            .setAllowRetraining(options.allowRetraining())
+            .setMaxLatencyMs(options.maxLatencyMs())
+            .setProfileHardwareClasses(profileClasses(options.profileOn()))
             .build();
+    }
+
+    /** Hardware class names become topic suffixes: lower-case letters, digits and dashes only. */
+    static List<String> profileClasses(List<String> classes) {
+        for (String c : classes) {
+            if (!c.matches("[a-z0-9][a-z0-9-]{0,62}")) {
+                throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "hardware class '" + c
+                    + "' must be lower-case letters, digits and dashes (e.g. x86-avx2, x86-avx512-vnni, arm64-neon-dot)");
+            }
+        }
+        return classes.stream().distinct().toList();
     }
 
     private static void requireInputs(boolean model, boolean validation) {

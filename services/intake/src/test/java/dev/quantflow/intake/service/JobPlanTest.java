@@ -62,10 +62,10 @@ class JobPlanTest {
 
     @Test
     void invalidOptionsAreRefused() {
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "gptq", null, null, null), null, true))
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "hqq", null, null, null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> {
                 assertThat(e.code()).isEqualTo("UNSUPPORTED_METHOD");
-                assertThat(e.getMessage()).contains("static").contains("dynamic").contains("fp16");
+                assertThat(e.getMessage()).contains("static").contains("dynamic").contains("fp16").contains("gptq").contains("qat");
             });
         assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, 1.5, null, null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
@@ -102,5 +102,65 @@ class JobPlanTest {
         assertThat(submitter().plan(new JobOptions(null, "fp16", null, null, null), cnn(), false).getMethod()).isEqualTo("fp16");
         assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, null, "bleu", null), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("metric"));
+    }
+
+    static dev.quantflow.onnx.OnnxModel gpt() {
+        try {
+            return dev.quantflow.onnx.OnnxModel.parse(java.nio.file.Files.readAllBytes(
+                java.nio.file.Path.of("../../fixtures/gpt/model.onnx")));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static JobOptions withLlm(String method, Integer bits, Integer blockSize, String metric) {
+        return new JobOptions(null, method, null, null, null, null, null, metric, null, bits, blockSize, false, null);
+    }
+
+    @Test
+    void autoSendsCausalLmsToTheFourBitPath() {
+        var withCalibration = submitter().plan(withLlm("auto", null, null, null), gpt(), true);
+        assertThat(withCalibration.getMethod()).isEqualTo("gptq");
+        assertThat(withCalibration.getMethodReason()).contains("causal LM");
+        assertThat(withCalibration.getFallbackMethods()).containsExactly("awq");
+        assertThat(withCalibration.getMetric()).isEqualTo("perplexity");
+        assertThat(withCalibration.getRecipe().getBits()).isEqualTo(4);
+        assertThat(withCalibration.getRecipe().getBlockSize()).isEqualTo(128);
+        var without = submitter().plan(withLlm("auto", null, null, null), gpt(), false);
+        assertThat(without.getMethod()).isEqualTo("rtn");
+        assertThat(without.getMethodReason()).contains("no calibration");
+        assertThatThrownBy(() -> submitter().plan(withLlm("awq", null, null, null), gpt(), false))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.code()).isEqualTo("MISSING_INPUT"));
+    }
+
+    @Test
+    void llmOptionsAreChecked() {
+        assertThat(submitter().plan(withLlm("gptq", 8, 64, "perplexity"), gpt(), true).getRecipe().getBlockSize()).isEqualTo(64);
+        assertThatThrownBy(() -> submitter().plan(withLlm("gptq", 3, null, null), gpt(), true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("bits"));
+        assertThatThrownBy(() -> submitter().plan(withLlm("gptq", 4, 100, null), gpt(), true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("power of two"));
+        assertThatThrownBy(() -> submitter().plan(withLlm("gptq", 4, null, "top1"), gpt(), true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("perplexity"));
+        assertThatThrownBy(() -> submitter().plan(withLlm("static", 4, null, null), cnn(), true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("8 bits"));
+    }
+
+    @Test
+    void retrainingWithTrainingDataGoesToQat() {
+        var options = new JobOptions(null, null, null, null, null, null, null, null, null, 4, null, true, null);
+        var plan = submitter().plan(options, cnn(), new MethodSelection.Inputs(true, true, true));
+        assertThat(plan.getMethod()).isEqualTo("qat");
+        assertThat(plan.getRecipe().getBits()).isEqualTo(4);
+        assertThat(plan.getRecipe().getTraining()).isNotNull();
+        assertThat(plan.getAllowRetraining()).isTrue();
+        // a static job may escalate to QAT when retraining is allowed
+        var staticPlan = submitter().plan(new JobOptions(null, "static", null, null, null, null, null, null, null, null, null, true, null),
+            cnn(), new MethodSelection.Inputs(true, true, true));
+        assertThat(staticPlan.getFallbackMethods()).containsExactly("qat", "fp16");
+        // qat without training data or permission is refused with the reason
+        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "qat", null, null, null), cnn(),
+            new MethodSelection.Inputs(true, false, false)))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("training data"));
     }
 }

@@ -26,6 +26,7 @@ import dev.quantflow.quant.QuantizationException;
 import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
+import dev.quantflow.quant.dynamic.SmoothQuant;
 import dev.quantflow.quant.qdq.NodeDecision;
 
 /**
@@ -52,14 +53,20 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
         Recipe recipe = job.getPlan().getRecipe();
-        ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic)"
+        ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic"
+            + (event.getStatistics() != null ? ", SmoothQuant α=" + SmoothQuant.DEFAULT_ALPHA + ")" : ")")
             + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         OnnxModel model = Artifacts.parseModel(modelBytes);
+        DynamicQuantRecipe dynamicRecipe = DynamicQuantRecipe.defaults().withExcludedNodes(
+            new java.util.HashSet<>(recipe.getExcludedNodes()));
+        if (event.getStatistics() != null) {
+            dynamicRecipe = dynamicRecipe.withSmoothing(channelAbsMax(Artifacts.load(store, event.getStatistics(),
+                "the per-channel activation maxima")), SmoothQuant.DEFAULT_ALPHA);
+        }
         DynamicQuantizationResult result;
         try {
-            result = quantizer.quantize(model, DynamicQuantRecipe.defaults().withExcludedNodes(
-                new java.util.HashSet<>(recipe.getExcludedNodes())));
+            result = quantizer.quantize(model, dynamicRecipe);
         } catch (QuantizationException e) {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
@@ -68,8 +75,26 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
         LOG.infof("job %s attempt %d: %d nodes quantized dynamically, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             quantizedCount, modelBytes.length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, null, quantized, MODEL_FILE,
-            summary(result, recipe.getExclusionReasons(), modelBytes.length, quantized.length),
+            withSmoothing(summary(result, recipe.getExclusionReasons(), modelBytes.length, quantized.length), dynamicRecipe),
             "quantized " + quantizedCount + " nodes to INT8 (dynamic)");
+    }
+
+    private static Map<String, Object> withSmoothing(Map<String, Object> summary, DynamicQuantRecipe recipe) {
+        if (recipe.smoothing()) {
+            summary.put("smoothQuant", Map.of("alpha", recipe.smoothingAlpha(),
+                "tensors", recipe.smoothingChannelAbsMax().size()));
+        }
+        return summary;
+    }
+
+    /** The calibration stage's {@code channel-absmax.json}: MatMul input tensor → max |x| per channel. */
+    static Map<String, float[]> channelAbsMax(byte[] json) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readValue(json,
+                new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, float[]>>() { });
+        } catch (java.io.IOException e) {
+            throw new PermanentStageException(ReasonCodes.ARTIFACT_CORRUPT, "per-channel activation maxima: " + e.getMessage(), e);
+        }
     }
 
     static Map<String, Object> summary(DynamicQuantizationResult result, Map<String, String> reasons, long fp32Bytes,

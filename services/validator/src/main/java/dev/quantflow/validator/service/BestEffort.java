@@ -8,8 +8,8 @@ import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.AttemptRecord;
 
 /**
- * Chooses what a job that ran out of budget hands back: the attempt with the highest quality (top-1 accuracy, or
- * agreement with fp32 without labels), then the smaller model, then the earlier attempt.
+ * Chooses what a job that ran out of budget hands back: the attempt with the highest quality (lowest perplexity for
+ * causal LMs, top-1 accuracy, or agreement with fp32 without labels), then the smaller model, then the earlier attempt.
  */
 final class BestEffort {
 
@@ -31,7 +31,8 @@ final class BestEffort {
             }
             JsonNode m = loader.load(a.getMetrics());
             JsonNode q = m.path("quantized");
-            double quality = q.path("accuracy").isNumber() ? q.path("accuracy").asDouble()
+            double quality = q.path("perplexity").isNumber() ? -q.path("perplexity").asDouble()
+                : q.path("accuracy").isNumber() ? q.path("accuracy").asDouble()
                 : m.path("comparison").path("top1Agreement").asDouble(Double.NEGATIVE_INFINITY);
             long size = q.path("sizeBytes").asLong(Long.MAX_VALUE);
             if (quality > bestQuality || (quality == bestQuality && size < bestSize)) {

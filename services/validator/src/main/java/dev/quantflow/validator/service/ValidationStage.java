@@ -74,6 +74,10 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
     @Override
     public void handle(ValidationRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
+        if (DebugPlanner.LLM_METHODS.contains(job.getPlan().getMethod())) {
+            handleLlm(event, ctx);
+            return;
+        }
         byte[] fp32 = Artifacts.load(store, job.getInputs().getModel(), "the fp32 model");
         byte[] quantized = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
         NpzArchive data;
@@ -137,9 +141,16 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         Double sizeRatio = (double) quantized.length / fp32.length;
         Double maxSizeRatio = job.getPlan().getMaxSizeRatio();
         boolean sizeOk = maxSizeRatio == null || sizeRatio <= maxSizeRatio;
-        boolean passed = verdict.passed() && sizeOk;
+        Double latencyMs = qResult == null || qResult.latency().isEmpty() ? null : qResult.latency().get(0).p50Ms();
+        Double maxLatencyMs = job.getPlan().getMaxLatencyMs();
+        boolean latencyOk = maxLatencyMs == null || (latencyMs != null && latencyMs <= maxLatencyMs);
+        boolean passed = verdict.passed() && sizeOk && latencyOk;
         String verdictText = sizeOk ? verdict.text() : verdict.text() + String.format(
             "; size %.0f%% of fp32 exceeds the %.0f%% target", sizeRatio * 100, maxSizeRatio * 100);
+        if (maxLatencyMs != null) {
+            verdictText += String.format(java.util.Locale.ROOT, "; batch-1 latency %.3f ms %s the %.3f ms target",
+                latencyMs == null ? Double.NaN : latencyMs, latencyOk ? "meets" : "misses", maxLatencyMs);
+        }
         LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), verdictText);
 
         DebugPlanner.Decision decision = null;
@@ -149,7 +160,8 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             decision = DebugPlanner.decide(new DebugPlanner.Observations(recipe, job.getPlan().getMethod(), ctx.attempt(),
                 job.getPlan().getMaxAttempts(), Instant.now(), job.getPlan().getDeadline(), job.getHistory(),
                 sensitivities(layers), Outliers.tensorsDominatedByOutliers(stats), runtimeErrorNode, sizeRatio,
-                maxSizeRatio, job.getPlan().getFallbackMethods()));
+                maxSizeRatio, job.getPlan().getFallbackMethods(), trainingOutcome(summary),
+                verdict.passed() && sizeOk ? latencyMs : null, maxLatencyMs));
         }
 
         Map<String, Object> metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText);
@@ -166,6 +178,73 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             metrics.put("outputs", o);
         }
         metrics.put("quantization", summary);
+        if (event.getBaselineModel() != null && qResult != null) {
+            ctx.status(JobStates.RUNNING, 0.9, "evaluating the baseline model");
+            metrics.put("baseline", baseline(event, data, fp32Result, qResult));
+        }
+        conclude(event, ctx, metrics, passed, verdictText, decision, qResult != null);
+    }
+
+    /**
+     * The quantizer's reference model at the same settings (QAT: the same fake-quantized graph before training, i.e.
+     * plain PTQ): its accuracy or agreement, and the share of the baseline's drop the method recovered.
+     */
+    private Map<String, Object> baseline(ValidationRequested event, NpzArchive data, EvalResult fp32, EvalResult q)
+        throws Exception {
+        byte[] bytes = Artifacts.load(store, event.getBaselineModel(), "the baseline model");
+        EvalResult b = evaluate(bytes, data, EvalOptions.defaults().withIntraOpThreads(config.intraOpThreads())
+            .withLatency(List.of()), "baseline");
+        Map<String, Object> m = new LinkedHashMap<>();
+        String method = event.getContext().getPlan().getMethod();
+        m.put("method", method.equals("qat") ? "ptq (same quantization, no training)" : "baseline");
+        m.put("sizeBytes", (long) bytes.length);
+        m.put("accuracy", b.accuracy());
+        m.put("top1Agreement", ModelEvaluator.top1Agreement(fp32.predictions(), b.predictions()));
+        if (fp32.accuracy() != null && b.accuracy() != null && q.accuracy() != null) {
+            double drop = fp32.accuracy() - b.accuracy();
+            m.put("accuracyDrop", drop);
+            m.put("recoveredFraction", drop <= 0 ? null : (q.accuracy() - b.accuracy()) / drop);
+        }
+        return m;
+    }
+
+    /** Causal LMs: perplexity on held-out tokens (fp32, quantized, RTN baseline), decode speed, size. */
+    private void handleLlm(ValidationRequested event, StageContext ctx) throws Exception {
+        JobContext job = event.getContext();
+        byte[] fp32 = Artifacts.load(store, job.getInputs().getModel(), "the fp32 model");
+        byte[] quantized = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
+        byte[] baseline = event.getBaselineModel() == null ? null
+            : Artifacts.load(store, event.getBaselineModel(), "the round-to-nearest baseline");
+        NpzArchive data;
+        try {
+            data = NpzArchive.read(new ByteArrayInputStream(
+                Artifacts.load(store, job.getInputs().getValidation(), "the held-out tokens")));
+        } catch (DatasetException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "validation data: " + e.getMessage(), e);
+        }
+        JsonNode summary = event.getQuantizationSummary() == null ? JSON.createObjectNode()
+            : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
+        LlmValidation.Outcome outcome = LlmValidation.evaluate(job, fp32, quantized, baseline, data, summary,
+            config.intraOpThreads(), (fraction, message) -> ctx.status(JobStates.RUNNING, fraction, message));
+        String verdictText = outcome.verdict().text();
+        LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), verdictText);
+        DebugPlanner.Decision decision = null;
+        if (!outcome.verdict().passed()) {
+            decision = DebugPlanner.decide(new DebugPlanner.Observations(job.getPlan().getRecipe(), job.getPlan().getMethod(),
+                ctx.attempt(), job.getPlan().getMaxAttempts(), Instant.now(), job.getPlan().getDeadline(), job.getHistory(),
+                outcome.sensitivities(), List.of(), outcome.runtimeErrorNode(), outcome.sizeRatio(),
+                job.getPlan().getMaxSizeRatio(), job.getPlan().getFallbackMethods()));
+        }
+        Map<String, Object> metrics = outcome.metrics();
+        metrics.put("quantization", summary);
+        conclude(event, ctx, metrics, outcome.verdict().passed(), verdictText, decision, outcome.runs());
+    }
+
+    /** Stores the attempt's metrics and record, then exports (pass) or follows the debug loop's decision (miss). */
+    private void conclude(ValidationRequested event, StageContext ctx, Map<String, Object> metrics, boolean passed,
+                          String verdictText, DebugPlanner.Decision decision, boolean modelRuns) throws Exception {
+        JobContext job = event.getContext();
+        Recipe recipe = job.getPlan().getRecipe();
         metrics.put("diagnosis", decision == null ? "" : decision.diagnosis());
         metrics.put("route", decision == null ? "export" : decision.route().name().toLowerCase());
         var metricsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.VALIDATION, "metrics.json"),
@@ -179,7 +258,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             .setDiagnosis(decision == null ? "" : decision.diagnosis())
             .setRoute(decision == null ? "export" : decision.route().name().toLowerCase())
             .setMetrics(metricsRef)
-            .setQuantizedModel(qResult == null ? null : event.getQuantizedModel())
+            .setQuantizedModel(modelRuns ? event.getQuantizedModel() : null)
             .build();
         List<AttemptRecord> history = new ArrayList<>(job.getHistory());
         history.removeIf(r -> r.getAttempt() == ctx.attempt());
@@ -300,6 +379,15 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         return out;
     }
 
+    /** QAT attempts: first and final training loss from the quantizer's summary; null for other methods. */
+    static DebugPlanner.TrainingOutcome trainingOutcome(JsonNode summary) {
+        if (!summary.path("initialLoss").isNumber() && !summary.path("initialLoss").isTextual()) {
+            return null;
+        }
+        return new DebugPlanner.TrainingOutcome(summary.path("initialLoss").asDouble(Double.NaN),
+            summary.path("finalLoss").asDouble(Double.NaN));
+    }
+
     private static List<String> quantizedNodes(JsonNode summary) {
         List<String> nodes = new ArrayList<>();
         summary.path("quantizedNodes").forEach(n -> nodes.add(n.path("node").asText()));
@@ -359,6 +447,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         target.put("metric", verdict.metric());
         target.put("maxRelativeDrop", job.getPlan().getMaxRelativeDrop());
         target.put("maxSizeRatio", job.getPlan().getMaxSizeRatio());
+        target.put("maxLatencyMs", job.getPlan().getMaxLatencyMs());
         target.put("value", Double.isNaN(verdict.value()) ? null : verdict.value());
         target.put("threshold", Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
         m.put("target", target);

@@ -112,4 +112,100 @@ class DebugPlannerTest {
         assertThat(none.route()).isEqualTo(Route.GIVE_UP);
         assertThat(none.diagnosis()).startsWith("architecture issue");
     }
+
+    static Observations llm(String method, Recipe r, int attempt, List<AttemptRecord> history, List<String> fallbacks) {
+        return new Observations(r, method, attempt, 8, NOW, null, history,
+            List.of(new LayerSensitivity("/h.0/mlp/fc2/MatMul", 21.0), new LayerSensitivity("/lm_head/MatMul", 14.0),
+                new LayerSensitivity("/h.1/attn/q/MatMul", 30.0)), List.of(), null, 0.2, null, fallbacks);
+    }
+
+    static AttemptRecord record(int attempt, String method, Recipe r, String diagnosis) {
+        return AttemptRecord.newBuilder(record(attempt, r, diagnosis)).setMethod(method).build();
+    }
+
+    @Test
+    void llmLoopGoesRtnToGptqThenSmallerBlocksThenEightBitLayersThenAwq() {
+        Recipe r = Recipe.newBuilder().setBits(4).setBlockSize(128).build();
+        Decision d1 = DebugPlanner.decide(llm("rtn", r, 1, List.of(), List.of("gptq", "awq")));
+        assertThat(d1.route()).isEqualTo(Route.METHOD);
+        assertThat(d1.method()).isEqualTo("gptq");
+
+        List<AttemptRecord> h = List.of(record(1, "rtn", r, d1.diagnosis()));
+        Decision d2 = DebugPlanner.decide(llm("gptq", r, 2, h, List.of("awq")));
+        assertThat(d2.route()).isEqualTo(Route.QUANTIZE);
+        assertThat(d2.recipe().getBlockSize()).isEqualTo(64);
+        Recipe r32 = Recipe.newBuilder(r).setBlockSize(32).build();
+        Decision d3 = DebugPlanner.decide(llm("gptq", r32, 3, h, List.of("awq")));
+        assertThat(d3.recipe().getHighPrecisionNodes()).containsExactly("/lm_head/MatMul");
+        assertThat(d3.diagnosis()).startsWith("sensitive layers").contains("8 bits");
+        List<AttemptRecord> h2 = List.of(record(1, "rtn", r, d1.diagnosis()), record(3, "gptq", r32, d3.diagnosis()));
+        Decision d4 = DebugPlanner.decide(llm("gptq", d3.recipe(), 4, h2, List.of("awq")));
+        assertThat(d4.recipe().getHighPrecisionNodes()).containsExactly("/lm_head/MatMul", "/h.0/mlp/fc2/MatMul", "/h.1/attn/q/MatMul");
+        Recipe all = Recipe.newBuilder(r32).setHighPrecisionNodes(d4.recipe().getHighPrecisionNodes()).build();
+        Decision d5 = DebugPlanner.decide(llm("gptq", all, 5, h2, List.of("awq")));
+        assertThat(d5.route()).isEqualTo(Route.METHOD);
+        assertThat(d5.method()).isEqualTo("awq");
+        Decision d6 = DebugPlanner.decide(llm("awq", all, 6, List.of(record(5, "gptq", all, "x"), record(6, "awq", all, "y")),
+            List.of("gptq")));
+        assertThat(d6.route()).isEqualTo(Route.GIVE_UP);
+    }
+
+    @Test
+    void qatMissAdjustsTrainingParametersEachTime() {
+        Recipe r = Recipe.newBuilder().setBits(4).setTraining(dev.quantflow.events.TrainingParams.newBuilder()
+            .setSteps(100).setLearningRate(1e-3).build()).build();
+        Observations o = new Observations(r, "qat", 1, 3, NOW, null, List.of(), LAYERS, List.of(), null, 0.3, null, List.of());
+        Decision d = DebugPlanner.decide(o);
+        assertThat(d.route()).isEqualTo(Route.QUANTIZE);
+        assertThat(d.recipe().getTraining().getSteps()).isEqualTo(200);
+        assertThat(d.recipe().getTraining().getLearningRate()).isEqualTo(5e-4);
+        assertThat(d.recipe().getTraining().getLearnableScales()).isFalse();
+        assertThat(d.diagnosis()).startsWith("training").contains("100 → 200");
+        Observations o2 = new Observations(d.recipe(), "qat", 2, 3, NOW, null, List.of(record(1, "qat", r, d.diagnosis())),
+            LAYERS, List.of(), null, 0.3, null, List.of());
+        Decision d2 = DebugPlanner.decide(o2);
+        assertThat(d2.recipe().getTraining().getLearnableScales()).isTrue();
+        assertThat(d2.diagnosis()).contains("LSQ");
+        Observations o3 = new Observations(d2.recipe(), "qat", 3, 3, NOW, null, List.of(), LAYERS, List.of(), null, 0.3, null, List.of());
+        assertThat(DebugPlanner.decide(o3).route()).isEqualTo(Route.GIVE_UP);
+    }
+
+    @Test
+    void divergedQatTrainingLowersTheLearningRateTenfold() {
+        Recipe r = Recipe.newBuilder().setBits(4).setTraining(dev.quantflow.events.TrainingParams.newBuilder()
+            .setSteps(100).setLearningRate(0.05).build()).build();
+        Observations o = new Observations(r, "qat", 1, 3, NOW, null, List.of(), LAYERS, List.of(), null, 0.3, null, List.of(),
+            new DebugPlanner.TrainingOutcome(0.8, 3.5));
+        Decision d = DebugPlanner.decide(o);
+        assertThat(d.route()).isEqualTo(Route.QUANTIZE);
+        assertThat(d.recipe().getTraining().getSteps()).isEqualTo(100);
+        assertThat(d.recipe().getTraining().getLearningRate()).isCloseTo(0.005, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(d.diagnosis()).startsWith("training diverged").contains("0.05 → 0.005");
+        Observations nan = new Observations(r, "qat", 1, 3, NOW, null, List.of(), LAYERS, List.of(), null, 0.3, null, List.of(),
+            new DebugPlanner.TrainingOutcome(0.8, Double.NaN));
+        assertThat(DebugPlanner.decide(nan).diagnosis()).startsWith("training diverged");
+    }
+
+    @Test
+    void aMissedLatencyTargetForcesInt8OnlyThenSwitchesMethodOrGivesUp() {
+        Recipe withFp32 = Recipe.newBuilder().setExcludedNodes(List.of("conv1")).build();
+        Observations o = new Observations(withFp32, "static", 1, 4, NOW, null, List.of(), LAYERS, List.of(), null, 0.3, null,
+            List.of(), null, 2.5, 2.0);
+        Decision d = DebugPlanner.decide(o);
+        assertThat(d.route()).isEqualTo(Route.QUANTIZE);
+        assertThat(d.recipe().getInt8Only()).isTrue();
+        assertThat(d.diagnosis()).startsWith("too slow").contains("2.500 ms").contains("2.000 ms");
+        Observations allInt8 = new Observations(d.recipe(), "static", 2, 4, NOW, null, List.of(), LAYERS, List.of(), null, 0.3,
+            null, List.of("fp16"), null, 2.4, 2.0);
+        Decision d2 = DebugPlanner.decide(allInt8);
+        assertThat(d2.route()).isEqualTo(Route.METHOD);
+        assertThat(d2.method()).isEqualTo("fp16");
+        Observations nothingLeft = new Observations(d.recipe(), "static", 2, 4, NOW, null, List.of(), LAYERS, List.of(), null,
+            0.3, null, List.of(), null, 2.4, 2.0);
+        assertThat(DebugPlanner.decide(nothingLeft).route()).isEqualTo(Route.GIVE_UP);
+        // latency given as null (quality missed): the quality rules apply instead
+        Observations qualityMissed = new Observations(withFp32, "static", 1, 4, NOW, null, List.of(), LAYERS, List.of(), null,
+            0.3, null, List.of(), null, null, 2.0);
+        assertThat(DebugPlanner.decide(qualityMissed).diagnosis()).startsWith("sensitive layers");
+    }
 }

@@ -1,0 +1,469 @@
+package dev.quantflow.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.Utils;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.quantflow.cli.local.LocalCluster;
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.JobInputs;
+import dev.quantflow.events.ModelReady;
+import dev.quantflow.events.QuantizationRequested;
+import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.EventPublisher;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreSettings;
+import dev.quantflow.runtime.npz.NdArray;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.npz.NpzWriter;
+
+/**
+ * A quantizer pool of three processes (the FP16 cast pool: no calibration stage, so the pool is the only slow part)
+ * in its own cluster, separate from {@link PipelineIT}: long jobs past the consumer's poll-interval limit, jobs spread
+ * over the pool, a process SIGKILLed mid-job and one stopped with SIGTERM mid-job.
+ *
+ * <p>Every cast job is made to last {@link #MIN_JOB} with the off-by-default
+ * {@code quantflow.worker.min-job-duration} knob (the real handler runs, then the work thread waits, outputs
+ * published and offset uncommitted), longer than the pool's {@code max.poll.interval.ms} of {@link #MAX_POLL_INTERVAL}.
+ * The evidence comes from outside the processes: Kafka topics, stored objects, each process's log and health data.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ScalingIT {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Path ROOT = Path.of(System.getProperty("quantflow.repo.root", "..")).toAbsolutePath().normalize();
+    static final Path FIXTURE = ROOT.resolve("fixtures/fashion-cnn");
+    static final String POOL = "quantizer-cast";
+    static final int INSTANCES = 3;
+    static final int JOBS = 20;
+    static final Duration MAX_POLL_INTERVAL = Duration.ofSeconds(5);
+    static final Duration MIN_JOB = Duration.ofSeconds(7);
+    static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
+    static final Pattern HANDLING = Pattern.compile("handling event (\\S+) of job (\\S+) from");
+    static final Pattern DONE = Pattern.compile("done with event (\\S+) of job (\\S+) in (\\d+) ms \\((\\w+)\\)");
+
+    static LocalCluster cluster;
+    static HttpClient http;
+    static ArtifactStore store;
+    static EventPublisher publisher;
+    static ArtifactRef model;
+    static ArtifactRef validation;
+    static final Set<String> killed = new LinkedHashSet<>();
+
+    @BeforeAll
+    static void startPlatform() throws Exception {
+        Path runDir = ROOT.resolve("integration-tests/target/scaling-cluster");
+        // Service logs are appended across runs; this test reads them, so it starts with none.
+        deleteLogs(runDir.resolve("logs"));
+        cluster = LocalCluster.builder()
+            .repoRoot(ROOT)
+            .runDir(runDir)
+            .pickFreePorts(true)
+            .cleanData(true)
+            .startupTimeout(Duration.ofMinutes(4))
+            .services(List.of("intake", POOL, "validator", "exporter"))
+            .instances(POOL, INSTANCES)
+            .serviceSystemProperty(POOL, "quantflow.worker.min-job-duration", MIN_JOB.toSeconds() + "s")
+            .serviceSystemProperty(POOL, "quantflow.worker.max-poll-interval", MAX_POLL_INTERVAL.toSeconds() + "s")
+            .serviceSystemProperty(POOL, "quantflow.worker.session-timeout", SESSION_TIMEOUT.toSeconds() + "s")
+            // Fewer latency runs: this test is about the pool, not about the numbers in the report.
+            .serviceSystemProperty("validator", "quantflow.validator.batch1-runs", "5")
+            .serviceSystemProperty("validator", "quantflow.validator.large-batch-runs", "1")
+            .progress(line -> System.out.println("[scaling-it] " + line))
+            .build();
+        cluster.start();
+        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        store = new ArtifactStore(new StoreSettings(cluster.s3Endpoint(), LocalCluster.ACCESS_KEY, LocalCluster.SECRET_KEY,
+            LocalCluster.BUCKET, null));
+        publisher = new EventPublisher(cluster.kafkaBootstrapServers(), "scaling-it");
+        model = store.put("uploads/scaling-it/model.onnx", Files.readAllBytes(FIXTURE.resolve("model.onnx")), "application/onnx");
+        validation = store.put("uploads/scaling-it/eval-200.npz", evalSubset(200), "application/x-npz");
+        awaitStablePool(Duration.ofSeconds(60));
+    }
+
+    @AfterAll
+    static void stopPlatform() {
+        if (publisher != null) {
+            publisher.close();
+        }
+        if (store != null) {
+            store.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aJobLongerThanThePollIntervalRunsOnceWithoutARebalance() throws Exception {
+        Map<String, JsonNode> before = new LinkedHashMap<>();
+        for (String instance : cluster.instanceNames(POOL)) {
+            before.put(instance, workerData(instance));
+        }
+        String jobId = submit("long-job");
+        JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(2));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+
+        Map<String, List<String[]>> handled = linesPerInstance(HANDLING, jobId);
+        assertThat(handled.values().stream().mapToInt(List::size).sum()).as("cast pool handled the job once: " + handled)
+            .isEqualTo(1);
+        List<String[]> done = linesPerInstance(DONE, jobId).values().stream().flatMap(List::stream).toList();
+        assertThat(done).hasSize(1);
+        long millis = Long.parseLong(done.get(0)[2]);
+        System.out.printf("[scaling-it] long job %s took %d ms in the cast pool (max.poll.interval %d ms)%n", jobId, millis,
+            MAX_POLL_INTERVAL.toMillis());
+        assertThat(millis).isGreaterThan(MAX_POLL_INTERVAL.toMillis());
+
+        for (String instance : cluster.instanceNames(POOL)) {
+            JsonNode after = workerData(instance);
+            assertThat(after.path(POOL + ".assignments").asLong()).as(instance + ": no rebalance moved partitions")
+                .isEqualTo(before.get(instance).path(POOL + ".assignments").asLong());
+            assertThat(after.path(POOL + ".partitionsLost").asLong()).as(instance + " was never dropped from the group")
+                .isZero();
+            assertThat(after.path(POOL + ".commitFailures").asLong()).as(instance).isZero();
+        }
+        assertThat(describePool().members()).hasSize(INSTANCES);
+        assertThat(store.list("jobs/" + jobId + "/processed/" + POOL + "/")).as("one processed marker").hasSize(1);
+        assertThat(readKeys(Topics.MODELS_READY, Set.of(jobId), Duration.ofSeconds(3)).get(jobId)).hasSize(1);
+    }
+
+    @Test
+    @Order(2)
+    void twentyJobsSpreadOverThePoolAndSurviveAProcessKilledMidJob() throws Exception {
+        List<String> jobs = new ArrayList<>();
+        for (int i = 0; i < JOBS; i++) {
+            jobs.add(submit("pool-" + i, i % Topics.QUANTIZE_CAST.partitions()));
+        }
+        String victim = POOL + "-2";
+        // Killed in the middle of a job after it finished one of these, so that every process shows work.
+        int finishedBefore = doneLines(victim).size();
+        String interrupted = awaitJobInFlight(List.of(victim), finishedBefore + 1, Duration.ofSeconds(90)).orElseThrow()
+            .getValue();
+        cluster.process(victim).handle().orElseThrow().destroyForcibly(); // SIGKILL: no shutdown hook, no LeaveGroup
+        killed.add(victim);
+        System.out.printf("[scaling-it] SIGKILLed %s (pid %d) while it handled job %s%n", victim, cluster.process(victim).pid(),
+            interrupted);
+
+        for (String jobId : jobs) {
+            JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(4));
+            assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        }
+
+        Map<String, Integer> perInstance = new LinkedHashMap<>();
+        for (String instance : cluster.instanceNames(POOL)) {
+            perInstance.put(instance, (int) doneLines(instance).stream().filter(d -> jobs.contains(d[1])).count());
+        }
+        System.out.println("[scaling-it] jobs finished per process of the " + POOL + " pool: " + perInstance);
+        assertThat(perInstance.values().stream().filter(n -> n > 0).count()).as("processes that did work").isGreaterThanOrEqualTo(2);
+        assertThat(perInstance.values().stream().mapToInt(Integer::intValue).sum()).as("each job finished once in the pool")
+            .isEqualTo(JOBS);
+
+        boolean victimFinishedIt = doneLines(victim).stream().anyMatch(d -> d[1].equals(interrupted));
+        if (!victimFinishedIt) {
+            List<String> takenOverBy = cluster.instanceNames(POOL).stream().filter(i -> !i.equals(victim))
+                .filter(i -> handlingLines(i).stream().anyMatch(h -> h[1].equals(interrupted))).toList();
+            System.out.println("[scaling-it] job " + interrupted + " was redelivered to " + takenOverBy);
+            assertThat(takenOverBy).as("the killed process's uncommitted job went to another process").hasSize(1);
+        }
+
+        Map<String, List<byte[]>> ready = readKeys(Topics.MODELS_READY, Set.copyOf(jobs), Duration.ofSeconds(5));
+        for (String jobId : jobs) {
+            assertThat(ready.getOrDefault(jobId, List.of())).as("model-ready events of " + jobId).hasSize(1);
+            assertThat(store.list("jobs/" + jobId + "/processed/" + POOL + "/")).as("one processed marker for " + jobId)
+                .hasSize(1);
+            verifyExport(AvroCodec.decode(ready.get(jobId).get(0), ModelReady.class));
+        }
+
+        for (String instance : survivors()) {
+            JsonNode data = workerData(instance);
+            System.out.println("[scaling-it] " + instance + " worker data after the kill: " + data);
+            assertThat(data.path(POOL + ".partitionsLost").asLong()).as(instance + " kept its membership").isZero();
+            assertThat(data.path(POOL + ".commitFailures").asLong()).as(instance + ": its partitions stayed with it")
+                .isZero();
+        }
+        assertThat(describePool().members()).hasSize(INSTANCES - 1);
+    }
+
+    @Test
+    @Order(3)
+    void sigtermLetsTheInFlightJobFinishBeforeTheProcessLeaves() throws Exception {
+        List<String> jobs = List.of(submit("term-0"), submit("term-1"), submit("term-2"));
+        Map.Entry<String, String> inFlight = awaitJobInFlight(survivors(), 0, Duration.ofSeconds(60)).orElseThrow();
+        String stopped = inFlight.getKey();
+        String jobId = inFlight.getValue();
+        ProcessHandle handle = cluster.process(stopped).handle().orElseThrow();
+        long t0 = System.nanoTime();
+        handle.destroy(); // SIGTERM
+        handle.onExit().get(40, TimeUnit.SECONDS);
+        killed.add(stopped);
+        System.out.printf("[scaling-it] SIGTERM to %s while it handled job %s: exited after %d ms%n", stopped, jobId,
+            (System.nanoTime() - t0) / 1_000_000);
+
+        assertThat(doneLines(stopped).stream().anyMatch(d -> d[1].equals(jobId))).as(stopped + " finished " + jobId).isTrue();
+        String log = Files.readString(cluster.log(stopped));
+        assertThat(log).contains("stopped and left group " + POOL).doesNotContain("back uncommitted");
+
+        for (String id : jobs) {
+            assertThat(awaitTerminal(id, Duration.ofMinutes(2)).path("state").asText()).isEqualTo("READY");
+        }
+        int handledTimes = cluster.instanceNames(POOL).stream()
+            .mapToInt(i -> (int) handlingLines(i).stream().filter(h -> h[1].equals(jobId)).count()).sum();
+        assertThat(handledTimes).as("the job in flight at SIGTERM ran once, not again elsewhere").isEqualTo(1);
+        Map<String, List<byte[]>> ready = readKeys(Topics.MODELS_READY, Set.copyOf(jobs), Duration.ofSeconds(3));
+        for (String id : jobs) {
+            assertThat(ready.getOrDefault(id, List.of())).hasSize(1);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private static void deleteLogs(Path logs) throws IOException {
+        if (!Files.isDirectory(logs)) {
+            return;
+        }
+        try (var files = Files.list(logs)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+
+    /** The exported files match the manifest's sha256 and size: nothing half-written is referenced. */
+    private static void verifyExport(ModelReady ready) throws Exception {
+        byte[] modelBytes = store.get(ready.getModel());
+        assertThat(ArtifactStore.sha256(modelBytes)).isEqualTo(ready.getModel().getSha256());
+        JsonNode manifest = JSON.readTree(store.get(ready.getManifest()));
+        assertThat(ArtifactStore.sha256(store.get(ready.getManifest()))).isEqualTo(ready.getManifest().getSha256());
+        JsonNode files = manifest.path("files");
+        assertThat(files.size()).isGreaterThanOrEqualTo(3);
+        for (JsonNode f : files) {
+            byte[] bytes = store.get(f.path("key").asText());
+            assertThat(ArtifactStore.sha256(bytes)).as(f.toString()).isEqualTo(f.path("sha256").asText());
+            assertThat((long) bytes.length).as(f.toString()).isEqualTo(f.path("size").asLong());
+        }
+    }
+
+    private static String submit(String name) {
+        return submit(name, -1);
+    }
+
+    /**
+     * Submits an FP16 job whose id (the record key everywhere) hashes to {@code partition} of the work topics, or to
+     * any partition when negative. Twenty random keys spread unevenly over six partitions (often 6 on one and 1 on
+     * another); spreading them evenly keeps the test's length predictable without changing what it shows.
+     */
+    private static String submit(String name, int partition) {
+        String jobId = "job-" + UUID.randomUUID();
+        while (partition >= 0 && partitionOf(jobId) != partition) {
+            jobId = "job-" + UUID.randomUUID();
+        }
+        publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(jobId, 1, "scaling-it", "1"))
+            .setInputs(JobInputs.newBuilder().setName(name).setModel(model).setValidation(validation).build())
+            .setMethod("fp16")
+            .build());
+        return jobId;
+    }
+
+    /** The partition Kafka's default partitioner picks for a key (murmur2, as the producer does). */
+    private static int partitionOf(String key) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % Topics.QUANTIZE_CAST.partitions();
+    }
+
+    private static List<String> survivors() {
+        return cluster.instanceNames(POOL).stream().filter(i -> !killed.contains(i)).toList();
+    }
+
+    /**
+     * Waits until one of the instances, having finished at least {@code minFinished} of its jobs, logged the start
+     * of a job it has not finished; returns (instance, job).
+     */
+    private static Optional<Map.Entry<String, String>> awaitJobInFlight(List<String> instances, int minFinished,
+                                                                        Duration timeout) throws InterruptedException {
+        Instant end = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(end)) {
+            for (String instance : instances) {
+                Set<String> finished = new LinkedHashSet<>();
+                doneLines(instance).forEach(d -> finished.add(d[0]));
+                if (finished.size() < minFinished) {
+                    continue;
+                }
+                for (String[] h : handlingLines(instance)) {
+                    if (!finished.contains(h[0])) {
+                        return Optional.of(Map.entry(instance, h[1]));
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        return Optional.empty();
+    }
+
+    private static List<String[]> handlingLines(String instance) {
+        return matches(instance, HANDLING);
+    }
+
+    /** (event id, job id, millis, outcome) of each event an instance finished. */
+    private static List<String[]> doneLines(String instance) {
+        return matches(instance, DONE);
+    }
+
+    private static Map<String, List<String[]>> linesPerInstance(Pattern pattern, String jobId) {
+        Map<String, List<String[]>> out = new LinkedHashMap<>();
+        for (String instance : cluster.instanceNames(POOL)) {
+            out.put(instance, matches(instance, pattern).stream().filter(m -> m[1].equals(jobId)).toList());
+        }
+        return out;
+    }
+
+    private static List<String[]> matches(String instance, Pattern pattern) {
+        List<String[]> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(cluster.log(instance))) {
+                Matcher m = pattern.matcher(line);
+                if (m.find()) {
+                    String[] groups = new String[m.groupCount()];
+                    for (int g = 0; g < groups.length; g++) {
+                        groups[g] = m.group(g + 1);
+                    }
+                    out.add(groups);
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** The stage-worker health data of one instance ({@code <group>.processed}, {@code .assignments}, ...). */
+    private static JsonNode workerData(String instance) throws Exception {
+        HttpResponse<String> r = get(cluster.serviceUrl(instance) + "/q/health/ready");
+        for (JsonNode check : JSON.readTree(r.body()).path("checks")) {
+            if (check.path("name").asText().equals("stage-workers")) {
+                return check.path("data");
+            }
+        }
+        throw new AssertionError("no stage-workers health check on " + instance + ": " + r.body());
+    }
+
+    private static ConsumerGroupDescription describePool() throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.kafkaBootstrapServers());
+        try (Admin admin = Admin.create(p)) {
+            return admin.describeConsumerGroups(List.of(POOL)).all().get(10, TimeUnit.SECONDS).get(POOL);
+        }
+    }
+
+    /** Waits until every process of the pool is a member holding at least one partition. */
+    private static void awaitStablePool(Duration timeout) throws Exception {
+        Instant end = Instant.now().plus(timeout);
+        ConsumerGroupDescription d = null;
+        while (Instant.now().isBefore(end)) {
+            d = describePool();
+            if (d.members().size() == INSTANCES
+                && d.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                System.out.println("[scaling-it] pool: " + d.members().stream()
+                    .map(m -> m.clientId() + "=" + m.assignment().topicPartitions().size()).toList());
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the " + POOL + " pool did not settle: " + d);
+    }
+
+    private static HttpResponse<String> get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode awaitTerminal(String jobId, Duration timeout) throws Exception {
+        Instant end = Instant.now().plus(timeout);
+        JsonNode job = null;
+        while (Instant.now().isBefore(end)) {
+            HttpResponse<String> r = get(cluster.serviceUrl("intake") + "/api/jobs/" + jobId);
+            if (r.statusCode() == 200) {
+                job = JSON.readTree(r.body());
+                String state = job.path("state").asText();
+                if (state.equals("READY") || state.equals("FAILED")) {
+                    return job;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("job " + jobId + " did not finish in " + timeout + ": " + job);
+    }
+
+    /** Every record of a topic whose key is one of {@code keys}, by key, read from the beginning. */
+    private static Map<String, List<byte[]>> readKeys(Topics.Topic<?> topic, Collection<String> keys, Duration wait) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.kafkaBootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "scaling-it-reader-" + UUID.randomUUID());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Map<String, List<byte[]>> out = new LinkedHashMap<>();
+        try (var c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            c.subscribe(List.of(topic.name()));
+            Instant end = Instant.now().plus(wait);
+            while (Instant.now().isBefore(end)) {
+                for (var r : c.poll(Duration.ofMillis(250))) {
+                    if (keys.contains(r.key())) {
+                        out.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r.value());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The first {@code n} validation images and labels: validation cost is not what this test measures. */
+    private static byte[] evalSubset(int n) {
+        NpzArchive eval = NpzArchive.read(FIXTURE.resolve("eval.npz"));
+        List<NdArray> arrays = List.of(eval.array("input").slice(0, n), eval.array("labels").slice(0, n));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NpzWriter.write(out, arrays, false);
+        return out.toByteArray();
+    }
+}

@@ -1,0 +1,171 @@
+package dev.quantflow.pipeline.stages;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jboss.logging.Logger;
+
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.Recipe;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.Artifacts;
+import dev.quantflow.quant.QuantizationException;
+import dev.quantflow.quant.llm.LayerInputStats;
+import dev.quantflow.quant.llm.LlmNodeDecision;
+import dev.quantflow.quant.llm.LlmQuantRecipe;
+import dev.quantflow.quant.llm.LlmQuantizationResult;
+import dev.quantflow.quant.llm.LlmWeightQuantizer;
+import dev.quantflow.runtime.llm.LlmCalibrationArtifact;
+
+/**
+ * The common body of the 4-bit LLM pools (quantizer-gptq runs GPTQ and the RTN baseline, quantizer-awq runs AWQ):
+ * read the layer-input statistics the calibration stage stored, quantize every weight MatMul per the job's recipe
+ * (bits, block size, symmetric, act-order, damping, layers at 8 bits, layers kept fp32, output graph form), and hand
+ * the model to the validator. GPTQ and AWQ jobs also ship a round-to-nearest model at the same bits and block size,
+ * which the validator measures alongside so the report shows what the method gained over the baseline.
+ */
+public abstract class LlmQuantizerStage implements StageHandler<QuantizeRequested> {
+
+    private static final Logger LOG = Logger.getLogger(LlmQuantizerStage.class);
+
+    private final LlmWeightQuantizer quantizer = new LlmWeightQuantizer();
+
+    protected abstract ArtifactStore store();
+
+    @Override
+    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
+        JobContext job = event.getContext();
+        Recipe recipe = job.getPlan().getRecipe();
+        LlmQuantRecipe.Method method = method(job.getPlan().getMethod());
+        LlmQuantRecipe llmRecipe = toLlmRecipe(method, recipe);
+        ctx.status(JobStates.RUNNING, 0.0, String.format("quantizing weights to %d bits with %s, blocks of %d%s",
+            llmRecipe.bits(), method, llmRecipe.blockSize(), recipe.getHighPrecisionNodes().isEmpty() ? ""
+                : ", " + recipe.getHighPrecisionNodes().size() + " layer(s) at 8 bits"));
+        byte[] modelBytes = Artifacts.load(store(), job.getInputs().getModel(), "the model");
+        OnnxModel model = Artifacts.parseModel(modelBytes);
+        Map<String, LayerInputStats> stats = Map.of();
+        if (event.getStatistics() != null) {
+            byte[] statsBytes = Artifacts.load(store(), event.getStatistics(), "the layer-input statistics");
+            try {
+                stats = LlmCalibrationArtifact.read(new ByteArrayInputStream(statsBytes)).stats();
+            } catch (IOException | IllegalArgumentException e) {
+                throw new PermanentStageException(ReasonCodes.ARTIFACT_CORRUPT,
+                    "the layer-input statistics cannot be read: " + e.getMessage(), e);
+            }
+        } else if (method != LlmQuantRecipe.Method.RTN) {
+            throw new PermanentStageException(ReasonCodes.MISSING_INPUT, method + " needs the layer-input statistics of "
+                + "the calibration stage; the job reached the quantizer without them");
+        }
+        long started = System.nanoTime();
+        LlmQuantizationResult result = run(model, stats, llmRecipe);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        byte[] quantized = result.model().toByteArray();
+        byte[] baseline = null;
+        if (method != LlmQuantRecipe.Method.RTN) {
+            ctx.status(JobStates.RUNNING, 0.9, "round-to-nearest baseline at the same bits and block size");
+            baseline = run(Artifacts.parseModel(modelBytes), Map.of(), rtn(llmRecipe)).model().toByteArray();
+        }
+        long quantizedCount = result.decisions().stream().filter(LlmNodeDecision::quantized).count();
+        LOG.infof("job %s attempt %d: %s %d-bit, %d MatMuls in %.1f s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), method,
+            llmRecipe.bits(), quantizedCount, seconds, modelBytes.length, quantized.length);
+        QuantizerOutputs.publish(ctx, store(), job, event.getStatistics(), quantized, fileName(llmRecipe),
+            summary(result, llmRecipe, modelBytes.length, quantized.length, seconds), "quantized " + quantizedCount
+                + " MatMul weights to " + llmRecipe.bits() + " bits (" + method + ")",
+            baseline, "baseline.rtn.onnx");
+    }
+
+    private LlmQuantizationResult run(OnnxModel model, Map<String, LayerInputStats> stats, LlmQuantRecipe recipe) {
+        try {
+            return quantizer.quantize(model, stats, recipe);
+        } catch (QuantizationException e) {
+            throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
+        }
+    }
+
+    /** The same recipe with round-to-nearest: the baseline GPTQ and AWQ are compared with. */
+    static LlmQuantRecipe rtn(LlmQuantRecipe r) {
+        return new LlmQuantRecipe(LlmQuantRecipe.Method.RTN, r.bits(), r.blockSize(), r.symmetric(), r.actOrder(),
+            r.percDamp(), r.format(), r.keepFp32(), r.eightBitNodes(), r.quantizeLmHead(), r.accuracyLevel());
+    }
+
+    static LlmQuantRecipe.Method method(String planMethod) {
+        return switch (planMethod) {
+            case "gptq" -> LlmQuantRecipe.Method.GPTQ;
+            case "awq" -> LlmQuantRecipe.Method.AWQ;
+            case "rtn" -> LlmQuantRecipe.Method.RTN;
+            default -> throw new PermanentStageException(ReasonCodes.UNSUPPORTED_METHOD,
+                "the LLM pools run gptq, awq and rtn, not '" + planMethod + "'");
+        };
+    }
+
+    /** The event's recipe as the weight quantizer's recipe. */
+    public static LlmQuantRecipe toLlmRecipe(LlmQuantRecipe.Method method, Recipe r) {
+        try {
+            LlmQuantRecipe.Format format = switch (r.getGraphFormat().toLowerCase()) {
+                case "", "matmulnbits" -> LlmQuantRecipe.Format.MATMUL_NBITS;
+                case "qdq" -> LlmQuantRecipe.Format.QDQ_BLOCKED;
+                default -> throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
+                    "graphFormat must be matmulnbits or qdq; was '" + r.getGraphFormat() + "'");
+            };
+            return LlmQuantRecipe.of(method)
+                .withBits(r.getBits())
+                .withBlockSize(r.getBlockSize())
+                .withSymmetric(r.getSymmetric())
+                .withActOrder(r.getActOrder())
+                .withPercDamp(r.getDampPercent())
+                .withFormat(format)
+                .withKeepFp32(new HashSet<>(r.getExcludedNodes()))
+                .withEightBitNodes(new HashSet<>(r.getHighPrecisionNodes()));
+        } catch (QuantizationException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, e.getMessage(), e);
+        }
+    }
+
+    static String fileName(LlmQuantRecipe r) {
+        return "model.int" + r.bits() + (r.format() == LlmQuantRecipe.Format.QDQ_BLOCKED ? ".qdq" : "") + ".onnx";
+    }
+
+    static Map<String, Object> summary(LlmQuantizationResult result, LlmQuantRecipe recipe, long fp32Bytes,
+                                       long quantizedBytes, double seconds) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", recipe.method().name().toLowerCase());
+        m.put("bits", recipe.bits());
+        m.put("blockSize", recipe.blockSize());
+        m.put("symmetric", recipe.symmetric());
+        m.put("actOrder", recipe.actOrder());
+        m.put("percDamp", recipe.percDamp());
+        m.put("format", recipe.format().name().toLowerCase());
+        m.put("seconds", seconds);
+        m.put("fp32SizeBytes", fp32Bytes);
+        m.put("quantizedSizeBytes", quantizedBytes);
+        List<LlmNodeDecision> decisions = result.decisions();
+        m.put("quantizedNodes", decisions.stream().filter(LlmNodeDecision::quantized).map(LlmQuantizerStage::node).toList());
+        m.put("keptFloatNodes", decisions.stream().filter(d -> !d.quantized()).map(LlmQuantizerStage::node).toList());
+        return m;
+    }
+
+    private static Map<String, Object> node(LlmNodeDecision d) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", d.node());
+        m.put("opType", "MatMul");
+        m.put("weight", d.weight());
+        m.put("k", d.k());
+        m.put("n", d.n());
+        m.put("bits", d.bits());
+        m.put("method", d.method());
+        m.put("relativeError", Double.isNaN(d.relativeError()) ? null : d.relativeError());
+        m.put("reason", d.toNodeDecision().reason());
+        return m;
+    }
+}

@@ -1,0 +1,124 @@
+package dev.quantflow.exporter.service;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.FormatSupport;
+import dev.quantflow.events.ProfileCompleted;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.store.StoreException;
+
+/**
+ * Adds hardware profiles to a finished job's report: each {@code ProfileCompleted} (one hardware class, the fp32 or
+ * the quantized model) becomes {@code report.hardware.<class>.<label>} in {@code report.json}, a column of the
+ * "Hardware" table in {@code report.html}, and the manifest's sha256 of both files is updated. Profiles of one job
+ * share its Kafka key, so they are applied one after the other; a profile arriving twice replaces itself. It writes
+ * no job status: the job is already READY. A profile for a model without a report (not a quantflow job) is ignored.
+ */
+@ApplicationScoped
+public class ProfileCollector implements StageHandler<ProfileCompleted> {
+
+    private static final Logger LOG = Logger.getLogger(ProfileCollector.class);
+
+    @Inject
+    ArtifactStore store;
+
+    @Override
+    public Binding<ProfileCompleted> binding() {
+        return new Binding<>(Topics.PROFILES_COMPLETED_TOPIC, Stages.EXPORT, "exporter-profiles", false);
+    }
+
+    @Override
+    public void handle(ProfileCompleted event, StageContext ctx) throws Exception {
+        String jobId = ctx.jobId();
+        String reportKey = ArtifactKeys.output(jobId, "report.json");
+        byte[] current;
+        try {
+            current = store.get(reportKey);
+        } catch (StoreException e) {
+            if (e.notFound()) {
+                LOG.infof("profile of %s on %s for %s: no report to add it to, ignored", event.getLabel(),
+                    event.getHardwareClass(), jobId);
+                return;
+            }
+            throw e;
+        }
+        ObjectNode report = (ObjectNode) ExportStage.JSON.readTree(current);
+        ObjectNode hardware = report.has("hardware") ? (ObjectNode) report.get("hardware") : report.putObject("hardware");
+        ObjectNode cls = hardware.has(event.getHardwareClass()) ? (ObjectNode) hardware.get(event.getHardwareClass())
+            : hardware.putObject(event.getHardwareClass());
+        cls.set(event.getLabel().isEmpty() ? "model" : event.getLabel(), profile(event));
+
+        byte[] json = ExportStage.JSON.writeValueAsBytes(report);
+        ArtifactRef jsonRef = store.put(reportKey, json, "application/json");
+        ArtifactRef htmlRef = store.put(ArtifactKeys.output(jobId, "report.html"),
+            Reports.html(report).getBytes(StandardCharsets.UTF_8), "text/html");
+        updateManifest(jobId, List.of(jsonRef, htmlRef));
+        LOG.infof("job %s: %s profile on %s added to the report (p50 %.3f ms)", jobId, event.getLabel(),
+            event.getHardwareClass(), event.getLatencyP50Ms());
+    }
+
+    static ObjectNode profile(ProfileCompleted e) {
+        ObjectNode p = ExportStage.JSON.createObjectNode();
+        p.put("cpuModel", e.getCpuModel());
+        p.put("logicalCores", e.getLogicalCores());
+        p.put("arch", e.getArch());
+        p.put("gpu", e.getGpu());
+        ArrayNode features = p.putArray("cpuFeatures");
+        e.getCpuFeatures().forEach(features::add);
+        ArrayNode formats = p.putArray("formats");
+        for (FormatSupport f : e.getFormats()) {
+            formats.addObject().put("format", f.getFormat()).put("level", f.getLevel()).put("note", f.getNote());
+        }
+        p.put("intraOpThreads", e.getIntraOpThreads());
+        p.put("batchSize", e.getBatchSize());
+        p.put("latencyP50Ms", e.getLatencyP50Ms());
+        p.put("latencyP95Ms", e.getLatencyP95Ms());
+        p.put("latencyP99Ms", e.getLatencyP99Ms());
+        p.put("throughputBatchSize", e.getThroughputBatchSize());
+        p.put("throughputSamplesPerSecond", e.getThroughputSamplesPerSecond());
+        if (e.getPeakMemoryMb() != null) {
+            p.put("peakMemoryMb", e.getPeakMemoryMb());
+        }
+        if (e.getEnergyJoulesPerInference() != null) {
+            p.put("energyJoulesPerInference", e.getEnergyJoulesPerInference());
+        } else {
+            p.put("energyUnavailable", e.getEnergyUnavailableReason() == null ? "not measured" : e.getEnergyUnavailableReason());
+        }
+        if (e.getReport() != null) {
+            p.put("profileKey", e.getReport().getKey());
+        }
+        return p;
+    }
+
+    private void updateManifest(String jobId, List<ArtifactRef> changed) throws Exception {
+        String key = ArtifactKeys.output(jobId, "manifest.json");
+        ObjectNode manifest = (ObjectNode) ExportStage.JSON.readTree(store.get(key));
+        ArrayNode files = (ArrayNode) manifest.path("files");
+        List<JsonNode> kept = new ArrayList<>();
+        files.forEach(kept::add);
+        files.removeAll();
+        for (JsonNode f : kept) {
+            ArtifactRef replacement = changed.stream().filter(c -> c.getKey().equals(f.path("key").asText())).findFirst().orElse(null);
+            files.add(replacement == null ? f : ExportStage.JSON.valueToTree(ExportStage.entry(
+                replacement.getKey().substring(replacement.getKey().lastIndexOf('/') + 1), replacement)));
+        }
+        store.put(key, ExportStage.JSON.writeValueAsBytes(manifest), "application/json");
+    }
+}
