@@ -148,6 +148,10 @@ class ScalingIT {
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(2));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
 
+        // The pool commits (and logs "done") only after min-job-duration, while its outputs are already published, so
+        // the job can be READY before the pool's log has its lines: wait for them (bounded) before counting.
+        awaitLogLines(() -> linesPerInstance(DONE, jobId).values().stream().mapToInt(List::size).sum() >= 1,
+            Duration.ofSeconds(30));
         Map<String, List<String[]>> handled = linesPerInstance(HANDLING, jobId);
         assertThat(handled.values().stream().mapToInt(List::size).sum()).as("cast pool handled the job once: " + handled)
             .isEqualTo(1);
@@ -193,6 +197,9 @@ class ScalingIT {
             assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
         }
 
+        awaitLogLines(() -> cluster.instanceNames(POOL).stream()
+            .mapToLong(i -> doneLines(i).stream().filter(d -> jobs.contains(d[1])).count()).sum() >= JOBS,
+            Duration.ofSeconds(60));
         Map<String, Integer> perInstance = new LinkedHashMap<>();
         for (String instance : cluster.instanceNames(POOL)) {
             perInstance.put(instance, (int) doneLines(instance).stream().filter(d -> jobs.contains(d[1])).count());
@@ -341,6 +348,14 @@ class ScalingIT {
             Thread.sleep(100);
         }
         return Optional.empty();
+    }
+
+    /** Polls the service logs until {@code condition} holds or {@code timeout} passes (then the caller's asserts tell). */
+    private static void awaitLogLines(java.util.function.BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean() && System.nanoTime() < end) {
+            Thread.sleep(250);
+        }
     }
 
     private static List<String[]> handlingLines(String instance) {
