@@ -360,6 +360,8 @@ class PipelineIT {
         assertThat(smoothStages).contains("calibration", "quantize", "validation", "export");
         JsonNode smoothReport = JSON.readTree(get(intake + "/api/jobs/" + smoothJob + "/report").body());
         assertThat(smoothReport.path("quantization").path("quantizedNodes").size()).isPositive();
+        // the calibration statistics reached the dynamic pool (the LSTM's head is a Gemm, so nothing is smoothed here;
+        // SmoothQuant's effect on a transformer is measured in docs/benchmarks.md and MiniLmDynamicTest)
         assertThat(smoothReport.path("quantization").path("smoothQuant").path("alpha").asDouble()).isEqualTo(0.8);
         assertThat(JSON.readTree(get(intake + "/api/jobs/" + smoothJob + "/artifacts").body()).path("artifacts").size())
             .isPositive();

@@ -182,9 +182,11 @@ final class Reports {
         s.append("<h2>Nodes</h2>\n<p>").append(r.path("quantization").path("quantizedNodes").size())
             .append(" nodes quantized, ").append(kept.size()).append(" kept in fp32.");
         JsonNode smooth = r.path("quantization").path("smoothQuant");
-        if (smooth.has("alpha")) {
+        if (smooth.has("alpha") && smooth.path("tensors").asInt() > 0) {
             s.append(" SmoothQuant (α = ").append(smooth.path("alpha").asDouble()).append(") moved activation outliers of ")
                 .append(smooth.path("tensors").asInt()).append(" MatMul inputs into the weights before quantizing.");
+        } else if (smooth.has("alpha")) {
+            s.append(" SmoothQuant found no MatMul with a constant weight to smooth (Gemm heads are left as they are).");
         }
         s.append("</p>\n");
         if (!kept.isEmpty()) {

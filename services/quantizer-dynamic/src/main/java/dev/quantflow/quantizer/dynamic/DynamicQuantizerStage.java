@@ -75,14 +75,19 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
         LOG.infof("job %s attempt %d: %d nodes quantized dynamically, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             quantizedCount, modelBytes.length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, null, quantized, MODEL_FILE,
-            withSmoothing(summary(result, recipe.getExclusionReasons(), modelBytes.length, quantized.length), dynamicRecipe),
+            withSmoothing(summary(result, recipe.getExclusionReasons(), modelBytes.length, quantized.length),
+                event.getStatistics() != null, dynamicRecipe.smoothing() ? dynamicRecipe.smoothingChannelAbsMax().size() : 0),
             "quantized " + quantizedCount + " nodes to INT8 (dynamic)");
     }
 
-    private static Map<String, Object> withSmoothing(Map<String, Object> summary, DynamicQuantRecipe recipe) {
-        if (recipe.smoothing()) {
-            summary.put("smoothQuant", Map.of("alpha", recipe.smoothingAlpha(),
-                "tensors", recipe.smoothingChannelAbsMax().size()));
+    /**
+     * Records SmoothQuant in the summary whenever calibration statistics came with the job: alpha and how many MatMul
+     * inputs had statistics (0 when the model has no MatMul with a constant weight, e.g. a Gemm classifier head).
+     */
+    private static Map<String, Object> withSmoothing(Map<String, Object> summary, boolean statisticsGiven,
+                                                     int tensors) {
+        if (statisticsGiven) {
+            summary.put("smoothQuant", Map.of("alpha", SmoothQuant.DEFAULT_ALPHA, "tensors", tensors));
         }
         return summary;
     }
