@@ -227,6 +227,9 @@ public class JobSubmitter {
 
     JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given) {
         MethodSelection.Choice choice;
+        // Without the model, "auto" cannot be resolved yet: only checks that hold for every method are made.
+        boolean methodKnown = model != null || (options.method() != null && !options.method().isBlank()
+            && !options.method().trim().equalsIgnoreCase("auto"));
         if (model == null) {
             String m = options.method() == null || options.method().isBlank() ? "static" : options.method().trim().toLowerCase();
             if (!m.equals("auto") && !MethodSelection.AVAILABLE.contains(m)) {
@@ -264,7 +267,7 @@ public class JobSubmitter {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
                 "bits for qat (weight bits; activations are 8-bit) must be between 2 and 8; was " + bits);
         }
-        if (!llm && !method.equals("qat") && options.bits() != null && bits != 8) {
+        if (methodKnown && !llm && !method.equals("qat") && options.bits() != null && bits != 8) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "method " + method
                 + " quantizes to 8 bits (or 16 for fp16/bf16); bits=" + bits + " is for gptq/awq/rtn (4, 8, 2) and qat (2-8)");
         }

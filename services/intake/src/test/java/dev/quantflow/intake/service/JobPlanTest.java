@@ -134,6 +134,15 @@ class JobPlanTest {
     }
 
     @Test
+    void autoWithFourBitsPassesThePreCheckBeforeTheModelIsKnown() {
+        // the options are checked before the model is parsed: "auto" may still turn out to be an LLM method
+        submitter().plan(withLlm("auto", 4, null, null), null, true);
+        assertThat(submitter().plan(withLlm("auto", 4, null, null), gpt(), true).getMethod()).isEqualTo("gptq");
+        assertThatThrownBy(() -> submitter().plan(withLlm("auto", 4, null, null), cnn(), true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("8 bits"));
+    }
+
+    @Test
     void llmOptionsAreChecked() {
         assertThat(submitter().plan(withLlm("gptq", 8, 64, "perplexity"), gpt(), true).getRecipe().getBlockSize()).isEqualTo(64);
         assertThatThrownBy(() -> submitter().plan(withLlm("gptq", 3, null, null), gpt(), true))
