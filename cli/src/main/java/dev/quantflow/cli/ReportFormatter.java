@@ -62,19 +62,38 @@ public final class ReportFormatter {
         Double sizeA = mb(Json.number(fp32, "sizeBytes"));
         Double sizeB = mb(Json.number(quantized, "sizeBytes"));
         rows.add(new String[] {"Model size (MB)", fixed(sizeA, 2), fixed(sizeB, 2), ratioChange(sizeA, sizeB, "smaller")});
-        Double lat1A = Json.number(fp32.path("latencyBatch1"), "p50Ms");
-        Double lat1B = Json.number(quantized.path("latencyBatch1"), "p50Ms");
-        rows.add(new String[] {"Latency batch-1 p50 (ms)", fixed(lat1A, 2), fixed(lat1B, 2), ratioChange(lat1A, lat1B, "faster")});
-        Double latNA = Json.number(fp32.path("latencyBatchN"), "p50Ms");
-        Double latNB = Json.number(quantized.path("latencyBatchN"), "p50Ms");
-        rows.add(new String[] {"Latency batch-" + batchN + " p50 (ms)", fixed(latNA, 2), fixed(latNB, 2),
-            ratioChange(latNA, latNB, "faster")});
-        Double accA = Json.number(fp32, "accuracy");
-        Double accB = Json.number(quantized, "accuracy");
-        rows.add(new String[] {"Accuracy (top-1)", accuracy(accA), accuracy(accB), accuracyChange(accA, accB)});
-        Double ramA = Json.number(fp32, "peakRamMb");
-        Double ramB = Json.number(quantized, "peakRamMb");
-        rows.add(new String[] {"RAM (MB)", fixed(ramA, 1), fixed(ramB, 1), ratioChange(ramA, ramB, "less")});
+        if (report.path("llm").asBoolean(false)) {
+            // causal LMs: perplexity (and the round-to-nearest baseline), decode speed
+            Double pplA = Json.number(fp32, "perplexity");
+            Double pplB = Json.number(quantized, "perplexity");
+            rows.add(new String[] {"Perplexity (held-out)", fixed(pplA, 3), fixed(pplB, 3), percentChange(pplA, pplB)});
+            Double rtn = Json.number(report.path("baseline"), "perplexity");
+            if (rtn != null) {
+                rows.add(new String[] {"  RTN, same bits", fixed(pplA, 3), fixed(rtn, 3), percentChange(pplA, rtn)});
+            }
+            Double tpsA = Json.number(fp32, "decodeTokensPerSecond");
+            Double tpsB = Json.number(quantized, "decodeTokensPerSecond");
+            rows.add(new String[] {"Decode batch-1 (tokens/s)", fixed(tpsA, 1), fixed(tpsB, 1), percentChange(tpsA, tpsB)});
+        } else {
+            Double lat1A = Json.number(fp32.path("latencyBatch1"), "p50Ms");
+            Double lat1B = Json.number(quantized.path("latencyBatch1"), "p50Ms");
+            rows.add(new String[] {"Latency batch-1 p50 (ms)", fixed(lat1A, 2), fixed(lat1B, 2), ratioChange(lat1A, lat1B, "faster")});
+            Double latNA = Json.number(fp32.path("latencyBatchN"), "p50Ms");
+            Double latNB = Json.number(quantized.path("latencyBatchN"), "p50Ms");
+            rows.add(new String[] {"Latency batch-" + batchN + " p50 (ms)", fixed(latNA, 2), fixed(latNB, 2),
+                ratioChange(latNA, latNB, "faster")});
+            Double accA = Json.number(fp32, "accuracy");
+            Double accB = Json.number(quantized, "accuracy");
+            rows.add(new String[] {"Accuracy (top-1)", accuracy(accA), accuracy(accB), accuracyChange(accA, accB)});
+            Double baseAcc = Json.number(report.path("baseline"), "accuracy");
+            if (baseAcc != null) {
+                // QAT: the same quantization without training (PTQ), to show what training recovered
+                rows.add(new String[] {"  PTQ, no training", accuracy(accA), accuracy(baseAcc), accuracyChange(accA, baseAcc)});
+            }
+            Double ramA = Json.number(fp32, "peakRamMb");
+            Double ramB = Json.number(quantized, "peakRamMb");
+            rows.add(new String[] {"RAM (MB)", fixed(ramA, 1), fixed(ramB, 1), ratioChange(ramA, ramB, "less")});
+        }
         appendTable(out, rows);
 
         JsonNode comparison = report.path("comparison");
@@ -225,6 +244,13 @@ public final class ReportFormatter {
     }
 
     /** Absolute change in percentage points and relative change, e.g. {@code -0.40 pp (-0.44% rel.)}. */
+    private static String percentChange(Double before, Double after) {
+        if (before == null || after == null || before == 0) {
+            return NA;
+        }
+        return String.format(java.util.Locale.ROOT, "%+.2f%%", (after - before) / before * 100);
+    }
+
     private static String accuracyChange(Double before, Double after) {
         if (before == null || after == null) {
             return NA;

@@ -295,6 +295,22 @@ class QuantflowCliTest {
             .contains("Accuracy (top-1)         |  n/a |  n/a | n/a");
     }
 
+    @Test
+    void llmAndQatReportTablesShowPerplexityDecodeSpeedAndTheirBaselines() throws Exception {
+        String llm = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"gptq","llm":true,
+             "fp32":{"sizeBytes":14926281,"perplexity":36.402,"decodeTokensPerSecond":100.0},
+             "quantized":{"sizeBytes":3123619,"perplexity":36.436,"decodeTokensPerSecond":150.0},
+             "baseline":{"perplexity":36.469}}"""));
+        assertThat(llm).contains("Perplexity (held-out)").contains("36.436").contains("+0.09%")
+            .contains("RTN, same bits").contains("36.469").contains("Decode batch-1 (tokens/s)").contains("+50.00%")
+            .doesNotContain("Accuracy (top-1)");
+        String qat = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"qat",
+             "fp32":{"accuracy":0.9085},"quantized":{"accuracy":0.8935},"baseline":{"accuracy":0.8435}}"""));
+        assertThat(qat).contains("Accuracy (top-1)").contains("PTQ, no training").contains("84.35");
+    }
+
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
