@@ -58,7 +58,8 @@ public final class ReportFormatter {
             : quantized.path("latencyBatchN").hasNonNull("batchSize")
                 ? quantized.path("latencyBatchN").get("batchSize").asText() : "N";
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"Metric", "FP32", precisionLabel(method), "Change"});
+        rows.add(new String[] {"Metric", "FP32", report.hasNonNull("precision") ? report.get("precision").asText()
+            : precisionLabel(method), "Change"});
         Double sizeA = mb(Json.number(fp32, "sizeBytes"));
         Double sizeB = mb(Json.number(quantized, "sizeBytes"));
         rows.add(new String[] {"Model size (MB)", fixed(sizeA, 2), fixed(sizeB, 2), ratioChange(sizeA, sizeB, "smaller")});
