@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 mvn -q -pl bench compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx4g \
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xss16m -Xmx4g \
   -cp "bench/target/classes:$(cat bench/target/classpath.txt)" dev.quantflow.bench.LlmFourBitBench "$@"
