@@ -336,9 +336,11 @@ public class JobSubmitter {
     /** Hardware class names become topic suffixes: lower-case letters, digits and dashes only. */
     static List<String> profileClasses(List<String> classes) {
         for (String c : classes) {
-            if (!c.matches("[a-z0-9][a-z0-9-]{0,62}")) {
-                throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "hardware class '" + c
-                    + "' must be lower-case letters, digits and dashes (e.g. x86-avx2, x86-avx512-vnni, arm64-neon-dot)");
+            try {
+                Topics.profileRequested(c); // the registry owns the naming rule of per-class topics
+            } catch (IllegalArgumentException e) {
+                throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, e.getMessage()
+                    + " (e.g. x86-avx2, x86-avx512-vnni, arm64-neon-dot)");
             }
         }
         return classes.stream().distinct().toList();

@@ -177,11 +177,9 @@ public final class DebugPlanner {
                 .map(l -> String.format("%s (%.1f dB)", l.node(), l.sqnrDb())).reduce((a, b) -> a + ", " + b).orElse("")
                 + " have the lowest SQNR; keeping " + (take == 1 ? "it" : "them") + " in fp32");
         }
-        for (String m : o.fallbackMethods()) {
-            if (!m.equals(o.method()) && o.history().stream().noneMatch(h -> h.getMethod().equals(m))) {
-                return new Decision(Route.METHOD, null, m, "architecture issue: " + o.method()
-                    + " cannot reach the target with any layer in INT8; switching to " + m);
-            }
+        Decision switched = nextMethod(o, o.method() + " cannot reach the target with any layer in INT8");
+        if (switched != null) {
+            return switched;
         }
         return giveUp("architecture issue: nothing left to try with " + o.method() + " and no other method in the plan");
     }

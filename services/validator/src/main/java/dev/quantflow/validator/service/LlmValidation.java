@@ -66,7 +66,7 @@ final class LlmValidation {
         } catch (ModelRunException e) {
             Verdicts.Verdict v = new Verdicts.Verdict(false, "perplexity", Double.NaN, Double.NaN,
                 "the quantized model does not run: " + e.getMessage());
-            String node = RuntimeErrors.failingNode(e.getMessage(), quantizedNodes(summary));
+            String node = RuntimeErrors.failingNode(e.getMessage(), ValidationStage.quantizedNodes(summary));
             if (node == null) {
                 throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, "the quantized model cannot run in ONNX Runtime"
                     + " and the failing node could not be identified: " + e.getMessage(), e);
@@ -198,11 +198,5 @@ final class LlmValidation {
         } catch (ModelRunException e) {
             throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, "the " + which + " model cannot decode: " + e.getMessage(), e);
         }
-    }
-
-    private static List<String> quantizedNodes(JsonNode summary) {
-        List<String> nodes = new ArrayList<>();
-        summary.path("quantizedNodes").forEach(n -> nodes.add(n.path("node").asText()));
-        return nodes;
     }
 }

@@ -388,7 +388,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             summary.path("finalLoss").asDouble(Double.NaN));
     }
 
-    private static List<String> quantizedNodes(JsonNode summary) {
+    static List<String> quantizedNodes(JsonNode summary) {
         List<String> nodes = new ArrayList<>();
         summary.path("quantizedNodes").forEach(n -> nodes.add(n.path("node").asText()));
         return nodes;
