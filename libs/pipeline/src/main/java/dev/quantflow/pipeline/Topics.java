@@ -18,7 +18,8 @@ import dev.quantflow.events.ValidationRequested;
 
 /**
  * The one registry of Kafka topics: name, value type and topic configuration. Every service and test uses these
- * constants; no topic name is written anywhere else. Keys are always the job id (a String).
+ * constants; no topic name is written anywhere else. Keys are always the job id (a String). The quantizer pool of
+ * a method is {@link QuantMethod#topic()}.
  */
 public final class Topics {
 
@@ -43,6 +44,8 @@ public final class Topics {
         new Topic<>("quantflow.quantize.dynamic.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
     public static final Topic<QuantizeRequested> QUANTIZE_GPTQ =
         new Topic<>("quantflow.quantize.gptq.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
+    public static final Topic<QuantizeRequested> QUANTIZE_RTN =
+        new Topic<>("quantflow.quantize.rtn.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
     public static final Topic<QuantizeRequested> QUANTIZE_AWQ =
         new Topic<>("quantflow.quantize.awq.requested", QuantizeRequested.class, WORK_PARTITIONS, WORK);
     public static final Topic<QuantizeRequested> QUANTIZE_QAT =
@@ -79,21 +82,15 @@ public final class Topics {
         return new Topic<>(PROFILE_REQUESTED_PREFIX + hardwareClass, ProfileRequested.class, WORK_PARTITIONS, WORK);
     }
 
-    /** Quantizer pool topic for a method name; unknown methods are a permanent error. */
+    /** Transitional: callers move to {@link QuantMethod#topic()}; removed once none is left. */
+    @Deprecated(forRemoval = true)
     public static Topic<QuantizeRequested> quantizeTopic(String method) {
-        return switch (method) {
-            case "static" -> QUANTIZE_STATIC;
-            case "dynamic" -> QUANTIZE_DYNAMIC;
-            case "gptq", "rtn" -> QUANTIZE_GPTQ; // the GPTQ pool also runs the round-to-nearest baseline
-            case "awq" -> QUANTIZE_AWQ;
-            case "qat" -> QUANTIZE_QAT;
-            case "cast", "fp16", "bf16" -> QUANTIZE_CAST;
-            default -> throw new IllegalArgumentException("unknown quantization method '" + method + "'");
-        };
+        return QuantMethod.of(method).map(QuantMethod::topic)
+            .orElseThrow(() -> new IllegalArgumentException("unknown quantization method '" + method + "'"));
     }
 
     public static final List<Topic<?>> ALL = List.of(REQUESTS, CALIBRATION_REQUESTED, QUANTIZE_STATIC, QUANTIZE_DYNAMIC,
-        QUANTIZE_GPTQ, QUANTIZE_AWQ, QUANTIZE_QAT, QUANTIZE_CAST, VALIDATION_REQUESTED, EXPORT_REQUESTED, MODELS_READY,
+        QUANTIZE_GPTQ, QUANTIZE_RTN, QUANTIZE_AWQ, QUANTIZE_QAT, QUANTIZE_CAST, VALIDATION_REQUESTED, EXPORT_REQUESTED, MODELS_READY,
         JOBS_FAILED, JOBS_STATUS, PROFILES_COMPLETED_TOPIC);
 
     private Topics() {
