@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import dev.quantflow.pipeline.QuantMethod;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -197,17 +199,9 @@ public final class ReportFormatter {
         }
     }
 
-    /** Column header for the quantized model, from the method. */
+    /** Column header for the quantized model when the report has no precision: the method's at its default bits. */
     static String precisionLabel(String method) {
-        if (method == null) {
-            return "INT8";
-        }
-        return switch (method.toLowerCase(Locale.ROOT)) {
-            case "gptq", "awq", "int4" -> "INT4";
-            case "fp16", "cast" -> "FP16";
-            case "bf16" -> "BF16";
-            default -> "INT8";
-        };
+        return QuantMethod.of(method).map(m -> m.precisionLabel(m.defaultBits())).orElse("INT8");
     }
 
     private static String orNa(String s) {

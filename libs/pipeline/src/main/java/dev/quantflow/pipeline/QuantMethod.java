@@ -209,6 +209,20 @@ public enum QuantMethod {
         return Arrays.stream(values()).filter(m -> m.topic.equals(topic)).collect(Collectors.toUnmodifiableSet());
     }
 
+    /**
+     * The method of a plan that reached the pool of {@code topic}: a pool runs only its own methods, and an event for
+     * another one (a mis-routed or forged record) is a permanent UNSUPPORTED_METHOD failure that names both.
+     */
+    public static QuantMethod acceptedOn(Topics.Topic<QuantizeRequested> topic, String planMethod) {
+        QuantMethod m = fromPlan(planMethod);
+        if (!m.topic.equals(topic)) {
+            throw new PermanentStageException(ReasonCodes.UNSUPPORTED_METHOD, "the pool of " + topic.name() + " runs "
+                + onTopic(topic).stream().map(QuantMethod::wireName).sorted().collect(Collectors.joining(", "))
+                + ", not " + m + " (which " + m.pool() + " runs)");
+        }
+        return m;
+    }
+
     /** Wire names of a list of methods (for the Avro plan). */
     public static List<String> wireNames(List<QuantMethod> methods) {
         return methods.stream().map(QuantMethod::wireName).toList();

@@ -82,13 +82,6 @@ public final class Topics {
         return new Topic<>(PROFILE_REQUESTED_PREFIX + hardwareClass, ProfileRequested.class, WORK_PARTITIONS, WORK);
     }
 
-    /** Transitional: callers move to {@link QuantMethod#topic()}; removed once none is left. */
-    @Deprecated(forRemoval = true)
-    public static Topic<QuantizeRequested> quantizeTopic(String method) {
-        return QuantMethod.of(method).map(QuantMethod::topic)
-            .orElseThrow(() -> new IllegalArgumentException("unknown quantization method '" + method + "'"));
-    }
-
     public static final List<Topic<?>> ALL = List.of(REQUESTS, CALIBRATION_REQUESTED, QUANTIZE_STATIC, QUANTIZE_DYNAMIC,
         QUANTIZE_GPTQ, QUANTIZE_RTN, QUANTIZE_AWQ, QUANTIZE_QAT, QUANTIZE_CAST, VALIDATION_REQUESTED, EXPORT_REQUESTED, MODELS_READY,
         JOBS_FAILED, JOBS_STATUS, PROFILES_COMPLETED_TOPIC);

@@ -33,6 +33,14 @@ class QuantMethodTest {
     }
 
     @Test
+    void aPoolAcceptsOnlyItsOwnMethods() {
+        assertThat(QuantMethod.acceptedOn(Topics.QUANTIZE_CAST, "bf16")).isEqualTo(QuantMethod.BF16);
+        assertThatThrownBy(() -> QuantMethod.acceptedOn(Topics.QUANTIZE_AWQ, "gptq"))
+            .isInstanceOf(PermanentStageException.class)
+            .hasMessageContaining("runs awq, not gptq").hasMessageContaining("quantizer-gptq");
+    }
+
+    @Test
     void wireNamesRoundTripAndUnknownNamesAreAPermanentError() {
         for (QuantMethod m : QuantMethod.values()) {
             assertThat(QuantMethod.of(" " + m.wireName().toUpperCase() + " ")).contains(m);

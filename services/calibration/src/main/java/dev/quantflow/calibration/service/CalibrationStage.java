@@ -18,6 +18,7 @@ import dev.quantflow.events.Recipe;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
@@ -63,9 +64,20 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
     public void handle(CalibrationRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
         Recipe recipe = job.getPlan().getRecipe();
-        ctx.status(JobStates.RUNNING, 0.0, LLM_METHODS.contains(job.getPlan().getMethod())
-            ? "collecting layer-input statistics for " + job.getPlan().getMethod().toUpperCase()
-            : "calibrating activations (" + recipe.getCalibrator() + ")");
+        QuantMethod method = QuantMethod.fromPlan(job.getPlan().getMethod());
+        if (method.statistics() == QuantMethod.Statistics.NONE) {
+            throw new PermanentStageException(ReasonCodes.UNSUPPORTED_METHOD, "method " + method
+                + " needs no calibration; the job should have gone to " + method.topic().name());
+        }
+        if (job.getInputs().getCalibration() == null) {
+            throw new PermanentStageException(ReasonCodes.MISSING_INPUT, "method " + method
+                + " calibrates, and the job has no calibration data");
+        }
+        ctx.status(JobStates.RUNNING, 0.0, switch (method.statistics()) {
+            case LAYER_INPUTS -> "collecting layer-input statistics for " + method.wireName().toUpperCase();
+            case CHANNEL_ABS_MAX -> "collecting per-channel activation maxima (SmoothQuant)";
+            default -> "calibrating activations (" + recipe.getCalibrator() + ")";
+        });
 
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         byte[] dataBytes = Artifacts.load(store, job.getInputs().getCalibration(), "the calibration data");
@@ -77,15 +89,19 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "calibration data: " + e.getMessage(), e);
         }
 
-        if (LLM_METHODS.contains(job.getPlan().getMethod())) {
-            calibrateLlm(job, modelBytes, data, ctx);
-            return;
+        switch (method.statistics()) {
+            case LAYER_INPUTS -> calibrateLlm(job, method, modelBytes, data, ctx);
+            case CHANNEL_ABS_MAX -> calibrateSmoothing(job, method, model, modelBytes, data, ctx);
+            case ACTIVATION_RANGES -> calibrateRanges(job, method, model, modelBytes, data, ctx);
+            case NONE -> throw new IllegalStateException("checked above");
         }
-        if ("dynamic".equals(job.getPlan().getMethod())) {
-            calibrateSmoothing(job, model, modelBytes, data, ctx);
-            return;
-        }
-        List<String> tensors = tensorsFor(job.getPlan().getMethod(), model, recipe);
+    }
+
+    /** Static INT8: streaming activation ranges of every tensor the quantizer (and its retries) may need. */
+    private void calibrateRanges(JobContext job, QuantMethod method, OnnxModel model, byte[] modelBytes, NpzArchive data,
+                                 StageContext ctx) throws Exception {
+        Recipe recipe = job.getPlan().getRecipe();
+        List<String> tensors = tensorsFor(method, model, recipe);
         CalibrationOptions options = CalibrationOptions.defaults()
             .withBatchSize(config.batchSize())
             .withIntraOpThreads(config.intraOpThreads())
@@ -120,7 +136,7 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
 
         var statsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.CALIBRATION, "statistics.json"),
             stats.toJson(), "application/json");
-        ctx.publish(Topics.quantizeTopic(job.getPlan().getMethod()), QuantizeRequested.newBuilder()
+        ctx.publish(method.topic(), QuantizeRequested.newBuilder()
             .setHeader(ctx.header("quantize", ctx.attempt()))
             .setContext(job)
             .setStatistics(statsRef)
@@ -129,14 +145,12 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             + " tensors, " + stats.samples() + " samples");
     }
 
-    /** Methods whose calibration is the layer-input statistics of every weight MatMul (GPTQ's Hessian, AWQ's scales). */
-    static final Set<String> LLM_METHODS = Set.of("gptq", "awq");
-
     /**
      * Dynamic INT8 with calibration data: the per-channel {@code max |x|} of every weight-MatMul input, which
      * SmoothQuant uses to move activation outliers into the weights before quantizing (quantizer-dynamic).
      */
-    private void calibrateSmoothing(JobContext job, OnnxModel model, byte[] modelBytes, NpzArchive data, StageContext ctx)
+    private void calibrateSmoothing(JobContext job, QuantMethod method, OnnxModel model, byte[] modelBytes, NpzArchive data,
+                                    StageContext ctx)
         throws Exception {
         List<String> tensors = dev.quantflow.quant.dynamic.SmoothQuant.smoothableInputs(model);
         java.util.Map<String, float[]> absMax;
@@ -153,7 +167,7 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
         }
         var statsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.CALIBRATION, "channel-absmax.json"),
             new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(absMax), "application/json");
-        ctx.publish(Topics.QUANTIZE_DYNAMIC, QuantizeRequested.newBuilder()
+        ctx.publish(method.topic(), QuantizeRequested.newBuilder()
             .setHeader(ctx.header("quantize", ctx.attempt()))
             .setContext(job)
             .setStatistics(statsRef)
@@ -166,7 +180,8 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
      * The LLM path: run the token windows through the fp32 model and accumulate, per MatMul input, {@code XᵀX},
      * the mean |x| per channel and a sample of rows. Stored as one binary artifact the GPTQ/AWQ pools read.
      */
-    private void calibrateLlm(JobContext job, byte[] modelBytes, NpzArchive data, StageContext ctx) throws Exception {
+    private void calibrateLlm(JobContext job, QuantMethod method, byte[] modelBytes, NpzArchive data, StageContext ctx)
+        throws Exception {
         long started = System.nanoTime();
         int[] lastReported = {-1};
         LlmCalibrationResult result;
@@ -193,7 +208,7 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
             ctx.attempt(), result.stats().size(), result.tokens(), (System.nanoTime() - started) / 1e9, out.size());
         var statsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.CALIBRATION, "layer-inputs.bin"),
             out.toByteArray(), "application/octet-stream");
-        ctx.publish(Topics.quantizeTopic(job.getPlan().getMethod()), QuantizeRequested.newBuilder()
+        ctx.publish(method.topic(), QuantizeRequested.newBuilder()
             .setHeader(ctx.header("quantize", ctx.attempt()))
             .setContext(job)
             .setStatistics(statsRef)
@@ -208,9 +223,9 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
      * the first one did not (the output of a node that turned fp32 feeding a quantized one). Statistics stream, so
      * observing more tensors costs time, not memory per sample.
      */
-    static List<String> tensorsFor(String method, OnnxModel model, Recipe recipe) {
+    static List<String> tensorsFor(QuantMethod method, OnnxModel model, Recipe recipe) {
         Set<String> tensors = new LinkedHashSet<>();
-        if ("static".equals(method)) {
+        if (method.family() == QuantMethod.Family.STATIC_PTQ) {
             var staticRecipe = new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(),
                 "int8".equalsIgnoreCase(recipe.getActivationType()) ? ActivationType.INT8 : ActivationType.UINT8);
             tensors.addAll(StaticQdqQuantizer.tensorsToCalibrate(model, staticRecipe));

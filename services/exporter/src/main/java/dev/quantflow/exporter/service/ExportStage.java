@@ -23,6 +23,7 @@ import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.ModelReady;
 import dev.quantflow.events.ProfileRequested;
 import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
@@ -159,14 +160,9 @@ public class ExportStage implements StageHandler<ExportRequested> {
         return e;
     }
 
-    /** The precision in file names and the report: int8, int4 (the LLM path's bits), fp16, bf16. */
+    /** The precision in file names and the report: int8, int4 (the LLM path's bits), w4a8 (QAT), fp16, bf16. */
     static String label(String method, int bits) {
-        return switch (method) {
-            case "static", "dynamic" -> "int8";
-            case "qat" -> bits == 8 ? "int8" : "w" + bits + "a8";
-            case "gptq", "awq", "rtn" -> "int" + bits;
-            default -> method;
-        };
+        return QuantMethod.fromPlan(method).precisionLabel(bits).toLowerCase(java.util.Locale.ROOT);
     }
 
     private static Double number(JsonNode n) {

@@ -1,8 +1,10 @@
 package dev.quantflow.intake.service;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -22,6 +24,7 @@ import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.EventHeaders;
 import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
@@ -80,7 +83,7 @@ public class JobSubmitter {
      */
     private static Prepared prepare(OnnxModel parsed, JobPlan plan, byte[] calibration, String calibrationName,
                                     byte[] validation, String validationName, byte[] training, byte[] tokenizer) {
-        if (LlmInputs.isLlmMethod(plan.getMethod())) {
+        if (QuantMethod.fromPlan(plan.getMethod()).dataForm() == QuantMethod.DataForm.TOKENS) {
             byte[] calib = calibration == null ? null : LlmInputs.calibrationNpz(parsed, calibration, calibrationName, tokenizer);
             byte[] valid = LlmInputs.validationNpz(parsed, validation, validationName, tokenizer);
             return new Prepared(calib, valid, null);
@@ -202,15 +205,15 @@ public class JobSubmitter {
             .build();
         projection.register(header.getJobId(), inputs.getName(), plan.getMethod(), accepted);
         publisher.publish(Topics.JOBS_STATUS, header.getJobId(), accepted);
-        // dynamic INT8 runs without calibration; given calibration data, it calibrates for SmoothQuant first
-        if (MethodSelection.Choice.needsCalibration(plan.getMethod())
-            || ("dynamic".equals(plan.getMethod()) && inputs.getCalibration() != null)) {
+        // e.g. dynamic INT8 runs without calibration; given calibration data, it calibrates for SmoothQuant first
+        QuantMethod method = QuantMethod.fromPlan(plan.getMethod());
+        if (method.calibrates(inputs.getCalibration() != null)) {
             publisher.publish(Topics.CALIBRATION_REQUESTED, header.getJobId(), CalibrationRequested.newBuilder()
                 .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "calibrate"))
                 .setContext(context)
                 .build());
         } else {
-            publisher.publish(Topics.quantizeTopic(plan.getMethod()), header.getJobId(), QuantizeRequested.newBuilder()
+            publisher.publish(method.topic(), header.getJobId(), QuantizeRequested.newBuilder()
                 .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "quantize"))
                 .setContext(context)
                 .build());
@@ -228,18 +231,14 @@ public class JobSubmitter {
     JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given) {
         MethodSelection.Choice choice;
         // Without the model, "auto" cannot be resolved yet: only checks that hold for every method are made.
-        boolean methodKnown = model != null || (options.method() != null && !options.method().isBlank()
-            && !options.method().trim().equalsIgnoreCase("auto"));
+        java.util.Optional<QuantMethod> named = MethodSelection.requested(options.method()); // refuses unknown names
+        boolean methodKnown = model != null || named.isPresent();
         if (model == null) {
-            String m = options.method() == null || options.method().isBlank() ? "static" : options.method().trim().toLowerCase();
-            if (!m.equals("auto") && !MethodSelection.AVAILABLE.contains(m)) {
-                MethodSelection.choose(m, null, given); // throws UNSUPPORTED_METHOD
-            }
-            choice = new MethodSelection.Choice(m.equals("auto") ? "static" : m, "", List.of());
+            choice = new MethodSelection.Choice(named.orElse(QuantMethod.STATIC), "", List.of());
         } else {
             choice = MethodSelection.choose(options.method(), model, given);
         }
-        String method = choice.method();
+        QuantMethod method = choice.method();
         String reason = choice.reason();
         double drop = options.maxRelativeDrop() == null ? config.defaultMaxRelativeDrop() : options.maxRelativeDrop();
         if (!(drop >= 0 && drop < 1)) {
@@ -258,20 +257,13 @@ public class JobSubmitter {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
                 "maxSizeRatio must be a fraction in (0, 1], e.g. 0.3; was " + options.maxSizeRatio());
         }
-        boolean llm = LlmInputs.isLlmMethod(method);
-        int bits = options.bits() != null ? options.bits() : llm ? 4 : 8;
-        if (llm && !List.of(2, 4, 8).contains(bits)) {
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "bits for " + method + " must be 4, 8 or 2 (what ONNX Runtime's MatMulNBits runs); was " + bits);
+        boolean llm = method.isLlm();
+        int bits = options.bits() != null ? options.bits() : method.defaultBits();
+        if (methodKnown && !method.allowsBits(bits)) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, bitsRefusal(method, bits));
         }
-        if (method.equals("qat") && (bits < 2 || bits > 8)) {
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
-                "bits for qat (weight bits; activations are 8-bit) must be between 2 and 8; was " + bits);
-        }
-        if (methodKnown && !llm && !method.equals("qat") && options.bits() != null && bits != 8) {
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "method " + method
-                + " quantizes to 8 bits (or 16 for fp16/bf16); bits=" + bits + " is for gptq/awq/rtn (4, 8, 2) and qat (2-8)");
-        }
-        int blockSize = options.blockSize() == null ? 128 : options.blockSize();
+        int blockSize = options.blockSize() == null ? (method.defaultBlockSize() > 0 ? method.defaultBlockSize() : 128)
+            : options.blockSize();
         if (blockSize < 16 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
                 "blockSize must be a power of two from 16 to 4096 (32, 64, 128 are usual); was " + blockSize);
@@ -290,7 +282,7 @@ public class JobSubmitter {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "learningRate must be in (0, 10); was "
                 + options.learningRate());
         }
-        if (method.equals("qat") || choice.fallbacks().contains("qat")) {
+        if (method.needsTrainingData() || choice.fallbacks().stream().anyMatch(QuantMethod::needsTrainingData)) {
             var training = dev.quantflow.events.TrainingParams.newBuilder();
             if (options.trainingSteps() != null) {
                 training.setSteps(options.trainingSteps());
@@ -320,17 +312,36 @@ public class JobSubmitter {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
                 "metric mse needs metricThreshold (the largest acceptable mean squared error of the outputs)");
         }
-        return JobPlan.newBuilder().setMethod(method).setMethodReason(reason).setMaxRelativeDrop(drop)
+        return JobPlan.newBuilder().setMethod(method.wireName()).setMethodReason(reason).setMaxRelativeDrop(drop)
             .setMaxAttempts(attempts).setRecipe(recipe)
             .setDeadline(java.time.Instant.now().plusSeconds(budgetSeconds))
             .setMaxSizeRatio(options.maxSizeRatio())
-            .setFallbackMethods(choice.fallbacks())
+            .setFallbackMethods(QuantMethod.wireNames(choice.fallbacks()))
             .setMetric(metric)
             .setMetricThreshold(options.metricThreshold())
             .setAllowRetraining(options.allowRetraining())
             .setMaxLatencyMs(options.maxLatencyMs())
             .setProfileHardwareClasses(profileClasses(options.profileOn()))
             .build();
+    }
+
+    /** Why {@code bits} is refused for {@code method}, and which methods take such bits. */
+    static String bitsRefusal(QuantMethod method, int bits) {
+        if (method.allowedBits().size() == 1) {
+            String others = Arrays.stream(QuantMethod.values()).filter(m -> m.allowsBits(bits))
+                .map(m -> m + " (" + bitsList(m) + ")").collect(Collectors.joining(", "));
+            return "method " + method + " quantizes to " + method.defaultBits() + " bits; bits=" + bits
+                + (others.isEmpty() ? " is not a width any method produces" : " is for " + others);
+        }
+        return "bits for " + method + " must be " + bitsList(method) + (method.isLlm()
+            ? " (what ONNX Runtime's MatMulNBits runs)" : " (weight bits; activations are 8-bit)") + "; was " + bits;
+    }
+
+    private static String bitsList(QuantMethod method) {
+        List<Integer> bits = method.allowedBits().stream().sorted().toList();
+        return bits.size() == 1 ? String.valueOf(bits.get(0))
+            : bits.subList(0, bits.size() - 1).stream().map(String::valueOf).collect(Collectors.joining(", "))
+                + " or " + bits.get(bits.size() - 1);
     }
 
     /** Hardware class names become topic suffixes: lower-case letters, digits and dashes only. */

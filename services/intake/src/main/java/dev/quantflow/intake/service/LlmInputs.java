@@ -35,10 +35,6 @@ final class LlmInputs {
     private LlmInputs() {
     }
 
-    static boolean isLlmMethod(String method) {
-        return List.of("gptq", "awq", "rtn").contains(method);
-    }
-
     static ModelInspector.LmShape shape(OnnxModel model) {
         ModelInspector.LmShape shape = ModelInspector.languageModelShape(model);
         if (shape.vocabSize() <= 0) {

@@ -2,9 +2,11 @@ package dev.quantflow.intake.service;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import dev.quantflow.onnx.ModelInspector;
 import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 
 /**
@@ -15,21 +17,13 @@ import dev.quantflow.pipeline.ReasonCodes;
  */
 public final class MethodSelection {
 
-    /** Methods whose worker pool exists. */
-    public static final List<String> AVAILABLE = List.of("static", "dynamic", "fp16", "bf16", "gptq", "awq", "rtn", "qat");
-
     /** What the request brings besides the model. */
     public record Inputs(boolean calibrationData, boolean trainingData, boolean allowRetraining) {
     }
 
-    public record Choice(String method, String reason, List<String> fallbacks) {
-        public boolean needsCalibration() {
-            return needsCalibration(method);
-        }
-
-        /** Methods that run the calibration stage first (static ranges; GPTQ/AWQ layer-input statistics). */
-        public static boolean needsCalibration(String method) {
-            return "static".equals(method) || "gptq".equals(method) || "awq".equals(method);
+    public record Choice(QuantMethod method, String reason, List<QuantMethod> fallbacks) {
+        public Choice {
+            fallbacks = List.copyOf(fallbacks);
         }
     }
 
@@ -40,86 +34,88 @@ public final class MethodSelection {
         return choose(requested, model, new Inputs(hasCalibrationData, false, false));
     }
 
+    /**
+     * The method a request names, or empty for {@code auto} / no method; an unknown name is refused with
+     * UNSUPPORTED_METHOD and the list of known ones.
+     */
+    public static Optional<QuantMethod> requested(String requested) {
+        if (requested == null || requested.isBlank() || requested.trim().equalsIgnoreCase("auto")) {
+            return Optional.empty();
+        }
+        return Optional.of(QuantMethod.of(requested).orElseThrow(() -> new RejectedInputException(422,
+            ReasonCodes.UNSUPPORTED_METHOD, "method '" + requested.trim().toLowerCase() + "' is not available in this "
+                + "version; available: " + String.join(", ", QuantMethod.wireNames()) + " (or auto)")));
+    }
+
     public static Choice choose(String requested, OnnxModel model, Inputs in) {
-        String method = requested == null || requested.isBlank() ? "auto-default" : requested.trim().toLowerCase();
+        boolean explicitAuto = requested != null && requested.trim().equalsIgnoreCase("auto");
+        QuantMethod method;
         String reason;
         boolean retrain = in.allowRetraining() && in.trainingData();
-        if (method.equals("auto") || method.equals("auto-default")) {
-            boolean explicitAuto = method.equals("auto");
+        Optional<QuantMethod> named = requested(requested);
+        if (named.isPresent()) {
+            method = named.get();
+            reason = "requested";
+        } else {
             ModelInspector.Kind kind = model == null ? null : ModelInspector.inspect(model);
             if (kind != null && kind.family() == ModelInspector.Family.DECODER_LLM && explicitAuto) {
-                method = in.calibrationData() ? "gptq" : "rtn";
-                reason = "auto: " + kind.reason() + " → 4-bit weight-only " + method.toUpperCase()
+                method = in.calibrationData() ? QuantMethod.GPTQ : QuantMethod.RTN;
+                reason = "auto: " + kind.reason() + " → 4-bit weight-only " + method.wireName().toUpperCase()
                     + (in.calibrationData() ? "" : " (no calibration text was given; GPTQ/AWQ need it)");
             } else if (retrain && (kind == null || kind.family() == ModelInspector.Family.VISION
                 || kind.family() == ModelInspector.Family.UNKNOWN)) {
-                method = "qat";
+                method = QuantMethod.QAT;
                 reason = (explicitAuto ? "auto: " + (kind == null ? "" : kind.reason() + "; ") : "")
                     + "retraining allowed and training data given → quantization-aware training";
-            } else if (!explicitAuto) {
-                method = "static";
+            } else if (!explicitAuto || kind == null) {
+                method = QuantMethod.STATIC;
                 reason = "default";
             } else {
                 method = switch (kind.family()) {
-                    case VISION, UNKNOWN -> "static";
-                    case NLP_ENCODER, RECURRENT -> "dynamic";
+                    case VISION, UNKNOWN -> QuantMethod.STATIC;
+                    case NLP_ENCODER, RECURRENT -> QuantMethod.DYNAMIC;
                     case DECODER_LLM -> throw new IllegalStateException("handled above");
                 };
                 reason = "auto: " + kind.reason() + " → " + method;
             }
-        } else if (AVAILABLE.contains(method)) {
-            reason = "requested";
-        } else {
-            throw new RejectedInputException(422, ReasonCodes.UNSUPPORTED_METHOD, "method '" + method
-                + "' is not available in this version; available: " + String.join(", ", AVAILABLE) + " (or auto)");
         }
-        if (Choice.needsCalibration(method) && !in.calibrationData()) {
+        if (method.requiresCalibrationData() && !in.calibrationData()) {
             throw new RejectedInputException(400, ReasonCodes.MISSING_INPUT, "method " + method
-                + (method.equals("static") ? " needs calibration data (.npz, one array per model input, or text with a tokenizer)"
+                + (method.dataForm() == QuantMethod.DataForm.MODEL_INPUTS
+                    ? " needs calibration data (.npz, one array per model input, or text with a tokenizer)"
                     : " needs calibration data (text with the tokenizer, or .npz with 'input_ids' windows / 'tokens'); "
-                        + "method rtn needs none"));
+                        + "method " + QuantMethod.RTN + " needs none"));
         }
-        if (method.equals("qat") && !(in.trainingData() && in.allowRetraining())) {
+        if (method.needsTrainingData() && !(in.trainingData() && in.allowRetraining())) {
             throw new RejectedInputException(400, ReasonCodes.MISSING_INPUT,
-                "method qat fine-tunes the model: it needs training data (.npz like the validation data, 'labels' optional) "
-                    + "and allowRetraining=true");
+                "method " + method + " fine-tunes the model: it needs training data (.npz like the validation data, "
+                    + "'labels' optional) and allowRetraining=true");
         }
         return new Choice(method, reason, fallbacks(method, in));
     }
 
     /**
      * static → qat (when retraining is allowed), fp16; dynamic → static (with calibration data), fp16;
-     * rtn → gptq, awq (with calibration data); gptq → awq; awq → gptq; qat, fp16, bf16 → none.
+     * rtn → gptq, awq (with calibration data); gptq → awq; awq → gptq; qat, fp16, bf16 → none. A fallback that needs
+     * data the job does not have is left out.
      */
-    static List<String> fallbacks(String method, Inputs in) {
-        List<String> out = new ArrayList<>();
-        switch (method) {
-            case "static" -> {
-                if (in.allowRetraining() && in.trainingData()) {
-                    out.add("qat");
-                }
-                out.add("fp16");
+    static List<QuantMethod> fallbacks(QuantMethod method, Inputs in) {
+        List<QuantMethod> candidates = switch (method) {
+            case STATIC -> List.of(QuantMethod.QAT, QuantMethod.FP16);
+            case DYNAMIC -> List.of(QuantMethod.STATIC, QuantMethod.FP16);
+            case RTN -> List.of(QuantMethod.GPTQ, QuantMethod.AWQ);
+            case GPTQ -> List.of(QuantMethod.AWQ);
+            case AWQ -> List.of(QuantMethod.GPTQ);
+            case QAT, FP16, BF16 -> List.of();
+        };
+        List<QuantMethod> out = new ArrayList<>();
+        for (QuantMethod m : candidates) {
+            boolean dataOk = (!m.requiresCalibrationData() || in.calibrationData())
+                && (!m.needsTrainingData() || (in.trainingData() && in.allowRetraining()));
+            if (dataOk) {
+                out.add(m);
             }
-            case "dynamic" -> {
-                if (in.calibrationData()) {
-                    out.add("static");
-                }
-                out.add("fp16");
-            }
-            case "rtn" -> {
-                if (in.calibrationData()) {
-                    out.add("gptq");
-                    out.add("awq");
-                }
-            }
-            case "gptq" -> out.add("awq");
-            case "awq" -> out.add("gptq");
-            default -> { }
         }
         return out;
-    }
-
-    static List<String> fallbacks(String method, boolean hasCalibrationData) {
-        return fallbacks(method, new Inputs(hasCalibrationData, false, false));
     }
 }

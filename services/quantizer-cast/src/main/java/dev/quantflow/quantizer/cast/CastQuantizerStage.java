@@ -15,9 +15,9 @@ import dev.quantflow.events.Recipe;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -46,21 +46,16 @@ public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(Topics.QUANTIZE_CAST, Stages.QUANTIZE, "quantizer-cast");
+        return new Binding<>(QuantMethod.FP16.topic(), Stages.QUANTIZE, QuantMethod.FP16.pool());
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
-        String method = job.getPlan().getMethod();
-        CastRecipe base = switch (method) {
-            case "fp16" -> CastRecipe.fp16();
-            case "bf16" -> CastRecipe.bf16();
-            default -> throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
-                "the cast pool converts to fp16 or bf16, not '" + method + "'");
-        };
+        QuantMethod method = QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
+        CastRecipe base = method == QuantMethod.BF16 ? CastRecipe.bf16() : CastRecipe.fp16();
         Recipe recipe = job.getPlan().getRecipe();
-        ctx.status(JobStates.RUNNING, 0.0, "converting to " + method.toUpperCase());
+        ctx.status(JobStates.RUNNING, 0.0, "converting to " + method.precisionLabel(16));
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         OnnxModel model = Artifacts.parseModel(modelBytes);
         CastResult result;
@@ -80,7 +75,7 @@ public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
         summary.put("keptFloatNodes", result.decisions().stream().filter(d -> !d.lowPrecision()).map(CastQuantizerStage::asNode).toList());
         summary.put("warnings", result.warnings());
         QuantizerOutputs.publish(ctx, store, job, null, converted, "model." + method + ".onnx", summary,
-            "converted " + lowCount + " nodes to " + method.toUpperCase());
+            "converted " + lowCount + " nodes to " + method.precisionLabel(16));
     }
 
     /** The summary's node shape shared with the other pools (node, opType, quantized, reason). */

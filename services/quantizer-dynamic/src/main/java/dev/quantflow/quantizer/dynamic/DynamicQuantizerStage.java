@@ -15,8 +15,8 @@ import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -46,12 +46,13 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(Topics.QUANTIZE_DYNAMIC, Stages.QUANTIZE, "quantizer-dynamic");
+        return new Binding<>(QuantMethod.DYNAMIC.topic(), Stages.QUANTIZE, QuantMethod.DYNAMIC.pool());
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
+        QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
         Recipe recipe = job.getPlan().getRecipe();
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic"
             + (event.getStatistics() != null ? ", SmoothQuant α=" + SmoothQuant.DEFAULT_ALPHA + ")" : ")")

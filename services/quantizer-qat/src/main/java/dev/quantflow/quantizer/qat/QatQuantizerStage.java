@@ -19,8 +19,8 @@ import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -56,12 +56,13 @@ public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(Topics.QUANTIZE_QAT, Stages.QUANTIZE, "quantizer-qat");
+        return new Binding<>(QuantMethod.QAT.topic(), Stages.QUANTIZE, QuantMethod.QAT.pool());
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
+        QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
         Recipe recipe = job.getPlan().getRecipe();
         QatRecipe qat = toQatRecipe(recipe);
         if (job.getInputs().getTraining() == null) {

@@ -18,8 +18,8 @@ import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -50,12 +50,13 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(Topics.QUANTIZE_STATIC, Stages.QUANTIZE, "quantizer-static");
+        return new Binding<>(QuantMethod.STATIC.topic(), Stages.QUANTIZE, QuantMethod.STATIC.pool());
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
+        QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
         Recipe recipe = job.getPlan().getRecipe();
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (static, QDQ)"
             + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));

@@ -11,6 +11,7 @@ import java.util.Set;
 
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.Recipe;
+import dev.quantflow.pipeline.QuantMethod;
 
 /**
  * The debug loop's decision for an attempt that missed its target (the workflow's "meets targets? → debug
@@ -31,9 +32,10 @@ import dev.quantflow.events.Recipe;
  *   <li><b>architecture issue</b> (nothing left to try with this method) → the next method of the plan, else give up.</li>
  * </ol>
  *
- * <p>4-bit LLM jobs (gptq, awq, rtn), after the budget and runtime-error rules: RTN → the next method of the plan
- * (GPTQ, then AWQ); then a smaller block size (128 → 64 → 32); then the layers with the largest relative
- * reconstruction error kept at 8 bits (one more per retry: 1, 2, 3 …); then the next method; else give up.
+ * <p>4-bit LLM jobs (gptq, awq, rtn), after the budget and runtime-error rules: first the methods of the plan not
+ * tried yet (RTN → GPTQ → AWQ), each at the job's own bits and block size, since another method keeps the model's
+ * size; then, with the last method, a smaller block size (128 → 64 → 32); then the layers with the largest relative
+ * reconstruction error kept at 8 bits (one more per retry: 1, 2, 3 …); else give up.
  *
  * <p>QAT jobs: every miss within the budget goes back to the QAT pool with adjusted training parameters: when the
  * loss diverged, a tenth of the learning rate; otherwise twice the steps and half the learning rate, and learnable
@@ -53,28 +55,25 @@ public final class DebugPlanner {
 
     /**
      * What the validator saw. {@code latencyMs} is the quantized model's batch-1 p50, given only when the quality
-     * target was met (see {@link #latencyMissed}); {@code maxLatencyMs} the job's target or null.
+     * target was met (see {@link #latencyMissed}); {@code maxLatencyMs} the job's target or null. Built with
+     * {@link #builder}: only the recipe, method and attempt counters are required; lists default to empty.
      */
-    public record Observations(Recipe recipe, String method, int attempt, int maxAttempts, Instant now, Instant deadline,
+    public record Observations(Recipe recipe, QuantMethod method, int attempt, int maxAttempts, Instant now, Instant deadline,
                                List<AttemptRecord> history, List<LayerSensitivity> layers, List<String> outlierTensors,
                                String runtimeErrorNode, Double sizeRatio, Double maxSizeRatio,
-                               List<String> fallbackMethods, TrainingOutcome training, Double latencyMs,
+                               List<QuantMethod> fallbackMethods, TrainingOutcome training, Double latencyMs,
                                Double maxLatencyMs) {
 
-
-        public Observations(Recipe recipe, String method, int attempt, int maxAttempts, Instant now, Instant deadline,
-                            List<AttemptRecord> history, List<LayerSensitivity> layers, List<String> outlierTensors,
-                            String runtimeErrorNode, Double sizeRatio, Double maxSizeRatio, List<String> fallbackMethods) {
-            this(recipe, method, attempt, maxAttempts, now, deadline, history, layers, outlierTensors, runtimeErrorNode,
-                sizeRatio, maxSizeRatio, fallbackMethods, null, null, null);
+        public Observations {
+            history = history == null ? List.of() : List.copyOf(history);
+            layers = layers == null ? List.of() : List.copyOf(layers);
+            outlierTensors = outlierTensors == null ? List.of() : List.copyOf(outlierTensors);
+            fallbackMethods = fallbackMethods == null ? List.of() : List.copyOf(fallbackMethods);
+            now = now == null ? Instant.now() : now;
         }
 
-        public Observations(Recipe recipe, String method, int attempt, int maxAttempts, Instant now, Instant deadline,
-                            List<AttemptRecord> history, List<LayerSensitivity> layers, List<String> outlierTensors,
-                            String runtimeErrorNode, Double sizeRatio, Double maxSizeRatio, List<String> fallbackMethods,
-                            TrainingOutcome training) {
-            this(recipe, method, attempt, maxAttempts, now, deadline, history, layers, outlierTensors, runtimeErrorNode,
-                sizeRatio, maxSizeRatio, fallbackMethods, training, null, null);
+        public static Builder builder(Recipe recipe, QuantMethod method, int attempt, int maxAttempts) {
+            return new Builder(recipe, method, attempt, maxAttempts);
         }
 
         /**
@@ -83,6 +82,57 @@ public final class DebugPlanner {
          */
         boolean latencyMissed() {
             return maxLatencyMs != null && latencyMs != null && latencyMs > maxLatencyMs;
+        }
+
+        /** The recipe of the job's first attempt: the job's own options, before any debug-loop change. */
+        Recipe originalRecipe() {
+            return history.stream().min(Comparator.comparingInt(AttemptRecord::getAttempt))
+                .map(AttemptRecord::getRecipe).orElse(recipe);
+        }
+
+        /** Fluent construction of {@link Observations}. */
+        public static final class Builder {
+            private final Recipe recipe;
+            private final QuantMethod method;
+            private final int attempt;
+            private final int maxAttempts;
+            private Instant now;
+            private Instant deadline;
+            private List<AttemptRecord> history;
+            private List<LayerSensitivity> layers;
+            private List<String> outlierTensors;
+            private String runtimeErrorNode;
+            private Double sizeRatio;
+            private Double maxSizeRatio;
+            private List<QuantMethod> fallbackMethods;
+            private TrainingOutcome training;
+            private Double latencyMs;
+            private Double maxLatencyMs;
+
+            private Builder(Recipe recipe, QuantMethod method, int attempt, int maxAttempts) {
+                this.recipe = recipe;
+                this.method = method;
+                this.attempt = attempt;
+                this.maxAttempts = maxAttempts;
+            }
+
+            public Builder now(Instant v) { now = v; return this; }
+            public Builder deadline(Instant v) { deadline = v; return this; }
+            public Builder history(List<AttemptRecord> v) { history = v; return this; }
+            public Builder layers(List<LayerSensitivity> v) { layers = v; return this; }
+            public Builder outlierTensors(List<String> v) { outlierTensors = v; return this; }
+            public Builder runtimeErrorNode(String v) { runtimeErrorNode = v; return this; }
+            public Builder sizeRatio(Double v) { sizeRatio = v; return this; }
+            public Builder maxSizeRatio(Double v) { maxSizeRatio = v; return this; }
+            public Builder fallbackMethods(List<QuantMethod> v) { fallbackMethods = v; return this; }
+            public Builder training(TrainingOutcome v) { training = v; return this; }
+            public Builder latencyMs(Double v) { latencyMs = v; return this; }
+            public Builder maxLatencyMs(Double v) { maxLatencyMs = v; return this; }
+
+            public Observations build() {
+                return new Observations(recipe, method, attempt, maxAttempts, now, deadline, history, layers, outlierTensors,
+                    runtimeErrorNode, sizeRatio, maxSizeRatio, fallbackMethods, training, latencyMs, maxLatencyMs);
+            }
         }
     }
 
@@ -100,11 +150,11 @@ public final class DebugPlanner {
 
     /**
      * @param route     where the job goes next
-     * @param recipe    the next attempt's recipe (for CALIBRATION and QUANTIZE)
+     * @param recipe    the next attempt's recipe (for CALIBRATION, QUANTIZE and METHOD)
      * @param method    the next method (for METHOD)
      * @param diagnosis what was found, in words for the report
      */
-    public record Decision(Route route, Recipe recipe, String method, String diagnosis) {
+    public record Decision(Route route, Recipe recipe, QuantMethod method, String diagnosis) {
     }
 
     public static Decision decide(Observations o) {
@@ -123,10 +173,10 @@ public final class DebugPlanner {
                 "ONNX Runtime could not run it quantized"), null,
                 "runtime error: ONNX Runtime cannot run node " + o.runtimeErrorNode() + " quantized; keeping it in fp32");
         }
-        if (LLM_METHODS.contains(o.method())) {
+        if (o.method().isLlm()) {
             return decideLlm(o, r);
         }
-        if ("qat".equals(o.method())) {
+        if (o.method().family() == QuantMethod.Family.QAT) {
             return decideQat(o, r);
         }
         if (o.maxSizeRatio() != null && o.sizeRatio() != null && o.sizeRatio() > o.maxSizeRatio()
@@ -184,17 +234,15 @@ public final class DebugPlanner {
         return giveUp("architecture issue: nothing left to try with " + o.method() + " and no other method in the plan");
     }
 
-    /** Methods of the 4-bit weight-only LLM path. */
-    public static final Set<String> LLM_METHODS = Set.of("gptq", "awq", "rtn");
     /** Smallest block size the loop goes down to. */
     static final int MIN_BLOCK_SIZE = 32;
 
     private static Decision decideLlm(Observations o, Recipe r) {
-        if (o.method().equals("rtn")) {
-            Decision switched = nextMethod(o, "round-to-nearest misses the perplexity budget");
-            if (switched != null) {
-                return switched;
-            }
+        // Another method first: it keeps the model's size; smaller blocks and 8-bit layers each cost size.
+        Decision other = nextMethod(o, (o.method() == QuantMethod.RTN ? "round-to-nearest" : o.method().toString())
+            + " misses the perplexity budget at " + r.getBits() + " bits, blocks of " + r.getBlockSize());
+        if (other != null) {
+            return other;
         }
         if (r.getBlockSize() > MIN_BLOCK_SIZE) {
             int next = r.getBlockSize() / 2;
@@ -218,19 +266,35 @@ public final class DebugPlanner {
                 .map(l -> String.format("%s (%.1f dB)", l.node(), l.sqnrDb())).reduce((a, b) -> a + ", " + b).orElse("")
                 + " lose the most at " + r.getBits() + " bits; keeping " + (chosen.size() == 1 ? "it" : "them") + " at 8 bits");
         }
-        Decision switched = nextMethod(o, o.method() + " cannot reach the perplexity budget");
-        return switched != null ? switched
-            : giveUp("nothing left to try with " + o.method() + " (smallest blocks, sensitive layers at 8 bits) "
-                + "and no other method in the plan");
+        return giveUp("nothing left to try with " + o.method() + " (smallest blocks, sensitive layers at 8 bits) "
+            + "and every method of the plan tried");
     }
 
+    /**
+     * The first fallback method of the plan not tried yet. The next attempt starts from the job's own options (the
+     * first attempt's recipe: bits, block size, excluded nodes, training parameters), not from what the debug loop
+     * changed for the previous method; bits the new method cannot produce become its default.
+     */
     private static Decision nextMethod(Observations o, String why) {
-        for (String m : o.fallbackMethods()) {
-            if (!m.equals(o.method()) && o.history().stream().noneMatch(h -> h.getMethod().equals(m))) {
-                return new Decision(Route.METHOD, null, m, "architecture issue: " + why + "; switching to " + m);
+        for (QuantMethod m : o.fallbackMethods()) {
+            if (m != o.method() && o.history().stream().noneMatch(h -> m.wireName().equals(h.getMethod()))) {
+                return new Decision(Route.METHOD, switchedRecipe(o.originalRecipe(), m), m,
+                    "architecture issue: " + why + "; switching to " + m);
             }
         }
         return null;
+    }
+
+    static Recipe switchedRecipe(Recipe original, QuantMethod next) {
+        Recipe.Builder b = Recipe.newBuilder(original).setHighPrecisionNodes(List.of()).setInt8Only(false)
+            .setNote("method switched to " + next + " (the job's own options carried over)");
+        if (!next.allowsBits(original.getBits())) {
+            b.setBits(next.defaultBits());
+        }
+        if (next.defaultBlockSize() > 0 && original.getBlockSize() <= 0) {
+            b.setBlockSize(next.defaultBlockSize());
+        }
+        return b.build();
     }
 
     private static Decision decideQat(Observations o, Recipe r) {

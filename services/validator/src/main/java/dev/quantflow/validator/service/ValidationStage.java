@@ -26,6 +26,7 @@ import dev.quantflow.events.Recipe;
 import dev.quantflow.events.ValidationRequested;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
@@ -74,7 +75,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
     @Override
     public void handle(ValidationRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
-        if (DebugPlanner.LLM_METHODS.contains(job.getPlan().getMethod())) {
+        if (QuantMethod.fromPlan(job.getPlan().getMethod()).isLlm()) {
             handleLlm(event, ctx);
             return;
         }
@@ -155,13 +156,20 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
 
         DebugPlanner.Decision decision = null;
         if (!passed) {
-            ActivationStatistics stats = event.getStatistics() == null ? null
+            // the outlier rule reads activation ranges; other methods' statistics (SmoothQuant maxima) are not ranges
+            boolean ranges = QuantMethod.fromPlan(job.getPlan().getMethod()).statistics()
+                == QuantMethod.Statistics.ACTIVATION_RANGES;
+            ActivationStatistics stats = event.getStatistics() == null || !ranges ? null
                 : ActivationStatistics.fromJson(Artifacts.load(store, event.getStatistics(), "the calibration statistics"));
-            decision = DebugPlanner.decide(new DebugPlanner.Observations(recipe, job.getPlan().getMethod(), ctx.attempt(),
-                job.getPlan().getMaxAttempts(), Instant.now(), job.getPlan().getDeadline(), job.getHistory(),
-                sensitivities(layers), Outliers.tensorsDominatedByOutliers(stats), runtimeErrorNode, sizeRatio,
-                maxSizeRatio, job.getPlan().getFallbackMethods(), trainingOutcome(summary),
-                verdict.passed() && sizeOk ? latencyMs : null, maxLatencyMs));
+            decision = DebugPlanner.decide(observations(job, ctx.attempt())
+                .layers(sensitivities(layers))
+                .outlierTensors(Outliers.tensorsDominatedByOutliers(stats))
+                .runtimeErrorNode(runtimeErrorNode)
+                .sizeRatio(sizeRatio)
+                .training(trainingOutcome(summary))
+                .latencyMs(verdict.passed() && sizeOk ? latencyMs : null)
+                .maxLatencyMs(maxLatencyMs)
+                .build());
         }
 
         Map<String, Object> metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText);
@@ -196,7 +204,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             .withLatency(List.of()), "baseline");
         Map<String, Object> m = new LinkedHashMap<>();
         String method = event.getContext().getPlan().getMethod();
-        m.put("method", method.equals("qat") ? "ptq (same quantization, no training)" : "baseline");
+        m.put("method", QuantMethod.fromPlan(method) == QuantMethod.QAT ? "ptq (same quantization, no training)" : "baseline");
         m.put("sizeBytes", (long) bytes.length);
         m.put("accuracy", b.accuracy());
         m.put("top1Agreement", ModelEvaluator.top1Agreement(fp32.predictions(), b.predictions()));
@@ -230,14 +238,27 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), verdictText);
         DebugPlanner.Decision decision = null;
         if (!outcome.verdict().passed()) {
-            decision = DebugPlanner.decide(new DebugPlanner.Observations(job.getPlan().getRecipe(), job.getPlan().getMethod(),
-                ctx.attempt(), job.getPlan().getMaxAttempts(), Instant.now(), job.getPlan().getDeadline(), job.getHistory(),
-                outcome.sensitivities(), List.of(), outcome.runtimeErrorNode(), outcome.sizeRatio(),
-                job.getPlan().getMaxSizeRatio(), job.getPlan().getFallbackMethods()));
+            decision = DebugPlanner.decide(observations(job, ctx.attempt())
+                .layers(outcome.sensitivities())
+                .runtimeErrorNode(outcome.runtimeErrorNode())
+                .sizeRatio(outcome.sizeRatio())
+                .build());
         }
         Map<String, Object> metrics = outcome.metrics();
         metrics.put("quantization", summary);
         conclude(event, ctx, metrics, outcome.verdict().passed(), verdictText, decision, outcome.runs());
+    }
+
+    /** What every miss is judged on: the job's plan (recipe, method, budget, fallbacks) and its history. */
+    static DebugPlanner.Observations.Builder observations(JobContext job, int attempt) {
+        JobPlan plan = job.getPlan();
+        return DebugPlanner.Observations.builder(plan.getRecipe(), QuantMethod.fromPlan(plan.getMethod()), attempt,
+                plan.getMaxAttempts())
+            .now(Instant.now())
+            .deadline(plan.getDeadline())
+            .history(job.getHistory())
+            .maxSizeRatio(plan.getMaxSizeRatio())
+            .fallbackMethods(plan.getFallbackMethods().stream().map(QuantMethod::of).flatMap(java.util.Optional::stream).toList());
     }
 
     /** Stores the attempt's metrics and record, then exports (pass) or follows the debug loop's decision (miss). */
@@ -294,26 +315,31 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             }
             case QUANTIZE -> {
                 ctx.status(JobStates.RETRYING, 1.0, verdictText + "; " + decision.diagnosis());
-                ctx.publish(Topics.quantizeTopic(job.getPlan().getMethod()), QuantizeRequested.newBuilder()
+                ctx.publish(QuantMethod.fromPlan(job.getPlan().getMethod()).topic(), QuantizeRequested.newBuilder()
                     .setHeader(ctx.header("retry-quantize", next))
                     .setContext(withRecipe(job, decision.recipe(), job.getPlan().getMethod()))
                     .setStatistics(event.getStatistics())
                     .build());
             }
             case METHOD -> {
-                // Back to method selection: a method that needs calibration goes through calibration first.
+                // Back to method selection. A method that calibrates goes through calibration first, unless the
+                // statistics of this attempt are of the kind it reads (GPTQ ↔ AWQ: the same layer-input statistics).
                 ctx.status(JobStates.RETRYING, 1.0, verdictText + "; " + decision.diagnosis());
-                Recipe fresh = Recipe.newBuilder().setNote("method switched to " + decision.method()).build();
-                JobContext switched = withRecipe(job, fresh, decision.method());
-                if ("static".equals(decision.method())) {
+                QuantMethod from = QuantMethod.fromPlan(job.getPlan().getMethod());
+                QuantMethod to = decision.method();
+                JobContext switched = withRecipe(job, decision.recipe(), to.wireName());
+                boolean reuse = event.getStatistics() != null && from.statistics() == to.statistics()
+                    && to.statistics() != QuantMethod.Statistics.NONE;
+                if (to.calibrates(job.getInputs().getCalibration() != null) && !reuse) {
                     ctx.publish(Topics.CALIBRATION_REQUESTED, CalibrationRequested.newBuilder()
                         .setHeader(ctx.header("retry-method", next))
                         .setContext(switched)
                         .build());
                 } else {
-                    ctx.publish(Topics.quantizeTopic(decision.method()), QuantizeRequested.newBuilder()
+                    ctx.publish(to.topic(), QuantizeRequested.newBuilder()
                         .setHeader(ctx.header("retry-method", next))
                         .setContext(switched)
+                        .setStatistics(reuse ? event.getStatistics() : null)
                         .build());
                 }
             }
