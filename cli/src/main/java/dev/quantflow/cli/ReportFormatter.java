@@ -9,9 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import dev.quantflow.pipeline.QuantMethod;
-
 import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.quantflow.pipeline.QuantMethod;
 
 /**
  * Renders the intake's JSON (report, job status, status events) as terminal text. The report table has the layout
