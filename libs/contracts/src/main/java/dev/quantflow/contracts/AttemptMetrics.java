@@ -2,6 +2,7 @@ package dev.quantflow.contracts;
 
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
@@ -77,6 +78,7 @@ public record AttemptMetrics(
     }
 
     /** Whether these are a causal LM's metrics. */
+    @JsonIgnore // a helper, not a key: Jackson would otherwise write it as one
     public boolean isLlm() {
         return Boolean.TRUE.equals(llm);
     }

@@ -2,6 +2,7 @@ package dev.quantflow.contracts;
 
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
@@ -130,6 +131,7 @@ public record QuantizationSummary(
     }
 
     /** Whether this is a QAT summary (it has a loss curve). */
+    @JsonIgnore // a helper, not a key: Jackson would otherwise write it as one
     public boolean isTraining() {
         return lossCurve != null;
     }

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
@@ -137,6 +138,7 @@ public record Report(
     }
 
     /** Whether this is a causal LM's report (perplexity instead of accuracy). */
+    @JsonIgnore // a helper, not a key: Jackson would otherwise write it as one
     public boolean isLlm() {
         return Boolean.TRUE.equals(llm);
     }
