@@ -36,8 +36,13 @@ public final class ReportFormatter {
 
     /** The report as a summary block plus the comparison table, attempts and artifacts. */
     public static String report(JsonNode report) {
+        return report(read(report));
+    }
+
+    /** Intake's report.json as the contract record (keys this CLI does not know are ignored). */
+    static Report read(JsonNode report) {
         try {
-            return report(Json.MAPPER.treeToValue(report, Report.class));
+            return Json.MAPPER.treeToValue(report, Report.class);
         } catch (IOException | IllegalArgumentException e) {
             throw new CliException("intake answered a report this CLI cannot read: " + e.getMessage());
         }

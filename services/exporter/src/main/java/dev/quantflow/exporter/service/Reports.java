@@ -22,6 +22,13 @@ import dev.quantflow.events.JobContext;
 /** Builds the job report: JSON for machines, HTML (the spec's FP32-vs-quantized table) for people. */
 final class Reports {
 
+    /** Stand-ins for absent parts of a report, so that rendering reads every value the same way. */
+    private static final AttemptRecipe NO_RECIPE = new AttemptRecipe(null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null);
+    private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null);
+    private static final Report.Quantization NO_QUANTIZATION = new Report.Quantization(null, null, null, null);
+
     private Reports() {
     }
 
@@ -375,12 +382,6 @@ final class Reports {
         }
         s.append("</table>\n");
     }
-
-    private static final AttemptRecipe NO_RECIPE = new AttemptRecipe(null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null);
-    private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null);
-    private static final Report.Quantization NO_QUANTIZATION = new Report.Quantization(null, null, null, null);
 
     private static <T> List<T> list(List<T> values) {
         return values == null ? List.of() : values;
