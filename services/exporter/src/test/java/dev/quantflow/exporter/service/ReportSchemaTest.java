@@ -113,6 +113,44 @@ class ReportSchemaTest {
         assertThat(report.attempts().getFirst().baselinePerplexity()).isEqualTo(36.469);
     }
 
+    /** A 4-bit report as the exporter wrote it before the records: absent values copied as null, "layers": null. */
+    static final String EARLIER_LLM_REPORT = """
+        {"jobId":"job-9","name":"gpt","state":"READY","bestEffort":false,"bestEffortReason":"","method":"gptq",
+         "methodReason":"decoder-only causal LM","precision":"INT4","meetsTarget":true,"finishedAt":"2026-11-30T10:00:00Z",
+         "chosenAttempt":0,
+         "attempts":[{"attempt":1,"passed":true,"verdict":"meets target","recipe":{"bits":4,"blockSize":128,"symmetric":false,
+           "actOrder":true,"dampPercent":0.01,"highPrecisionNodes":[],"excludedNodes":[],"graphFormat":"matmulnbits","note":""},
+           "quantizedAccuracy":null,"top1Agreement":null,"quantizedSizeBytes":3123619,"quantizedLatencyBatch1P50Ms":null,
+           "quantizedPerplexity":36.436,"baselinePerplexity":36.469,"method":"gptq","diagnosis":"","route":"export","pareto":true},
+          {"attempt":2,"passed":false,"verdict":"","recipe":null,"quantizedAccuracy":null,"top1Agreement":null,
+           "quantizedSizeBytes":null,"quantizedLatencyBatch1P50Ms":null,"method":"gptq","diagnosis":"","route":"","pareto":false}],
+         "fp32":{"sizeBytes":14926281,"perplexity":36.402,"heldOutTokens":16384,"windows":128,"context":128,
+           "decodeTokensPerSecond":100.0,"decodeP50Ms":10.0,"decodeP95Ms":11.0,"prefillTokensPerSecond":2000.0,"intraOpThreads":1},
+         "quantized":{"sizeBytes":3123619,"perplexity":36.436,"heldOutTokens":16384,"windows":128,"context":128,
+           "decodeTokensPerSecond":150.0,"decodeP50Ms":6.6,"decodeP95Ms":7.0,"prefillTokensPerSecond":2500.0,"intraOpThreads":1},
+         "comparison":{"sizeRatio":0.209,"perplexityIncrease":0.00093,"baselinePerplexityIncrease":0.0018,
+           "increaseVsBaseline":null,"decodeSpeedup":1.5},
+         "target":{"metric":"perplexity-increase","maxRelativeIncrease":0.02,"maxSizeRatio":null,"value":0.00093,"threshold":0.02},
+         "verdict":"perplexity 36.402 -> 36.436: meets target",
+         "quantization":{"recipe":{"bits":4,"blockSize":128,"symmetric":false,"actOrder":true,"dampPercent":0.01,
+           "highPrecisionNodes":[],"excludedNodes":[],"graphFormat":"matmulnbits","note":""},
+           "quantizedNodes":[{"node":"/h.0/attn/q/MatMul","opType":"MatMul","weight":"h.0.attn.q.weight","k":256,"n":256,
+             "bits":4,"method":"gptq","relativeError":null,"reason":"4-bit"}],"keptFloatNodes":[]},
+         "layers":null,"baseline":{"method":"rtn","sizeBytes":3123619,"perplexity":36.469},"llm":true,
+         "artifacts":[{"name":"model.int4.onnx","key":"jobs/job-9/output/model.int4.onnx","sha256":"ab","size":3123619,
+           "mediaType":"application/onnx"}]}
+        """;
+
+    @Test
+    void reportsWrittenBeforeTheRecordsStillValidateAndRead() {
+        byte[] json = EARLIER_LLM_REPORT.getBytes(StandardCharsets.UTF_8);
+        assertThat(errors(json)).isEmpty();
+        Report report = StageJson.read(json, Report.class);
+        assertThat(report.attempts().get(1).recipe()).isNull();
+        assertThat(report.quantization().quantizedNodes().getFirst().relativeError()).isNull();
+        assertThat(Reports.html(report)).contains("FP32 vs GPTQ INT4").contains("/h.0/attn/q/MatMul").contains("36.469");
+    }
+
     @Test
     void aReportThatBreaksTheContractDoesNotValidate() throws IOException {
         Recipe recipe = Recipe.newBuilder().setCalibrator("minmax").setWeightType("int8").setActivationType("uint8").build();
