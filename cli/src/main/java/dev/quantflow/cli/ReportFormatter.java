@@ -1,5 +1,6 @@
 package dev.quantflow.cli;
 
+import java.io.IOException;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
@@ -11,15 +12,24 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.quantflow.contracts.Baseline;
+import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.OutputSimilarity;
+import dev.quantflow.contracts.Report;
+import dev.quantflow.contracts.Target;
 import dev.quantflow.pipeline.QuantMethod;
 
 /**
- * Renders the intake's JSON (report, job status, status events) as terminal text. The report table has the layout
+ * Renders the intake's JSON (report, job status, status events) as terminal text; the report is read through the
+ * {@link Report} record of {@code libs/contracts}, job status and events as trees. The report table has the layout
  * of the product spec's performance comparison: Metric | FP32 | INT8 | Change. Absent values print as {@code n/a}.
  */
 public final class ReportFormatter {
 
     static final String NA = "n/a";
+    private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null);
+    private static final Target NO_TARGET = new Target(null, null, null, null, null, null, null);
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
 
     private ReportFormatter() {
@@ -27,111 +37,121 @@ public final class ReportFormatter {
 
     /** The report as a summary block plus the comparison table, attempts and artifacts. */
     public static String report(JsonNode report) {
+        return report(read(report));
+    }
+
+    /** Intake's report.json as the contract record (keys this CLI does not know are ignored). */
+    static Report read(JsonNode report) {
+        try {
+            return Json.MAPPER.treeToValue(report, Report.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CliException("intake answered a report this CLI cannot read: " + e.getMessage());
+        }
+    }
+
+    /** The report as a summary block plus the comparison table, attempts and artifacts. */
+    public static String report(Report report) {
         StringBuilder out = new StringBuilder();
-        String method = Json.text(report, "method");
-        JsonNode fp32 = report.path("fp32");
-        JsonNode quantized = report.path("quantized");
-        JsonNode attempts = report.path("attempts");
-        Double maxDrop = Json.number(report.path("target"), "maxRelativeDrop");
+        String method = report.method();
+        ModelMetrics fp32 = report.fp32() == null ? NO_MODEL : report.fp32();
+        ModelMetrics quantized = report.quantized() == null ? NO_MODEL : report.quantized();
+        List<Report.Attempt> attempts = report.attempts();
+        Target target = report.target() == null ? NO_TARGET : report.target();
+        Double maxDrop = target.maxRelativeDrop();
 
         List<String[]> summary = new ArrayList<>();
-        summary.add(new String[] {"Job", orNa(Json.text(report, "jobId"))
-            + (Json.text(report, "name") != null ? "  (" + Json.text(report, "name") + ")" : "")});
-        summary.add(new String[] {"State", orNa(Json.text(report, "state"))});
+        summary.add(new String[] {"Job", orNa(report.jobId()) + (report.name() != null ? "  (" + report.name() + ")" : "")});
+        summary.add(new String[] {"State", orNa(report.state())});
         summary.add(new String[] {"Method", orNa(method)});
-        summary.add(new String[] {"Attempts", attempts.isArray() ? String.valueOf(attempts.size()) : NA});
-        JsonNode meets = report.get("meetsTarget");
-        String targetMetric = Json.text(report.path("target"), "metric");
+        summary.add(new String[] {"Attempts", attempts != null ? String.valueOf(attempts.size()) : NA});
+        Boolean meets = report.meetsTarget();
+        String targetMetric = target.metric();
         String targetText;
         if ("mean-cosine".equals(targetMetric) || "mse".equals(targetMetric)) {
-            Double threshold = Json.number(report.path("target"), "threshold");
+            Double threshold = target.threshold();
             targetText = "  (" + ("mse".equals(targetMetric) ? "output MSE <= " : "mean cosine to FP32 >= ")
                 + (threshold == null ? NA : threshold.toString()) + ")";
         } else {
             targetText = maxDrop != null ? "  (max relative accuracy drop " + percent(maxDrop, 1) + ")" : "";
         }
-        summary.add(new String[] {"Meets target", (meets == null || meets.isNull() ? NA : meets.asBoolean() ? "yes" : "no")
-            + targetText});
+        summary.add(new String[] {"Meets target", (meets == null ? NA : meets ? "yes" : "no") + targetText});
         appendAligned(out, summary);
         out.append('\n');
 
-        String batchN = fp32.path("latencyBatchN").hasNonNull("batchSize")
-            ? fp32.path("latencyBatchN").get("batchSize").asText()
-            : quantized.path("latencyBatchN").hasNonNull("batchSize")
-                ? quantized.path("latencyBatchN").get("batchSize").asText() : "N";
+        Integer batchSize = fp32.latencyBatchN() != null && fp32.latencyBatchN().batchSize() != null
+            ? fp32.latencyBatchN().batchSize()
+            : quantized.latencyBatchN() != null ? quantized.latencyBatchN().batchSize() : null;
+        String batchN = batchSize == null ? "N" : batchSize.toString();
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"Metric", "FP32", report.hasNonNull("precision") ? report.get("precision").asText()
-            : precisionLabel(method), "Change"});
-        Double sizeA = mb(Json.number(fp32, "sizeBytes"));
-        Double sizeB = mb(Json.number(quantized, "sizeBytes"));
+        rows.add(new String[] {"Metric", "FP32", report.precision() != null ? report.precision() : precisionLabel(method),
+            "Change"});
+        Double sizeA = mb(fp32.sizeBytes());
+        Double sizeB = mb(quantized.sizeBytes());
         rows.add(new String[] {"Model size (MB)", fixed(sizeA, 2), fixed(sizeB, 2), ratioChange(sizeA, sizeB, "smaller")});
-        if (report.path("llm").asBoolean(false)) {
+        Baseline baseline = report.baseline();
+        if (report.isLlm()) {
             // causal LMs: perplexity (and the round-to-nearest baseline), decode speed
-            Double pplA = Json.number(fp32, "perplexity");
-            Double pplB = Json.number(quantized, "perplexity");
+            Double pplA = fp32.perplexity();
+            Double pplB = quantized.perplexity();
             rows.add(new String[] {"Perplexity (held-out)", fixed(pplA, 3), fixed(pplB, 3), percentChange(pplA, pplB)});
-            Double rtn = Json.number(report.path("baseline"), "perplexity");
+            Double rtn = baseline == null ? null : baseline.perplexity();
             if (rtn != null) {
                 rows.add(new String[] {"  RTN, same bits", fixed(pplA, 3), fixed(rtn, 3), percentChange(pplA, rtn)});
             }
-            Double tpsA = Json.number(fp32, "decodeTokensPerSecond");
-            Double tpsB = Json.number(quantized, "decodeTokensPerSecond");
+            Double tpsA = fp32.decodeTokensPerSecond();
+            Double tpsB = quantized.decodeTokensPerSecond();
             rows.add(new String[] {"Decode batch-1 (tokens/s)", fixed(tpsA, 1), fixed(tpsB, 1), percentChange(tpsA, tpsB)});
         } else {
-            Double lat1A = Json.number(fp32.path("latencyBatch1"), "p50Ms");
-            Double lat1B = Json.number(quantized.path("latencyBatch1"), "p50Ms");
+            Double lat1A = fp32.latencyBatch1P50Ms();
+            Double lat1B = quantized.latencyBatch1P50Ms();
             rows.add(new String[] {"Latency batch-1 p50 (ms)", fixed(lat1A, 2), fixed(lat1B, 2), ratioChange(lat1A, lat1B, "faster")});
-            Double latNA = Json.number(fp32.path("latencyBatchN"), "p50Ms");
-            Double latNB = Json.number(quantized.path("latencyBatchN"), "p50Ms");
+            Double latNA = fp32.latencyBatchN() == null ? null : fp32.latencyBatchN().p50Ms();
+            Double latNB = quantized.latencyBatchN() == null ? null : quantized.latencyBatchN().p50Ms();
             rows.add(new String[] {"Latency batch-" + batchN + " p50 (ms)", fixed(latNA, 2), fixed(latNB, 2),
                 ratioChange(latNA, latNB, "faster")});
-            Double accA = Json.number(fp32, "accuracy");
-            Double accB = Json.number(quantized, "accuracy");
+            Double accA = fp32.accuracy();
+            Double accB = quantized.accuracy();
             rows.add(new String[] {"Accuracy (top-1)", accuracy(accA), accuracy(accB), accuracyChange(accA, accB)});
-            Double baseAcc = Json.number(report.path("baseline"), "accuracy");
+            Double baseAcc = baseline == null ? null : baseline.accuracy();
             if (baseAcc != null) {
                 // QAT: the same quantization without training (PTQ), to show what training recovered
                 rows.add(new String[] {"  PTQ, no training", accuracy(accA), accuracy(baseAcc), accuracyChange(accA, baseAcc)});
             }
-            Double ramA = Json.number(fp32, "peakRamMb");
-            Double ramB = Json.number(quantized, "peakRamMb");
+            Double ramA = fp32.peakRamMb();
+            Double ramB = quantized.peakRamMb();
             rows.add(new String[] {"RAM (MB)", fixed(ramA, 1), fixed(ramB, 1), ratioChange(ramA, ramB, "less")});
         }
         appendTable(out, rows);
 
-        JsonNode comparison = report.path("comparison");
-        Double agreement = Json.number(comparison, "top1Agreement");
-        Double meanCosine = Json.number(report.path("outputs"), "meanCosine");
-        if (meanCosine != null) {
-            out.append('\n').append("Cosine to FP32: mean ").append(String.format(java.util.Locale.ROOT, "%.5f", meanCosine))
-                .append(", min ").append(String.format(java.util.Locale.ROOT, "%.5f",
-                    Json.number(report.path("outputs"), "minCosine"))).append('\n');
+        Double agreement = report.comparison() == null ? null : report.comparison().top1Agreement();
+        OutputSimilarity outputs = report.outputs();
+        if (outputs != null && outputs.meanCosine() != null) {
+            out.append('\n').append("Cosine to FP32: mean ").append(String.format(Locale.ROOT, "%.5f", outputs.meanCosine()))
+                .append(", min ").append(fixed(outputs.minCosine(), 5)).append('\n');
         } else if (agreement != null) {
             out.append('\n').append("Top-1 agreement with FP32: ").append(percent(agreement, 2)).append('\n');
         }
 
-        if (attempts.isArray() && !attempts.isEmpty()) {
+        if (attempts != null && !attempts.isEmpty()) {
             out.append('\n');
             List<String[]> attemptRows = new ArrayList<>();
             attemptRows.add(new String[] {"Attempt", "Passed", "Verdict"});
-            for (JsonNode attempt : attempts) {
-                JsonNode passed = attempt.get("passed");
-                attemptRows.add(new String[] {orNa(Json.text(attempt, "attempt")),
-                    passed == null || passed.isNull() ? NA : passed.asBoolean() ? "yes" : "no",
-                    orNa(Json.text(attempt, "verdict"))});
+            for (Report.Attempt attempt : attempts) {
+                attemptRows.add(new String[] {attempt.attempt() == null ? NA : attempt.attempt().toString(),
+                    attempt.passed() == null ? NA : attempt.passed() ? "yes" : "no", orNa(attempt.verdict())});
             }
             appendTable(out, attemptRows);
         }
 
-        JsonNode artifacts = report.path("artifacts");
-        if (artifacts.isArray() && !artifacts.isEmpty()) {
+        List<Report.ArtifactEntry> artifacts = report.artifacts();
+        if (artifacts != null && !artifacts.isEmpty()) {
             out.append('\n');
             List<String[]> artifactRows = new ArrayList<>();
             artifactRows.add(new String[] {"Artifact", "Size (MB)", "sha256"});
-            for (JsonNode artifact : artifacts) {
-                String sha = Json.text(artifact, "sha256");
-                artifactRows.add(new String[] {orNa(Json.text(artifact, "name")),
-                    fixed(mb(Json.number(artifact, "size")), 2), sha == null ? NA : sha.length() > 16 ? sha.substring(0, 16) + "…" : sha});
+            for (Report.ArtifactEntry artifact : artifacts) {
+                String sha = artifact.sha256();
+                artifactRows.add(new String[] {orNa(artifact.name()), fixed(mb(artifact.size()), 2),
+                    sha == null ? NA : sha.length() > 16 ? sha.substring(0, 16) + "…" : sha});
             }
             appendTable(out, artifactRows);
         }
@@ -208,7 +228,7 @@ public final class ReportFormatter {
         return s == null || s.isBlank() ? NA : s;
     }
 
-    private static Double mb(Double bytes) {
+    private static Double mb(Long bytes) {
         return bytes == null ? null : bytes / (1024.0 * 1024.0);
     }
 

@@ -1,6 +1,7 @@
 package dev.quantflow.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -293,6 +294,12 @@ class QuantflowCliTest {
             .contains("Model size (MB)          |  n/a |  n/a | n/a")
             .contains("Latency batch-N p50 (ms) |  n/a |  n/a | n/a")
             .contains("Accuracy (top-1)         |  n/a |  n/a | n/a");
+    }
+
+    @Test
+    void aReportOfAnotherShapeIsAClearErrorNotAStackTrace() throws Exception {
+        assertThatThrownBy(() -> ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\",\"attempts\":\"three\"}")))
+            .isInstanceOf(CliException.class).hasMessageContaining("cannot read").hasMessageContaining("attempts");
     }
 
     @Test

@@ -34,6 +34,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.quantflow.cli.local.LocalCluster;
+import dev.quantflow.contracts.Report;
+import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.JobInputs;
@@ -121,13 +123,12 @@ class PipelineIT {
         job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
         assertThat(stages).contains("intake", "calibration", "quantize", "validation", "export");
 
-        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-        double fp32 = report.path("fp32").path("accuracy").asDouble();
-        double int8 = report.path("quantized").path("accuracy").asDouble();
+        Report report = report(jobId);
+        double fp32 = report.fp32().accuracy();
+        double int8 = report.quantized().accuracy();
         assertThat(fp32).isGreaterThan(0.85);
         assertThat(fp32 - int8).as("INT8 top-1 drop in points").isLessThanOrEqualTo(0.005);
-        assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
-            .isLessThanOrEqualTo(0.30);
+        assertThat((double) report.quantized().sizeBytes() / report.fp32().sizeBytes()).isLessThanOrEqualTo(0.30);
 
         JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
         assertThat(artifacts.size()).isGreaterThanOrEqualTo(3);
@@ -248,15 +249,15 @@ class PipelineIT {
         });
         assertThat(retries.get(0)).contains("misses target").contains("calibration issue").contains("outliers");
 
-        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-        JsonNode attempts = report.path("attempts");
+        Report report = report(jobId);
+        List<Report.Attempt> attempts = report.attempts();
         assertThat(attempts.size()).isEqualTo(job.path("attempt").asInt());
-        assertThat(attempts.get(0).path("passed").asBoolean()).isFalse();
-        assertThat(attempts.get(0).path("recipe").path("calibrator").asText()).isEqualTo("minmax");
-        assertThat(attempts.get(0).path("route").asText()).isEqualTo("calibration");
-        assertThat(attempts.get(1).path("recipe").path("calibrator").asText()).isEqualTo("percentile:99.99");
-        assertThat(attempts.get(attempts.size() - 1).path("passed").asBoolean()).isTrue();
-        assertThat(report.path("layers").size()).isGreaterThan(0);
+        assertThat(attempts.get(0).passed()).isFalse();
+        assertThat(attempts.get(0).recipe().calibrator()).isEqualTo("minmax");
+        assertThat(attempts.get(0).route()).isEqualTo("calibration");
+        assertThat(attempts.get(1).recipe().calibrator()).isEqualTo("percentile:99.99");
+        assertThat(attempts.getLast().passed()).isTrue();
+        assertThat(report.layers()).isNotEmpty();
         assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("Per-layer SQNR").contains("calibration issue");
         assertThat(records(Topics.CALIBRATION_REQUESTED, jobId, Duration.ofSeconds(3))).hasSizeGreaterThanOrEqualTo(2);
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
@@ -279,16 +280,12 @@ class PipelineIT {
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).isEmpty();
         assertThat(failure(jobId).getBestEffort()).isTrue();
 
-        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-        assertThat(report.path("meetsTarget").asBoolean()).isFalse();
-        assertThat(report.path("bestEffort").asBoolean()).isTrue();
-        assertThat(report.path("attempts")).hasSize(2);
-        assertThat(report.path("attempts").get(0).path("diagnosis").asText()).isNotBlank();
-        boolean anyPareto = false;
-        for (JsonNode a : report.path("attempts")) {
-            anyPareto |= a.path("pareto").asBoolean();
-        }
-        assertThat(anyPareto).isTrue();
+        Report report = report(jobId);
+        assertThat(report.meetsTarget()).isFalse();
+        assertThat(report.bestEffort()).isTrue();
+        assertThat(report.attempts()).hasSize(2);
+        assertThat(report.attempts().get(0).diagnosis()).isNotBlank();
+        assertThat(report.attempts()).anyMatch(a -> Boolean.TRUE.equals(a.pareto()));
         assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("BEST EFFORT").contains("does NOT meet target");
 
         JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
@@ -339,10 +336,9 @@ class PipelineIT {
         List<String> stages = new ArrayList<>();
         job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
         assertThat(stages).doesNotContain("calibration").contains("quantize", "validation", "export");
-        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-        assertThat(report.path("methodReason").asText()).contains("auto").contains("LSTM");
-        assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
-            .isLessThan(0.5);
+        Report report = report(jobId);
+        assertThat(report.methodReason()).contains("auto").contains("LSTM");
+        assertThat((double) report.quantized().sizeBytes() / report.fp32().sizeBytes()).isLessThan(0.5);
         assertThat(records(Topics.QUANTIZE_DYNAMIC, jobId, Duration.ofSeconds(2))).hasSize(1);
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
 
@@ -359,11 +355,11 @@ class PipelineIT {
         List<String> smoothStages = new ArrayList<>();
         smoothView.path("history").forEach(h -> smoothStages.add(h.path("stage").asText()));
         assertThat(smoothStages).contains("calibration", "quantize", "validation", "export");
-        JsonNode smoothReport = JSON.readTree(get(intake + "/api/jobs/" + smoothJob + "/report").body());
-        assertThat(smoothReport.path("quantization").path("quantizedNodes").size()).isPositive();
+        Report smoothReport = report(smoothJob);
+        assertThat(smoothReport.quantization().quantizedNodes()).isNotEmpty();
         // the calibration statistics reached the dynamic pool (the LSTM's head is a Gemm, so nothing is smoothed here;
         // SmoothQuant's effect on a transformer is measured in docs/benchmarks.md and MiniLmDynamicTest)
-        assertThat(smoothReport.path("quantization").path("smoothQuant").path("alpha").asDouble()).isEqualTo(0.8);
+        assertThat(smoothReport.quantization().smoothQuant().alpha()).isEqualTo(0.8);
         assertThat(JSON.readTree(get(intake + "/api/jobs/" + smoothJob + "/artifacts").body()).path("artifacts").size())
             .isPositive();
 
@@ -380,9 +376,9 @@ class PipelineIT {
             .build());
         JsonNode textView = awaitTerminal(textJob, Duration.ofMinutes(5));
         assertThat(textView.path("state").asText()).as(textView.toString()).isEqualTo("READY");
-        JsonNode textReport = JSON.readTree(get(intake + "/api/jobs/" + textJob + "/report").body());
-        assertThat(textReport.path("fp32").path("samples").asInt()).isEqualTo(64);
-        assertThat(textReport.path("fp32").path("accuracy").isNumber()).as("labels came from the JSONL").isTrue();
+        Report textReport = report(textJob);
+        assertThat(textReport.fp32().samples()).isEqualTo(64);
+        assertThat(textReport.fp32().accuracy()).as("labels came from the JSONL").isNotNull();
     }
 
     @Test
@@ -394,34 +390,33 @@ class PipelineIT {
         String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
-        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-        assertThat(report.path("precision").asText()).isEqualTo("FP16");
-        assertThat(report.path("quantized").path("accuracy").asDouble()).isCloseTo(report.path("fp32").path("accuracy").asDouble(),
-            org.assertj.core.data.Offset.offset(0.005));
-        assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
-            .isBetween(0.45, 0.6);
+        Report report = report(jobId);
+        assertThat(report.precision()).isEqualTo("FP16");
+        assertThat(report.quantized().accuracy()).isCloseTo(report.fp32().accuracy(), org.assertj.core.data.Offset.offset(0.005));
+        assertThat((double) report.quantized().sizeBytes() / report.fp32().sizeBytes()).isBetween(0.45, 0.6);
         JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
         assertThat(artifacts.get(0).path("name").asText()).isEqualTo("model.fp16.onnx");
         assertThat(records(Topics.QUANTIZE_CAST, jobId, Duration.ofSeconds(2))).hasSize(1);
 
         // after READY the exporter asked the profiler of the class for both models; the answers land in the report
-        JsonNode hardware = null;
+        Map<String, Report.HardwareProfile> hardware = Map.of();
         Instant end = Instant.now().plusSeconds(150);
         while (Instant.now().isBefore(end)) {
-            hardware = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body()).path("hardware").path(PROFILE_CLASS);
-            if (hardware.has("fp32") && hardware.has("quantized")) {
+            Report withProfiles = report(jobId);
+            hardware = withProfiles.hardware() == null ? Map.of() : withProfiles.hardware().getOrDefault(PROFILE_CLASS, Map.of());
+            if (hardware.containsKey("fp32") && hardware.containsKey("quantized")) {
                 break;
             }
             Thread.sleep(1000);
         }
-        assertThat(hardware.has("fp32") && hardware.has("quantized")).as("profiles in the report: " + hardware).isTrue();
+        assertThat(hardware).as("profiles in the report").containsKeys("fp32", "quantized");
         for (String label : List.of("fp32", "quantized")) {
-            JsonNode p = hardware.path(label);
-            assertThat(p.path("latencyP50Ms").asDouble()).isPositive();
-            assertThat(p.path("latencyP99Ms").asDouble()).isGreaterThanOrEqualTo(p.path("latencyP50Ms").asDouble());
-            assertThat(p.path("throughputSamplesPerSecond").asDouble()).isPositive();
-            assertThat(p.path("cpuFeatures").size()).isPositive();
-            assertThat(p.path("formats").size()).isPositive();
+            Report.HardwareProfile p = hardware.get(label);
+            assertThat(p.latencyP50Ms()).isPositive();
+            assertThat(p.latencyP99Ms()).isGreaterThanOrEqualTo(p.latencyP50Ms());
+            assertThat(p.throughputSamplesPerSecond()).isPositive();
+            assertThat(p.cpuFeatures()).isNotEmpty();
+            assertThat(p.formats()).isNotEmpty();
         }
         assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("<h2>Hardware</h2>")
             .contains("<th>" + PROFILE_CLASS + "</th>");
@@ -461,19 +456,18 @@ class PipelineIT {
             List<String> stages = new ArrayList<>();
             job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
             assertThat(stages).contains("calibration", "quantize", "validation", "export");
-            JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-            assertThat(report.path("llm").asBoolean()).as(report.toString()).isTrue();
-            assertThat(report.path("precision").asText()).isEqualTo("INT4");
-            double fp32 = report.path("fp32").path("perplexity").asDouble();
-            double q = report.path("quantized").path("perplexity").asDouble();
-            double rtn = report.path("baseline").path("perplexity").asDouble();
+            Report report = report(jobId);
+            assertThat(report.llm()).as(report.toString()).isTrue();
+            assertThat(report.precision()).isEqualTo("INT4");
+            double fp32 = report.fp32().perplexity();
+            double q = report.quantized().perplexity();
+            double rtn = report.baseline().perplexity();
             assertThat(fp32).isGreaterThan(1.0);
             assertThat(q).as("within the +5%% budget").isLessThanOrEqualTo(fp32 * 1.05);
             assertThat(rtn).as("the round-to-nearest baseline is measured alongside").isGreaterThan(1.0);
-            assertThat(report.path("fp32").path("decodeTokensPerSecond").asDouble()).isPositive();
-            assertThat(report.path("quantized").path("decodeTokensPerSecond").asDouble()).isPositive();
-            assertThat(report.path("quantized").path("sizeBytes").asDouble() / report.path("fp32").path("sizeBytes").asDouble())
-                .isLessThan(0.3);
+            assertThat(report.fp32().decodeTokensPerSecond()).isPositive();
+            assertThat(report.quantized().decodeTokensPerSecond()).isPositive();
+            assertThat((double) report.quantized().sizeBytes() / report.fp32().sizeBytes()).isLessThan(0.3);
             JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
             assertThat(artifacts.get(0).path("name").asText()).isEqualTo("model.int4.onnx");
             byte[] exported = store.get(artifacts.get(0).path("key").asText());
@@ -510,19 +504,19 @@ class PipelineIT {
             .build());
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(10));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
-        JsonNode report = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body());
-        JsonNode attempts = report.path("attempts");
+        Report report = report(jobId);
+        List<Report.Attempt> attempts = report.attempts();
         assertThat(attempts.size()).as(report.toString()).isEqualTo(2);
-        assertThat(attempts.get(0).path("passed").asBoolean()).isFalse();
-        assertThat(attempts.get(0).path("diagnosis").asText()).startsWith("training diverged")
+        assertThat(attempts.get(0).passed()).isFalse();
+        assertThat(attempts.get(0).diagnosis()).startsWith("training diverged")
             .contains("learning rate 0.05 → 0.005");
-        assertThat(attempts.get(1).path("passed").asBoolean()).isTrue();
-        double fp32 = report.path("fp32").path("accuracy").asDouble();
-        double ptq = report.path("baseline").path("accuracy").asDouble();
-        double qat = report.path("quantized").path("accuracy").asDouble();
+        assertThat(attempts.get(1).passed()).isTrue();
+        double fp32 = report.fp32().accuracy();
+        double ptq = report.baseline().accuracy();
+        double qat = report.quantized().accuracy();
         assertThat(fp32 - ptq).as("PTQ at 3-bit per-tensor weights loses at least a point").isGreaterThanOrEqualTo(0.01);
         assertThat(qat - ptq).as("QAT recovers two thirds of it").isGreaterThanOrEqualTo((fp32 - ptq) * 2 / 3);
-        assertThat(report.path("training").path("lossCurve").size()).isPositive();
+        assertThat(report.training().lossCurve()).isNotEmpty();
         assertThat(records(Topics.QUANTIZE_QAT, jobId, Duration.ofSeconds(2))).hasSize(2);
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
         JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
@@ -648,6 +642,13 @@ class PipelineIT {
         return http.send(HttpRequest.newBuilder(URI.create(intake + "/api/jobs"))
             .header("Content-Type", form.contentType())
             .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The job's report.json as intake serves it, read through the contract record. */
+    private static Report report(String jobId) throws Exception {
+        HttpResponse<String> r = get(intake + "/api/jobs/" + jobId + "/report");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return StageJson.read(r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), Report.class);
     }
 
     private static HttpResponse<String> get(String url) throws Exception {

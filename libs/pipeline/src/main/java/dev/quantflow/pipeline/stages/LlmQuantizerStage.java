@@ -3,12 +3,13 @@ package dev.quantflow.pipeline.stages;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
@@ -136,36 +137,17 @@ public abstract class LlmQuantizerStage implements StageHandler<QuantizeRequeste
         return "model.int" + r.bits() + (r.format() == LlmQuantRecipe.Format.QDQ_BLOCKED ? ".qdq" : "") + ".onnx";
     }
 
-    static Map<String, Object> summary(LlmQuantizationResult result, LlmQuantRecipe recipe, long fp32Bytes,
+    static QuantizationSummary summary(LlmQuantizationResult result, LlmQuantRecipe recipe, long fp32Bytes,
                                        long quantizedBytes, double seconds) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("method", recipe.method().name().toLowerCase());
-        m.put("bits", recipe.bits());
-        m.put("blockSize", recipe.blockSize());
-        m.put("symmetric", recipe.symmetric());
-        m.put("actOrder", recipe.actOrder());
-        m.put("percDamp", recipe.percDamp());
-        m.put("format", recipe.format().name().toLowerCase());
-        m.put("seconds", seconds);
-        m.put("fp32SizeBytes", fp32Bytes);
-        m.put("quantizedSizeBytes", quantizedBytes);
         List<LlmNodeDecision> decisions = result.decisions();
-        m.put("quantizedNodes", decisions.stream().filter(LlmNodeDecision::quantized).map(LlmQuantizerStage::node).toList());
-        m.put("keptFloatNodes", decisions.stream().filter(d -> !d.quantized()).map(LlmQuantizerStage::node).toList());
-        return m;
+        return QuantizationSummary.llm(recipe.method().name().toLowerCase(), recipe.bits(), recipe.blockSize(),
+            recipe.symmetric(), recipe.actOrder(), recipe.percDamp(), recipe.format().name().toLowerCase(), seconds, fp32Bytes,
+            quantizedBytes, decisions.stream().filter(LlmNodeDecision::quantized).map(LlmQuantizerStage::node).toList(),
+            decisions.stream().filter(d -> !d.quantized()).map(LlmQuantizerStage::node).toList());
     }
 
-    private static Map<String, Object> node(LlmNodeDecision d) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("node", d.node());
-        m.put("opType", "MatMul");
-        m.put("weight", d.weight());
-        m.put("k", d.k());
-        m.put("n", d.n());
-        m.put("bits", d.bits());
-        m.put("method", d.method());
-        m.put("relativeError", Double.isNaN(d.relativeError()) ? null : d.relativeError());
-        m.put("reason", d.toNodeDecision().reason());
-        return m;
+    private static NodeDecision node(LlmNodeDecision d) {
+        return NodeDecision.matMul(d.node(), d.weight(), d.k(), d.n(), d.bits(), d.method(), d.relativeError(),
+            d.toNodeDecision().reason());
     }
 }

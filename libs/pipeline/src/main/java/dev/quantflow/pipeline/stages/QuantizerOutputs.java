@@ -1,8 +1,7 @@
 package dev.quantflow.pipeline.stages;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-
+import dev.quantflow.contracts.QuantizationSummary;
+import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.ValidationRequested;
@@ -20,19 +19,17 @@ import dev.quantflow.pipeline.store.StoreException;
  */
 public final class QuantizerOutputs {
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     private QuantizerOutputs() {
     }
 
     /**
      * @param statistics the calibration statistics the model was made from (null for methods that need none)
      * @param fileName   e.g. {@code model.int8.onnx}
-     * @param summary    JSON-serializable: at least {@code quantizedNodes} and {@code keptFloatNodes}
+     * @param summary    becomes the attempt's {@code summary.json}
      * @param done       the status message
      */
     public static void publish(StageContext ctx, ArtifactStore store, JobContext job, ArtifactRef statistics, byte[] model,
-                               String fileName, Object summary, String done) throws StoreException {
+                               String fileName, QuantizationSummary summary, String done) throws StoreException {
         publish(ctx, store, job, statistics, model, fileName, summary, done, null, null);
     }
 
@@ -42,18 +39,13 @@ public final class QuantizerOutputs {
      * @param baselineName its file name, e.g. {@code baseline.rtn.onnx}
      */
     public static void publish(StageContext ctx, ArtifactStore store, JobContext job, ArtifactRef statistics, byte[] model,
-                               String fileName, Object summary, String done, byte[] baseline, String baselineName)
+                               String fileName, QuantizationSummary summary, String done, byte[] baseline, String baselineName)
         throws StoreException {
         ArtifactRef baselineRef = baseline == null ? null
             : store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, baselineName), baseline, "application/onnx");
         ArtifactRef modelRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, fileName), model,
             "application/onnx");
-        byte[] summaryJson;
-        try {
-            summaryJson = JSON.writeValueAsBytes(summary);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("summary is not serializable", e);
-        }
+        byte[] summaryJson = StageJson.write(summary);
         ArtifactRef summaryRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.QUANTIZE, "summary.json"),
             summaryJson, "application/json");
         ctx.publish(Topics.VALIDATION_REQUESTED, ValidationRequested.newBuilder()

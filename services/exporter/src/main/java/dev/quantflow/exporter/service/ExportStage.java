@@ -10,11 +10,11 @@ import java.util.Map;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import dev.quantflow.contracts.AttemptMetrics;
+import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.QuantizationSummary;
+import dev.quantflow.contracts.Report;
+import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.ExportRequested;
@@ -42,7 +42,8 @@ import dev.quantflow.pipeline.store.Artifacts;
 @ApplicationScoped
 public class ExportStage implements StageHandler<ExportRequested> {
 
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null);
 
     @Inject
     ArtifactStore store;
@@ -58,25 +59,28 @@ public class ExportStage implements StageHandler<ExportRequested> {
         JobContext job = event.getContext();
         String method = job.getPlan().getMethod();
         byte[] model = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
-        JsonNode metrics = JSON.readTree(Artifacts.load(store, event.getMetrics(), "the validation metrics"));
-        JsonNode summary = metrics.has("quantization") ? metrics.path("quantization")
-            : event.getQuantizationSummary() == null ? JSON.createObjectNode()
-            : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
-        List<JsonNode> attempts = new ArrayList<>();
+        AttemptMetrics metrics = StageJson.read(Artifacts.load(store, event.getMetrics(), "the validation metrics"),
+            AttemptMetrics.class);
+        QuantizationSummary summary = metrics.quantization() != null ? metrics.quantization()
+            : event.getQuantizationSummary() == null ? QuantizationSummary.EMPTY
+            : StageJson.read(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"),
+                QuantizationSummary.class);
+        List<AttemptMetrics> attempts = new ArrayList<>();
         for (AttemptRecord r : job.getHistory()) {
-            attempts.add(r.getMetrics() == null ? JSON.createObjectNode()
-                : JSON.readTree(Artifacts.load(store, r.getMetrics(), "metrics of attempt " + r.getAttempt())));
+            attempts.add(r.getMetrics() == null ? AttemptMetrics.NONE
+                : StageJson.read(Artifacts.load(store, r.getMetrics(), "metrics of attempt " + r.getAttempt()),
+                    AttemptMetrics.class));
         }
 
         boolean meetsTarget = event.getMeetsTarget();
         String modelName = "model." + label(method, job.getPlan().getRecipe().getBits()) + (meetsTarget ? "" : ".best-effort") + ".onnx";
         ArtifactRef modelRef = store.put(ArtifactKeys.output(ctx.jobId(), modelName), model, "application/onnx");
 
-        ObjectNode report = Reports.json(ctx.jobId(), job, meetsTarget, event.getBestEffortReason(), metrics, summary,
-            job.getHistory(), attempts, label(method, job.getPlan().getRecipe().getBits()).toUpperCase());
+        Report report = Reports.json(ctx.jobId(), job, meetsTarget, event.getBestEffortReason(), metrics, summary,
+            job.getHistory(), attempts, label(method, job.getPlan().getRecipe().getBits()).toUpperCase())
+            .withArtifacts(List.of(entry(modelName, modelRef)));
         List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
-        report.set("artifacts", JSON.valueToTree(List.of(entry(modelName, modelRef))));
-        byte[] reportJson = JSON.writeValueAsBytes(report);
+        byte[] reportJson = StageJson.write(report);
         ArtifactRef reportRef = store.put(ArtifactKeys.output(ctx.jobId(), "report.json"), reportJson, "application/json");
         ArtifactRef htmlRef = store.put(ArtifactKeys.output(ctx.jobId(), "report.html"),
             Reports.html(report).getBytes(StandardCharsets.UTF_8), "text/html");
@@ -86,17 +90,17 @@ public class ExportStage implements StageHandler<ExportRequested> {
         Map<String, Object> manifest = new LinkedHashMap<>();
         manifest.put("jobId", ctx.jobId());
         manifest.put("createdAt", Instant.now().toString());
-        List<Map<String, Object>> entries = new ArrayList<>();
+        List<Report.ArtifactEntry> entries = new ArrayList<>();
         for (ArtifactRef f : files) {
             entries.add(entry(f.getKey().substring(f.getKey().lastIndexOf('/') + 1), f));
         }
         manifest.put("files", entries);
         ArtifactRef manifestRef = store.put(ArtifactKeys.output(ctx.jobId(), "manifest.json"),
-            JSON.writeValueAsBytes(manifest), "application/json");
+            StageJson.write(manifest), "application/json");
 
         if (!meetsTarget) {
-            String reason = "best effort: " + event.getBestEffortReason() + "; attempt " + metrics.path("attempt").asInt()
-                + " is exported as " + modelName + " and does NOT meet the target (" + metrics.path("verdict").asText() + ")";
+            String reason = "best effort: " + event.getBestEffortReason() + "; attempt " + metrics.attempt()
+                + " is exported as " + modelName + " and does NOT meet the target (" + metrics.verdict() + ")";
             ctx.publish(Topics.JOBS_FAILED, JobFailed.newBuilder()
                 .setHeader(ctx.header("failed-best-effort", ctx.attempt()))
                 .setStage(Stages.EXPORT)
@@ -110,6 +114,8 @@ public class ExportStage implements StageHandler<ExportRequested> {
             ctx.status(JobStates.FAILED, 1.0, ReasonCodes.TARGET_MISSED + ": " + reason);
             return;
         }
+        ModelMetrics fp32 = metrics.fp32() == null ? NO_MODEL : metrics.fp32();
+        ModelMetrics quantized = metrics.quantized() == null ? NO_MODEL : metrics.quantized();
         ctx.publish(Topics.MODELS_READY, ModelReady.newBuilder()
             .setHeader(ctx.header("model-ready", ctx.attempt()))
             .setName(job.getInputs().getName())
@@ -119,14 +125,14 @@ public class ExportStage implements StageHandler<ExportRequested> {
             .setReport(reportRef)
             .setReportHtml(htmlRef)
             .setManifest(manifestRef)
-            .setFp32Accuracy(number(metrics.path("fp32").path("accuracy")))
-            .setQuantizedAccuracy(number(metrics.path("quantized").path("accuracy")))
-            .setFp32SizeBytes(metrics.path("fp32").path("sizeBytes").asLong(job.getInputs().getModel().getSize()))
+            .setFp32Accuracy(fp32.accuracy())
+            .setQuantizedAccuracy(quantized.accuracy())
+            .setFp32SizeBytes(fp32.sizeBytes() != null ? fp32.sizeBytes() : job.getInputs().getModel().getSize())
             .setQuantizedSizeBytes(model.length)
-            .setFp32LatencyMs(number(metrics.path("fp32").path("latencyBatch1").path("p50Ms")))
-            .setQuantizedLatencyMs(number(metrics.path("quantized").path("latencyBatch1").path("p50Ms")))
-            .setFp32Perplexity(number(metrics.path("fp32").path("perplexity")))
-            .setQuantizedPerplexity(number(metrics.path("quantized").path("perplexity")))
+            .setFp32LatencyMs(fp32.latencyBatch1P50Ms())
+            .setQuantizedLatencyMs(quantized.latencyBatch1P50Ms())
+            .setFp32Perplexity(fp32.perplexity())
+            .setQuantizedPerplexity(quantized.perplexity())
             .build());
         ctx.status(JobStates.READY, 1.0, "model ready: " + modelName);
         requestProfiles(ctx, job, modelRef);
@@ -150,22 +156,12 @@ public class ExportStage implements StageHandler<ExportRequested> {
         }
     }
 
-    static Map<String, Object> entry(String name, ArtifactRef ref) {
-        Map<String, Object> e = new LinkedHashMap<>();
-        e.put("name", name);
-        e.put("key", ref.getKey());
-        e.put("sha256", ref.getSha256());
-        e.put("size", ref.getSize());
-        e.put("mediaType", ref.getMediaType());
-        return e;
+    static Report.ArtifactEntry entry(String name, ArtifactRef ref) {
+        return new Report.ArtifactEntry(name, ref.getKey(), ref.getSha256(), ref.getSize(), ref.getMediaType());
     }
 
     /** The precision in file names and the report: int8, int4 (the LLM path's bits), w4a8 (QAT), fp16, bf16. */
     static String label(String method, int bits) {
         return QuantMethod.fromPlan(method).precisionLabel(bits).toLowerCase(java.util.Locale.ROOT);
-    }
-
-    private static Double number(JsonNode n) {
-        return n.isNumber() ? n.asDouble() : null;
     }
 }

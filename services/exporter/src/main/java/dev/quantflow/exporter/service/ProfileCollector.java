@@ -13,6 +13,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.quantflow.contracts.Report;
+import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.FormatSupport;
 import dev.quantflow.events.ProfileCompleted;
@@ -59,13 +61,10 @@ public class ProfileCollector implements StageHandler<ProfileCompleted> {
             }
             throw e;
         }
-        ObjectNode report = (ObjectNode) ExportStage.JSON.readTree(current);
-        ObjectNode hardware = report.has("hardware") ? (ObjectNode) report.get("hardware") : report.putObject("hardware");
-        ObjectNode cls = hardware.has(event.getHardwareClass()) ? (ObjectNode) hardware.get(event.getHardwareClass())
-            : hardware.putObject(event.getHardwareClass());
-        cls.set(event.getLabel().isEmpty() ? "model" : event.getLabel(), profile(event));
+        Report report = StageJson.read(current, Report.class)
+            .withHardwareProfile(event.getHardwareClass(), event.getLabel().isEmpty() ? "model" : event.getLabel(), profile(event));
 
-        byte[] json = ExportStage.JSON.writeValueAsBytes(report);
+        byte[] json = StageJson.write(report);
         ArtifactRef jsonRef = store.put(reportKey, json, "application/json");
         ArtifactRef htmlRef = store.put(ArtifactKeys.output(jobId, "report.html"),
             Reports.html(report).getBytes(StandardCharsets.UTF_8), "text/html");
@@ -74,51 +73,32 @@ public class ProfileCollector implements StageHandler<ProfileCompleted> {
             event.getHardwareClass(), event.getLatencyP50Ms());
     }
 
-    static ObjectNode profile(ProfileCompleted e) {
-        ObjectNode p = ExportStage.JSON.createObjectNode();
-        p.put("cpuModel", e.getCpuModel());
-        p.put("logicalCores", e.getLogicalCores());
-        p.put("arch", e.getArch());
-        p.put("gpu", e.getGpu());
-        ArrayNode features = p.putArray("cpuFeatures");
-        e.getCpuFeatures().forEach(features::add);
-        ArrayNode formats = p.putArray("formats");
+    static Report.HardwareProfile profile(ProfileCompleted e) {
+        List<Report.FormatLevel> formats = new ArrayList<>();
         for (FormatSupport f : e.getFormats()) {
-            formats.addObject().put("format", f.getFormat()).put("level", f.getLevel()).put("note", f.getNote());
+            formats.add(new Report.FormatLevel(f.getFormat(), f.getLevel(), f.getNote()));
         }
-        p.put("intraOpThreads", e.getIntraOpThreads());
-        p.put("batchSize", e.getBatchSize());
-        p.put("latencyP50Ms", e.getLatencyP50Ms());
-        p.put("latencyP95Ms", e.getLatencyP95Ms());
-        p.put("latencyP99Ms", e.getLatencyP99Ms());
-        p.put("throughputBatchSize", e.getThroughputBatchSize());
-        p.put("throughputSamplesPerSecond", e.getThroughputSamplesPerSecond());
-        if (e.getPeakMemoryMb() != null) {
-            p.put("peakMemoryMb", e.getPeakMemoryMb());
-        }
-        if (e.getEnergyJoulesPerInference() != null) {
-            p.put("energyJoulesPerInference", e.getEnergyJoulesPerInference());
-        } else {
-            p.put("energyUnavailable", e.getEnergyUnavailableReason() == null ? "not measured" : e.getEnergyUnavailableReason());
-        }
-        if (e.getReport() != null) {
-            p.put("profileKey", e.getReport().getKey());
-        }
-        return p;
+        String energyUnavailable = e.getEnergyJoulesPerInference() != null ? null
+            : e.getEnergyUnavailableReason() == null ? "not measured" : e.getEnergyUnavailableReason();
+        return new Report.HardwareProfile(e.getCpuModel(), e.getLogicalCores(), e.getArch(), e.getGpu(),
+            List.copyOf(e.getCpuFeatures()), formats, e.getIntraOpThreads(), e.getBatchSize(), e.getLatencyP50Ms(),
+            e.getLatencyP95Ms(), e.getLatencyP99Ms(), e.getThroughputBatchSize(), e.getThroughputSamplesPerSecond(),
+            e.getPeakMemoryMb(), e.getEnergyJoulesPerInference(), energyUnavailable,
+            e.getReport() == null ? null : e.getReport().getKey());
     }
 
     private void updateManifest(String jobId, List<ArtifactRef> changed) throws Exception {
         String key = ArtifactKeys.output(jobId, "manifest.json");
-        ObjectNode manifest = (ObjectNode) ExportStage.JSON.readTree(store.get(key));
+        ObjectNode manifest = (ObjectNode) StageJson.MAPPER.readTree(store.get(key));
         ArrayNode files = (ArrayNode) manifest.path("files");
         List<JsonNode> kept = new ArrayList<>();
         files.forEach(kept::add);
         files.removeAll();
         for (JsonNode f : kept) {
             ArtifactRef replacement = changed.stream().filter(c -> c.getKey().equals(f.path("key").asText())).findFirst().orElse(null);
-            files.add(replacement == null ? f : ExportStage.JSON.valueToTree(ExportStage.entry(
+            files.add(replacement == null ? f : StageJson.MAPPER.valueToTree(ExportStage.entry(
                 replacement.getKey().substring(replacement.getKey().lastIndexOf('/') + 1), replacement)));
         }
-        store.put(key, ExportStage.JSON.writeValueAsBytes(manifest), "application/json");
+        store.put(key, StageJson.write(manifest), "application/json");
     }
 }

@@ -2,15 +2,20 @@ package dev.quantflow.exporter.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.quantflow.contracts.Report;
+import dev.quantflow.contracts.StageJson;
+
 class ReportsTest {
 
     @Test
-    void htmlShowsTheComparisonTableAndEscapesUserText() {
-        ObjectNode r = ExportStage.JSON.createObjectNode();
+    void htmlShowsTheComparisonTableAndEscapesUserText() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
         r.put("jobId", "job-1");
         r.put("name", "<script>alert(1)</script>");
         r.put("method", "static");
@@ -24,7 +29,7 @@ class ReportsTest {
         q.put("sizeBytes", 1024 * 1024);
         q.put("accuracy", 0.895);
         q.putObject("latencyBatch1").put("p50Ms", 1.0);
-        String html = Reports.html(r);
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
         assertThat(html).contains("FP32 vs INT8").contains("Model size (MB)").contains("4.00").contains("1.00")
             .contains("-75.0%").contains("90.00").contains("89.50").contains("-50.0%");
         assertThat(html).doesNotContain("<script>").contains("&lt;script&gt;");
@@ -43,35 +48,32 @@ class ReportsTest {
 
     @Test
     void paretoSetKeepsAttemptsNoOtherBeatsOnAccuracySizeAndLatency() {
-        var attempts = ExportStage.JSON.createArrayNode();
-        attempts.addObject().put("quantizedAccuracy", 0.80).put("quantizedSizeBytes", 100).put("quantizedLatencyBatch1P50Ms", 1.0);
-        attempts.addObject().put("quantizedAccuracy", 0.85).put("quantizedSizeBytes", 120).put("quantizedLatencyBatch1P50Ms", 1.0);
-        attempts.addObject().put("quantizedAccuracy", 0.84).put("quantizedSizeBytes", 130).put("quantizedLatencyBatch1P50Ms", 1.2);
-        attempts.addObject().put("quantizedAccuracy", 0.90); // no runnable model: never on the set
-        Reports.markPareto(attempts);
-        assertThat(attempts.get(0).path("pareto").asBoolean()).isTrue();  // smallest
-        assertThat(attempts.get(1).path("pareto").asBoolean()).isTrue();  // most accurate of the runnable
-        assertThat(attempts.get(2).path("pareto").asBoolean()).isFalse(); // worse than #2 on everything
-        assertThat(attempts.get(3).path("pareto").asBoolean()).isFalse();
+        List<Report.Attempt> marked = Reports.markPareto(List.of(attempt(0.80, 100L, 1.0), attempt(0.85, 120L, 1.0),
+            attempt(0.84, 130L, 1.2), attempt(0.90, null, null))); // the last has no runnable model: never on the set
+        assertThat(marked).extracting(Report.Attempt::pareto).containsExactly(true, true, false, false);
+    }
+
+    private static Report.Attempt attempt(double accuracy, Long size, Double latency) {
+        return new Report.Attempt(1, false, "", null, accuracy, null, size, latency, null, null, "static", "", "", null);
     }
 
     @Test
-    void bestEffortReportsSayTheyMissTheTarget() {
-        ObjectNode r = ExportStage.JSON.createObjectNode();
+    void bestEffortReportsSayTheyMissTheTarget() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
         r.put("jobId", "job-2");
         r.put("meetsTarget", false);
         r.put("bestEffort", true);
         r.put("bestEffortReason", "attempt budget spent (3 attempt(s))");
         r.putArray("layers").addObject().put("node", "/conv2/Conv").put("opType", "Conv").put("quantized", true)
             .put("sqnrDb", 12.5).put("layerSqnrDb", 13.0);
-        String html = Reports.html(r);
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
         assertThat(html).contains("does NOT meet target").contains("BEST EFFORT").contains("attempt budget spent");
         assertThat(html).contains("Per-layer SQNR").contains("<svg").contains("/conv2/Conv").contains("12.5 dB");
     }
 
     @Test
-    void llmReportsShowPerplexityWithTheRoundToNearestBaselineAndDecodeSpeed() {
-        ObjectNode r = ExportStage.JSON.createObjectNode();
+    void llmReportsShowPerplexityWithTheRoundToNearestBaselineAndDecodeSpeed() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
         r.put("jobId", "job-2");
         r.put("method", "gptq");
         r.put("precision", "INT4");
@@ -92,7 +94,7 @@ class ReportsTest {
         r.putObject("comparison").put("increaseVsBaseline", 0.25);
         ObjectNode node = r.putObject("quantization").putArray("quantizedNodes").addObject();
         node.put("node", "/h.0/attn/q/MatMul").put("k", 256).put("n", 256).put("bits", 4).put("relativeError", 0.0123);
-        String html = Reports.html(r);
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
         assertThat(html).contains("FP32 vs GPTQ INT4").contains("RTN (same bits)").contains("17.200").contains("17.600")
             .contains("17.300").contains("+0.6%").contains("Decode, batch 1 (tokens/s)").contains("+50.0%")
             .contains("0.25&times; round-to-nearest").contains("/h.0/attn/q/MatMul").contains("0.0123")
@@ -100,8 +102,8 @@ class ReportsTest {
     }
 
     @Test
-    void qatReportsShowThePtqBaselineAndTheShareOfTheDropRecovered() {
-        ObjectNode r = ExportStage.JSON.createObjectNode();
+    void qatReportsShowThePtqBaselineAndTheShareOfTheDropRecovered() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
         r.put("jobId", "job-3");
         r.put("method", "qat");
         r.put("precision", "W4A8");
@@ -115,15 +117,15 @@ class ReportsTest {
         t.put("weightBits", 4).put("steps", 300).put("batchSize", 64).put("trainingSamples", 4000).put("learningRate", 5e-4)
             .put("seconds", 30.0).put("stepsPerSecond", 10.0);
         t.putArray("lossCurve").addObject().put("step", 300).put("loss", 0.0123).put("learningRate", 1e-6);
-        String html = Reports.html(r);
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
         assertThat(html).contains("FP32 vs W4A8").contains("top-1 88.00%").contains("2.85 points")
             .contains("recovers 84.2% of that drop").contains("<h2>Training</h2>").contains("300 steps of batch 64")
             .contains("0.0123");
     }
 
     @Test
-    void hardwareProfilesBecomeOneColumnPerClass() {
-        ObjectNode r = ExportStage.JSON.createObjectNode();
+    void hardwareProfilesBecomeOneColumnPerClass() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
         r.put("jobId", "job-4");
         r.put("method", "static");
         r.put("meetsTarget", true);
@@ -136,7 +138,7 @@ class ReportsTest {
                 .put("latencyP50Ms", cls.equals("x86-avx2") ? 1.5 : 0.5).put("energyUnavailable", "no RAPL");
             q.putArray("formats").addObject().put("format", "int8").put("level", cls.equals("x86-avx2") ? "LIMITED" : "NATIVE");
         }
-        String html = Reports.html(r);
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
         assertThat(html).contains("<h2>Hardware</h2>").contains("<th>x86-avx2</th><th>x86-avx512-vnni</th>")
             .contains("<td>1.500 / 2.000</td><td>0.500 / 2.000</td>").contains("<td>LIMITED</td><td>NATIVE</td>")
             .contains("unavailable / unavailable");

@@ -1,14 +1,14 @@
 package dev.quantflow.quantizer.cast;
 
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.QuantizationSummary;
+import dev.quantflow.contracts.NodeDecision;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
@@ -28,7 +28,6 @@ import dev.quantflow.quant.cast.CastNodeDecision;
 import dev.quantflow.quant.cast.CastQuantizer;
 import dev.quantflow.quant.cast.CastRecipe;
 import dev.quantflow.quant.cast.CastResult;
-import dev.quantflow.quant.qdq.NodeDecision;
 
 /**
  * The FP16/BF16 pool: float weights and computation in half precision, with numerically sensitive ops kept fp32
@@ -68,18 +67,16 @@ public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
         long lowCount = result.decisions().stream().filter(CastNodeDecision::lowPrecision).count();
         LOG.infof("job %s attempt %d: %d nodes in %s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), lowCount, method,
             modelBytes.length, converted.length);
-        Map<String, Object> summary = new LinkedHashMap<>();
-        summary.put("fp32SizeBytes", modelBytes.length);
-        summary.put("quantizedSizeBytes", converted.length);
-        summary.put("quantizedNodes", result.decisions().stream().filter(CastNodeDecision::lowPrecision).map(CastQuantizerStage::asNode).toList());
-        summary.put("keptFloatNodes", result.decisions().stream().filter(d -> !d.lowPrecision()).map(CastQuantizerStage::asNode).toList());
-        summary.put("warnings", result.warnings());
+        QuantizationSummary summary = QuantizationSummary.nodes((long) modelBytes.length, (long) converted.length,
+                result.decisions().stream().filter(CastNodeDecision::lowPrecision).map(CastQuantizerStage::asNode).toList(),
+                result.decisions().stream().filter(d -> !d.lowPrecision()).map(CastQuantizerStage::asNode).toList())
+            .withWarnings(result.warnings());
         QuantizerOutputs.publish(ctx, store, job, null, converted, "model." + method + ".onnx", summary,
             "converted " + lowCount + " nodes to " + method.precisionLabel(16));
     }
 
     /** The summary's node shape shared with the other pools (node, opType, quantized, reason). */
     static NodeDecision asNode(CastNodeDecision d) {
-        return new NodeDecision(d.node(), d.opType(), d.lowPrecision(), d.reason());
+        return NodeDecision.of(d.node(), d.opType(), d.lowPrecision(), d.reason());
     }
 }

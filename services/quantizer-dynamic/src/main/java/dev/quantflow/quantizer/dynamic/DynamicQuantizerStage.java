@@ -1,6 +1,5 @@
 package dev.quantflow.quantizer.dynamic;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -8,6 +7,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
@@ -85,12 +85,9 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
      * Records SmoothQuant in the summary whenever calibration statistics came with the job: alpha and how many MatMul
      * inputs had statistics (0 when the model has no MatMul with a constant weight, e.g. a Gemm classifier head).
      */
-    private static Map<String, Object> withSmoothing(Map<String, Object> summary, boolean statisticsGiven,
-                                                     int tensors) {
-        if (statisticsGiven) {
-            summary.put("smoothQuant", Map.of("alpha", SmoothQuant.DEFAULT_ALPHA, "tensors", tensors));
-        }
-        return summary;
+    private static QuantizationSummary withSmoothing(QuantizationSummary summary, boolean statisticsGiven, int tensors) {
+        return statisticsGiven
+            ? summary.withSmoothQuant(new QuantizationSummary.SmoothQuant(SmoothQuant.DEFAULT_ALPHA, tensors)) : summary;
     }
 
     /** The calibration stage's {@code channel-absmax.json}: MatMul input tensor → max |x| per channel. */
@@ -103,15 +100,14 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
         }
     }
 
-    static Map<String, Object> summary(DynamicQuantizationResult result, Map<String, String> reasons, long fp32Bytes,
+    static QuantizationSummary summary(DynamicQuantizationResult result, Map<String, String> reasons, long fp32Bytes,
                                        long quantizedBytes) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("fp32SizeBytes", fp32Bytes);
-        m.put("quantizedSizeBytes", quantizedBytes);
-        m.put("quantizedNodes", result.decisions().stream().filter(NodeDecision::quantized).toList());
-        m.put("keptFloatNodes", result.decisions().stream().filter(d -> !d.quantized())
-            .map(d -> reasons.containsKey(d.node()) ? new NodeDecision(d.node(), d.opType(), false, reasons.get(d.node())) : d)
-            .toList());
-        return m;
+        return QuantizationSummary.nodes(fp32Bytes, quantizedBytes,
+            result.decisions().stream().filter(NodeDecision::quantized)
+                .map(d -> dev.quantflow.contracts.NodeDecision.of(d.node(), d.opType(), true, d.reason())).toList(),
+            result.decisions().stream().filter(d -> !d.quantized())
+                .map(d -> dev.quantflow.contracts.NodeDecision.of(d.node(), d.opType(), false,
+                    reasons.getOrDefault(d.node(), d.reason())))
+                .toList());
     }
 }

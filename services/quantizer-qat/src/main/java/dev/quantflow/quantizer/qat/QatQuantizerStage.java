@@ -2,15 +2,14 @@ package dev.quantflow.quantizer.qat;
 
 import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
@@ -87,7 +86,7 @@ public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
         byte[] ptq = QatQdqExporter.export(student).toByteArray();
-        List<Map<String, Object>> curve = new ArrayList<>();
+        List<QuantizationSummary.LossPoint> curve = new ArrayList<>();
         double[] initialLoss = {Double.NaN};
         int every = Math.max(1, qat.steps() / STATUS_UPDATES);
         QatTrainer.Result result = trainer.fineTune(student, teacher, training, (step, total, loss, lr) -> {
@@ -95,11 +94,7 @@ public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
                 initialLoss[0] = loss;
             }
             if (step % every == 0 || step == total) {
-                Map<String, Object> point = new LinkedHashMap<>();
-                point.put("step", step);
-                point.put("loss", loss);
-                point.put("learningRate", lr);
-                curve.add(point);
+                curve.add(new QuantizationSummary.LossPoint(step, loss, lr));
                 ctx.status(JobStates.RUNNING, 0.05 + 0.9 * step / Math.max(1, total),
                     String.format("training step %d/%d, loss %.4f, lr %.2g", step, total, loss, lr));
             }
@@ -108,34 +103,16 @@ public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
         LOG.infof("job %s attempt %d: QAT %d steps in %.1f s, final loss %.4f, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             result.steps(), result.seconds(), result.finalLoss(), modelBytes.length, quantized.length);
 
-        Map<String, Object> summary = new LinkedHashMap<>();
-        summary.put("method", "qat");
-        summary.put("weightBits", qat.weightBits());
-        summary.put("perChannelWeights", qat.perChannelWeights());
-        summary.put("learnedScales", qat.learnedStepSizes());
-        summary.put("steps", result.steps());
-        summary.put("batchSize", qat.batchSize());
-        summary.put("learningRate", qat.learningRate());
-        summary.put("trainingSamples", training.count());
-        summary.put("labelsUsed", training.labels() != null && qat.crossEntropyWeight() > 0);
-        summary.put("seconds", result.seconds());
-        summary.put("stepsPerSecond", result.seconds() > 0 ? result.steps() / result.seconds() : null);
-        summary.put("initialLoss", json(initialLoss[0]));
-        summary.put("finalLoss", json(result.finalLoss()));
-        summary.put("lossCurve", curve);
-        summary.put("fp32SizeBytes", modelBytes.length);
-        summary.put("quantizedSizeBytes", quantized.length);
-        summary.put("quantizedNodes", List.of());
-        summary.put("keptFloatNodes", List.of());
+        // A diverged loss (NaN, ∞) is not a JSON number: StageJson writes it as a string ("NaN") and reads it back.
+        QuantizationSummary summary = QuantizationSummary.qat(qat.weightBits(), qat.perChannelWeights(),
+            qat.learnedStepSizes(), result.steps(), qat.batchSize(), qat.learningRate(), training.count(),
+            training.labels() != null && qat.crossEntropyWeight() > 0, result.seconds(), initialLoss[0], result.finalLoss(),
+            curve, modelBytes.length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, null, quantized, "model.qat.int8.onnx", summary,
             "fine-tuned " + result.steps() + " steps (final loss " + String.format("%.4f", result.finalLoss()) + ")",
             ptq, "baseline.ptq.onnx");
     }
 
-    /** NaN/∞ are not JSON numbers: they travel as strings ("NaN"), which readers parse back. */
-    private static Object json(double v) {
-        return Double.isFinite(v) ? v : String.valueOf(v);
-    }
 
     /** The event's recipe as the trainer's recipe (defaults of {@link TrainingParams} where the job has none). */
     static QatRecipe toQatRecipe(Recipe r) {

@@ -1,7 +1,6 @@
 package dev.quantflow.quantizer.staticptq;
 
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -11,6 +10,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 
+import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
@@ -94,16 +94,14 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
     }
 
     /** Every node's decision; a node the debug loop kept in fp32 carries the loop's reason, not just "excluded". */
-    static Map<String, Object> summary(List<NodeDecision> decisions, Map<String, String> exclusionReasons, long fp32Bytes,
+    static QuantizationSummary summary(List<NodeDecision> decisions, Map<String, String> exclusionReasons, long fp32Bytes,
                                        long quantizedBytes) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("fp32SizeBytes", fp32Bytes);
-        m.put("quantizedSizeBytes", quantizedBytes);
-        m.put("quantizedNodes", decisions.stream().filter(NodeDecision::quantized).toList());
-        m.put("keptFloatNodes", decisions.stream().filter(d -> !d.quantized())
-            .map(d -> exclusionReasons.containsKey(d.node())
-                ? new NodeDecision(d.node(), d.opType(), false, exclusionReasons.get(d.node())) : d)
-            .toList());
-        return m;
+        return QuantizationSummary.nodes(fp32Bytes, quantizedBytes,
+            decisions.stream().filter(NodeDecision::quantized)
+                .map(d -> dev.quantflow.contracts.NodeDecision.of(d.node(), d.opType(), true, d.reason())).toList(),
+            decisions.stream().filter(d -> !d.quantized())
+                .map(d -> dev.quantflow.contracts.NodeDecision.of(d.node(), d.opType(), false,
+                    exclusionReasons.getOrDefault(d.node(), d.reason())))
+                .toList());
     }
 }

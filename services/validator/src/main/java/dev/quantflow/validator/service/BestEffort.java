@@ -2,8 +2,8 @@ package dev.quantflow.validator.service;
 
 import java.util.List;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
+import dev.quantflow.contracts.AttemptMetrics;
+import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.AttemptRecord;
 
@@ -15,7 +15,7 @@ final class BestEffort {
 
     @FunctionalInterface
     interface MetricsLoader {
-        JsonNode load(ArtifactRef metrics) throws Exception;
+        AttemptMetrics load(ArtifactRef metrics) throws Exception;
     }
 
     private BestEffort() {
@@ -29,12 +29,13 @@ final class BestEffort {
             if (a.getQuantizedModel() == null || a.getMetrics() == null) {
                 continue;
             }
-            JsonNode m = loader.load(a.getMetrics());
-            JsonNode q = m.path("quantized");
-            double quality = q.path("perplexity").isNumber() ? -q.path("perplexity").asDouble()
-                : q.path("accuracy").isNumber() ? q.path("accuracy").asDouble()
-                : m.path("comparison").path("top1Agreement").asDouble(Double.NEGATIVE_INFINITY);
-            long size = q.path("sizeBytes").asLong(Long.MAX_VALUE);
+            AttemptMetrics m = loader.load(a.getMetrics());
+            ModelMetrics q = m.quantized();
+            Double agreement = m.comparison() == null ? null : m.comparison().top1Agreement();
+            double quality = q != null && q.perplexity() != null ? -q.perplexity()
+                : q != null && q.accuracy() != null ? q.accuracy()
+                : agreement != null ? agreement : Double.NEGATIVE_INFINITY;
+            long size = q != null && q.sizeBytes() != null ? q.sizeBytes() : Long.MAX_VALUE;
             if (quality > bestQuality || (quality == bestQuality && size < bestSize)) {
                 best = a;
                 bestQuality = quality;

@@ -2,13 +2,17 @@ package dev.quantflow.validator.service;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
+import dev.quantflow.contracts.AttemptMetrics;
+import dev.quantflow.contracts.AttemptRecipe;
+import dev.quantflow.contracts.Baseline;
+import dev.quantflow.contracts.Comparison;
+import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.QuantizationSummary;
+import dev.quantflow.contracts.Target;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.onnx.ModelInspector;
 import dev.quantflow.onnx.OnnxModel;
@@ -44,15 +48,15 @@ final class LlmValidation {
         void report(double fraction, String message);
     }
 
-    record Outcome(Verdicts.Verdict verdict, Map<String, Object> metrics, List<DebugPlanner.LayerSensitivity> sensitivities,
+    record Outcome(Verdicts.Verdict verdict, AttemptMetrics metrics, List<DebugPlanner.LayerSensitivity> sensitivities,
                    Double sizeRatio, String runtimeErrorNode, boolean runs) {
     }
 
     private LlmValidation() {
     }
 
-    static Outcome evaluate(JobContext job, byte[] fp32, byte[] quantized, byte[] baseline, NpzArchive data,
-                            JsonNode summary, int threads, Progress progress) {
+    static Outcome evaluate(JobContext job, int attempt, byte[] fp32, byte[] quantized, byte[] baseline, NpzArchive data,
+                            QuantizationSummary summary, int threads, Progress progress) {
         OnnxModel fp32Model = OnnxModel.parse(fp32);
         int context = ModelInspector.languageModelShape(fp32Model).contextLength();
         long[] tokens = tokens(data);
@@ -71,7 +75,8 @@ final class LlmValidation {
                 throw new PermanentStageException(ReasonCodes.RUNTIME_ERROR, "the quantized model cannot run in ONNX Runtime"
                     + " and the failing node could not be identified: " + e.getMessage(), e);
             }
-            Map<String, Object> m = base(job, v, false);
+            AttemptMetrics m = AttemptMetrics.of(attempt, job.getPlan().getMethod(), recipe(job), null, null,
+                Comparison.NONE, target(job, v), false, v.text(), false);
             return new Outcome(v, m, List.of(), (double) quantized.length / fp32.length, node, false);
         }
         PerplexityResult pplBase = null;
@@ -96,78 +101,43 @@ final class LlmValidation {
             "perplexity %.3f -> %.3f (%+.2f%%, budget +%.2f%%) over %d held-out tokens%s: %s", ppl32.perplexity(),
             pplQ.perplexity(), increase * 100, budget * 100, pplQ.tokens(), baselineText, ok ? "meets target" : "misses target"));
 
-        Map<String, Object> m = base(job, verdict, ok);
-        m.put("llm", true);
-        m.put("fp32", model(fp32.length, ppl32, speed32));
-        m.put("quantized", model(quantized.length, pplQ, speedQ));
+        Double baseIncrease = pplBase == null ? null : (pplBase.perplexity() - ppl32.perplexity()) / ppl32.perplexity();
+        Comparison c = new Comparison(null, null, null, (double) quantized.length / fp32.length, null, null, increase,
+            baseIncrease, baseIncrease == null || baseIncrease <= 0 ? null : increase / baseIncrease,
+            speedQ.tokensPerSecond() / speed32.tokensPerSecond());
+        AttemptMetrics m = AttemptMetrics.of(attempt, job.getPlan().getMethod(), recipe(job),
+            model(fp32.length, ppl32, speed32), model(quantized.length, pplQ, speedQ), c, target(job, verdict), ok,
+            verdict.text(), true);
         if (pplBase != null) {
-            Map<String, Object> b = new LinkedHashMap<>();
-            b.put("method", "rtn");
-            b.put("sizeBytes", (long) baseline.length);
-            b.put("perplexity", pplBase.perplexity());
-            m.put("baseline", b);
+            m = m.withBaseline(new Baseline("rtn", (long) baseline.length, null, null, null, null, pplBase.perplexity()));
         }
-        Map<String, Object> c = new LinkedHashMap<>();
-        c.put("sizeRatio", (double) quantized.length / fp32.length);
-        c.put("perplexityIncrease", increase);
-        if (pplBase != null) {
-            double baseIncrease = (pplBase.perplexity() - ppl32.perplexity()) / ppl32.perplexity();
-            c.put("baselinePerplexityIncrease", baseIncrease);
-            c.put("increaseVsBaseline", baseIncrease <= 0 ? null : increase / baseIncrease);
-        }
-        c.put("decodeSpeedup", speedQ.tokensPerSecond() / speed32.tokensPerSecond());
-        m.put("comparison", c);
         return new Outcome(verdict, m, sensitivities(summary), (double) quantized.length / fp32.length, null, true);
     }
 
-    private static Map<String, Object> base(JobContext job, Verdicts.Verdict verdict, boolean passed) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("method", job.getPlan().getMethod());
+    private static AttemptRecipe recipe(JobContext job) {
         var r = job.getPlan().getRecipe();
-        Map<String, Object> recipe = new LinkedHashMap<>();
-        recipe.put("bits", r.getBits());
-        recipe.put("blockSize", r.getBlockSize());
-        recipe.put("symmetric", r.getSymmetric());
-        recipe.put("actOrder", r.getActOrder());
-        recipe.put("dampPercent", r.getDampPercent());
-        recipe.put("highPrecisionNodes", r.getHighPrecisionNodes());
-        recipe.put("excludedNodes", r.getExcludedNodes());
-        recipe.put("graphFormat", r.getGraphFormat().isEmpty() ? "matmulnbits" : r.getGraphFormat());
-        recipe.put("note", r.getNote());
-        m.put("recipe", recipe);
-        Map<String, Object> target = new LinkedHashMap<>();
-        target.put("metric", verdict.metric());
-        target.put("maxRelativeIncrease", Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
-        target.put("maxSizeRatio", job.getPlan().getMaxSizeRatio());
-        target.put("value", Double.isNaN(verdict.value()) ? null : verdict.value());
-        target.put("threshold", Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
-        m.put("target", target);
-        m.put("passed", passed);
-        m.put("verdict", verdict.text());
-        return m;
+        return AttemptRecipe.llm(r.getBits(), r.getBlockSize(), r.getSymmetric(), r.getActOrder(), r.getDampPercent(),
+            r.getHighPrecisionNodes(), r.getExcludedNodes(), r.getGraphFormat().isEmpty() ? "matmulnbits" : r.getGraphFormat(),
+            r.getNote());
     }
 
-    private static Map<String, Object> model(long size, PerplexityResult ppl, DecodeSpeedResult speed) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("sizeBytes", size);
-        m.put("perplexity", ppl.perplexity());
-        m.put("heldOutTokens", ppl.tokens());
-        m.put("windows", ppl.windows());
-        m.put("context", ppl.context());
-        m.put("decodeTokensPerSecond", speed.tokensPerSecond());
-        m.put("decodeP50Ms", speed.p50Ms());
-        m.put("decodeP95Ms", speed.p95Ms());
-        m.put("prefillTokensPerSecond", speed.prefillTokensPerSecond());
-        m.put("intraOpThreads", speed.intraOpThreads());
-        return m;
+    private static Target target(JobContext job, Verdicts.Verdict verdict) {
+        Double threshold = Double.isNaN(verdict.threshold()) ? null : verdict.threshold();
+        return new Target(verdict.metric(), null, threshold, job.getPlan().getMaxSizeRatio(), null,
+            Double.isNaN(verdict.value()) ? null : verdict.value(), threshold);
     }
 
-    static List<DebugPlanner.LayerSensitivity> sensitivities(JsonNode summary) {
+    private static ModelMetrics model(long size, PerplexityResult ppl, DecodeSpeedResult speed) {
+        return ModelMetrics.languageModel(size, ppl.perplexity(), ppl.tokens(), ppl.windows(), ppl.context(),
+            speed.tokensPerSecond(), speed.p50Ms(), speed.p95Ms(), speed.prefillTokensPerSecond(), speed.intraOpThreads());
+    }
+
+    static List<DebugPlanner.LayerSensitivity> sensitivities(QuantizationSummary summary) {
         List<DebugPlanner.LayerSensitivity> out = new ArrayList<>();
-        for (JsonNode n : summary.path("quantizedNodes")) {
-            double err = n.path("relativeError").asDouble(Double.NaN);
-            if (err > 0 && n.path("bits").asInt(8) < 8) {
-                out.add(new DebugPlanner.LayerSensitivity(n.path("node").asText(), -10 * Math.log10(err)));
+        for (NodeDecision n : summary.quantizedNodesOrEmpty()) {
+            Double err = n.relativeError();
+            if (err != null && err > 0 && (n.bits() == null ? 8 : n.bits()) < 8) {
+                out.add(new DebugPlanner.LayerSensitivity(n.node(), -10 * Math.log10(err)));
             }
         }
         return out;

@@ -3,19 +3,24 @@ package dev.quantflow.validator.service;
 import java.io.ByteArrayInputStream;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-
+import dev.quantflow.contracts.AttemptMetrics;
+import dev.quantflow.contracts.AttemptRecipe;
+import dev.quantflow.contracts.Baseline;
+import dev.quantflow.contracts.Comparison;
+import dev.quantflow.contracts.LayerMetrics;
+import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.OutputSimilarity;
+import dev.quantflow.contracts.QuantizationSummary;
+import dev.quantflow.contracts.StageJson;
+import dev.quantflow.contracts.Target;
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.events.ExportRequested;
@@ -60,7 +65,6 @@ import dev.quantflow.runtime.npz.NpzArchive;
 public class ValidationStage implements StageHandler<ValidationRequested> {
 
     private static final Logger LOG = Logger.getLogger(ValidationStage.class);
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     @Inject
     ArtifactStore store;
@@ -96,8 +100,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         ctx.status(JobStates.RUNNING, 0.1, "evaluating the fp32 model on " + rows(data) + " samples");
         EvalResult fp32Result = evaluate(fp32, data, options, "fp32");
         ctx.status(JobStates.RUNNING, 0.4, "evaluating the quantized model");
-        JsonNode summary = event.getQuantizationSummary() == null ? JSON.createObjectNode()
-            : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
+        QuantizationSummary summary = summary(event);
         EvalResult qResult = null;
         String runtimeErrorNode = null;
         String runtimeError = null;
@@ -172,23 +175,16 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
                 .build());
         }
 
-        Map<String, Object> metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText);
-        metrics.put("layers", layers);
+        AttemptMetrics metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText)
+            .withLayers(layerMetrics(layers))
+            .withQuantization(summary);
         if (outputs != null) {
-            Map<String, Object> o = new LinkedHashMap<>();
-            o.put("metric", metric);
-            o.put("pooling", outputs.pooling().name().toLowerCase());
-            o.put("samples", outputs.samples());
-            o.put("meanCosine", outputs.meanCosine());
-            o.put("minCosine", outputs.minCosine());
-            o.put("mse", outputs.mse());
-            o.put("maxAbsDiff", outputs.maxAbsDiff());
-            metrics.put("outputs", o);
+            metrics = metrics.withOutputs(new OutputSimilarity(metric, outputs.pooling().name().toLowerCase(),
+                outputs.samples(), outputs.meanCosine(), outputs.minCosine(), outputs.mse(), outputs.maxAbsDiff()));
         }
-        metrics.put("quantization", summary);
         if (event.getBaselineModel() != null && qResult != null) {
             ctx.status(JobStates.RUNNING, 0.9, "evaluating the baseline model");
-            metrics.put("baseline", baseline(event, data, fp32Result, qResult));
+            metrics = metrics.withBaseline(baseline(event, data, fp32Result, qResult));
         }
         conclude(event, ctx, metrics, passed, verdictText, decision, qResult != null);
     }
@@ -197,23 +193,20 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
      * The quantizer's reference model at the same settings (QAT: the same fake-quantized graph before training, i.e.
      * plain PTQ): its accuracy or agreement, and the share of the baseline's drop the method recovered.
      */
-    private Map<String, Object> baseline(ValidationRequested event, NpzArchive data, EvalResult fp32, EvalResult q)
+    private Baseline baseline(ValidationRequested event, NpzArchive data, EvalResult fp32, EvalResult q)
         throws Exception {
         byte[] bytes = Artifacts.load(store, event.getBaselineModel(), "the baseline model");
         EvalResult b = evaluate(bytes, data, EvalOptions.defaults().withIntraOpThreads(config.intraOpThreads())
             .withLatency(List.of()), "baseline");
-        Map<String, Object> m = new LinkedHashMap<>();
         String method = event.getContext().getPlan().getMethod();
-        m.put("method", QuantMethod.fromPlan(method) == QuantMethod.QAT ? "ptq (same quantization, no training)" : "baseline");
-        m.put("sizeBytes", (long) bytes.length);
-        m.put("accuracy", b.accuracy());
-        m.put("top1Agreement", ModelEvaluator.top1Agreement(fp32.predictions(), b.predictions()));
+        Double drop = null;
+        Double recovered = null;
         if (fp32.accuracy() != null && b.accuracy() != null && q.accuracy() != null) {
-            double drop = fp32.accuracy() - b.accuracy();
-            m.put("accuracyDrop", drop);
-            m.put("recoveredFraction", drop <= 0 ? null : (q.accuracy() - b.accuracy()) / drop);
+            drop = fp32.accuracy() - b.accuracy();
+            recovered = drop <= 0 ? null : (q.accuracy() - b.accuracy()) / drop;
         }
-        return m;
+        return new Baseline(QuantMethod.fromPlan(method) == QuantMethod.QAT ? "ptq (same quantization, no training)" : "baseline", (long) bytes.length,
+            b.accuracy(), ModelEvaluator.top1Agreement(fp32.predictions(), b.predictions()), drop, recovered, null);
     }
 
     /** Causal LMs: perplexity on held-out tokens (fp32, quantized, RTN baseline), decode speed, size. */
@@ -230,9 +223,8 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         } catch (DatasetException e) {
             throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "validation data: " + e.getMessage(), e);
         }
-        JsonNode summary = event.getQuantizationSummary() == null ? JSON.createObjectNode()
-            : JSON.readTree(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"));
-        LlmValidation.Outcome outcome = LlmValidation.evaluate(job, fp32, quantized, baseline, data, summary,
+        QuantizationSummary summary = summary(event);
+        LlmValidation.Outcome outcome = LlmValidation.evaluate(job, ctx.attempt(), fp32, quantized, baseline, data, summary,
             config.intraOpThreads(), (fraction, message) -> ctx.status(JobStates.RUNNING, fraction, message));
         String verdictText = outcome.verdict().text();
         LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), verdictText);
@@ -244,8 +236,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
                 .sizeRatio(outcome.sizeRatio())
                 .build());
         }
-        Map<String, Object> metrics = outcome.metrics();
-        metrics.put("quantization", summary);
+        AttemptMetrics metrics = outcome.metrics().withQuantization(summary);
         conclude(event, ctx, metrics, outcome.verdict().passed(), verdictText, decision, outcome.runs());
     }
 
@@ -262,14 +253,14 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
     }
 
     /** Stores the attempt's metrics and record, then exports (pass) or follows the debug loop's decision (miss). */
-    private void conclude(ValidationRequested event, StageContext ctx, Map<String, Object> metrics, boolean passed,
+    private void conclude(ValidationRequested event, StageContext ctx, AttemptMetrics metrics, boolean passed,
                           String verdictText, DebugPlanner.Decision decision, boolean modelRuns) throws Exception {
         JobContext job = event.getContext();
         Recipe recipe = job.getPlan().getRecipe();
-        metrics.put("diagnosis", decision == null ? "" : decision.diagnosis());
-        metrics.put("route", decision == null ? "export" : decision.route().name().toLowerCase());
+        AttemptMetrics decided = metrics.withDecision(decision == null ? "" : decision.diagnosis(),
+            decision == null ? "export" : decision.route().name().toLowerCase());
         var metricsRef = store.put(ArtifactKeys.stage(ctx.jobId(), ctx.attempt(), Stages.VALIDATION, "metrics.json"),
-            JSON.writeValueAsBytes(metrics), "application/json");
+            StageJson.write(decided), "application/json");
         AttemptRecord record = AttemptRecord.newBuilder()
             .setAttempt(ctx.attempt())
             .setMethod(job.getPlan().getMethod())
@@ -349,7 +340,8 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
 
     /** Budget spent: the best attempt so far is exported, labelled as not meeting the target. */
     private void giveUp(StageContext ctx, JobContext job, String why, String verdictText) throws Exception {
-        AttemptRecord best = BestEffort.choose(job.getHistory(), ref -> JSON.readTree(Artifacts.load(store, ref, "attempt metrics")));
+        AttemptRecord best = BestEffort.choose(job.getHistory(),
+            ref -> StageJson.read(Artifacts.load(store, ref, "attempt metrics"), AttemptMetrics.class));
         if (best == null) {
             throw new PermanentStageException(ReasonCodes.TARGET_MISSED, verdictText + "; " + why
                 + "; no attempt produced a model that runs");
@@ -406,18 +398,28 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
     }
 
     /** QAT attempts: first and final training loss from the quantizer's summary; null for other methods. */
-    static DebugPlanner.TrainingOutcome trainingOutcome(JsonNode summary) {
-        if (!summary.path("initialLoss").isNumber() && !summary.path("initialLoss").isTextual()) {
+    static DebugPlanner.TrainingOutcome trainingOutcome(QuantizationSummary summary) {
+        if (summary.initialLoss() == null) {
             return null;
         }
-        return new DebugPlanner.TrainingOutcome(summary.path("initialLoss").asDouble(Double.NaN),
-            summary.path("finalLoss").asDouble(Double.NaN));
+        return new DebugPlanner.TrainingOutcome(summary.initialLoss(),
+            summary.finalLoss() == null ? Double.NaN : summary.finalLoss());
     }
 
-    static List<String> quantizedNodes(JsonNode summary) {
-        List<String> nodes = new ArrayList<>();
-        summary.path("quantizedNodes").forEach(n -> nodes.add(n.path("node").asText()));
-        return nodes;
+    static List<String> quantizedNodes(QuantizationSummary summary) {
+        return summary.quantizedNodesOrEmpty().stream().map(NodeDecision::node).toList();
+    }
+
+    /** The quantizer's {@code summary.json}; an empty one when it wrote none. */
+    private QuantizationSummary summary(ValidationRequested event) throws Exception {
+        return event.getQuantizationSummary() == null ? QuantizationSummary.EMPTY
+            : StageJson.read(Artifacts.load(store, event.getQuantizationSummary(), "the quantization summary"),
+                QuantizationSummary.class);
+    }
+
+    static List<LayerMetrics> layerMetrics(List<LayerReport> layers) {
+        return layers.stream().map(l -> new LayerMetrics(l.node(), l.opType(), l.tensor(), l.quantized(), l.sqnrDb(),
+            l.inputSqnrDb(), l.addedErrorDb(), l.layerSqnrDb(), l.skipReason())).toList();
     }
 
     private EvalResult evaluate(byte[] model, NpzArchive data, EvalOptions options, String which) {
@@ -435,70 +437,35 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         return data.arrays().stream().findFirst().map(a -> (int) a.shape()[0]).orElse(0);
     }
 
-    static Map<String, Object> metrics(JobContext job, int attempt, EvalResult fp32, EvalResult q, double agreement,
-                                       Verdicts.Verdict verdict, boolean passed, String verdictText) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("attempt", attempt);
-        m.put("method", job.getPlan().getMethod());
+    static AttemptMetrics metrics(JobContext job, int attempt, EvalResult fp32, EvalResult q, double agreement,
+                                  Verdicts.Verdict verdict, boolean passed, String verdictText) {
         Recipe r = job.getPlan().getRecipe();
-        Map<String, Object> recipe = new LinkedHashMap<>();
-        recipe.put("calibrator", r.getCalibrator());
-        recipe.put("weightType", r.getWeightType());
-        recipe.put("activationType", r.getActivationType());
-        recipe.put("perChannelWeights", r.getPerChannelWeights());
-        recipe.put("int8Only", r.getInt8Only());
-        recipe.put("excludedNodes", r.getExcludedNodes());
-        recipe.put("exclusionReasons", r.getExclusionReasons());
-        recipe.put("note", r.getNote());
-        m.put("recipe", recipe);
-        m.put("fp32", modelMetrics(fp32));
-        m.put("quantized", q == null ? null : modelMetrics(q));
-        Map<String, Object> c = new LinkedHashMap<>();
+        AttemptRecipe recipe = AttemptRecipe.int8(r.getCalibrator(), r.getWeightType(), r.getActivationType(),
+            r.getPerChannelWeights(), r.getInt8Only(), r.getExcludedNodes(), r.getExclusionReasons(), r.getNote());
+        Comparison c = Comparison.NONE;
         if (q != null) {
-            c.put("top1Agreement", agreement);
+            Double drop = null;
+            Double relativeDrop = null;
             if (fp32.accuracy() != null && q.accuracy() != null) {
-                c.put("accuracyDrop", fp32.accuracy() - q.accuracy());
-                c.put("relativeAccuracyDrop", fp32.accuracy() <= 0 ? 0 : (fp32.accuracy() - q.accuracy()) / fp32.accuracy());
-            } else {
-                c.put("accuracyDrop", null);
-                c.put("relativeAccuracyDrop", null);
+                drop = fp32.accuracy() - q.accuracy();
+                relativeDrop = fp32.accuracy() <= 0 ? 0 : (fp32.accuracy() - q.accuracy()) / fp32.accuracy();
             }
-            c.put("sizeRatio", (double) q.sizeBytes() / fp32.sizeBytes());
-            for (int i = 0; i < Math.min(fp32.latency().size(), q.latency().size()); i++) {
-                c.put(i == 0 ? "speedupBatch1" : "speedupBatchN", fp32.latency().get(i).p50Ms() / q.latency().get(i).p50Ms());
-            }
+            int timed = Math.min(fp32.latency().size(), q.latency().size());
+            c = new Comparison(agreement, drop, relativeDrop, (double) q.sizeBytes() / fp32.sizeBytes(),
+                timed > 0 ? fp32.latency().get(0).p50Ms() / q.latency().get(0).p50Ms() : null,
+                timed > 1 ? fp32.latency().get(1).p50Ms() / q.latency().get(1).p50Ms() : null, null, null, null, null);
         }
-        m.put("comparison", c);
-        Map<String, Object> target = new LinkedHashMap<>();
-        target.put("metric", verdict.metric());
-        target.put("maxRelativeDrop", job.getPlan().getMaxRelativeDrop());
-        target.put("maxSizeRatio", job.getPlan().getMaxSizeRatio());
-        target.put("maxLatencyMs", job.getPlan().getMaxLatencyMs());
-        target.put("value", Double.isNaN(verdict.value()) ? null : verdict.value());
-        target.put("threshold", Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
-        m.put("target", target);
-        m.put("passed", passed);
-        m.put("verdict", verdictText);
-        return m;
+        Target target = new Target(verdict.metric(), job.getPlan().getMaxRelativeDrop(), null, job.getPlan().getMaxSizeRatio(),
+            job.getPlan().getMaxLatencyMs(), Double.isNaN(verdict.value()) ? null : verdict.value(),
+            Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
+        return AttemptMetrics.of(attempt, job.getPlan().getMethod(), recipe, modelMetrics(fp32),
+            q == null ? null : modelMetrics(q), c, target, passed, verdictText, false);
     }
 
-    static Map<String, Object> modelMetrics(EvalResult r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("sizeBytes", r.sizeBytes());
-        m.put("samples", r.samples());
-        m.put("accuracy", r.accuracy());
-        for (int i = 0; i < r.latency().size(); i++) {
-            var l = r.latency().get(i);
-            Map<String, Object> lat = new LinkedHashMap<>();
-            lat.put("batchSize", l.batchSize());
-            lat.put("runs", l.runs());
-            lat.put("p50Ms", l.p50Ms());
-            lat.put("p95Ms", l.p95Ms());
-            lat.put("meanMs", l.meanMs());
-            lat.put("samplesPerSecond", l.samplesPerSecond());
-            m.put(i == 0 ? "latencyBatch1" : "latencyBatchN", lat);
-        }
-        m.put("peakRamMb", r.peakRamMb());
-        return m;
+    static ModelMetrics modelMetrics(EvalResult r) {
+        List<ModelMetrics.Latency> latency = r.latency().stream().map(l -> new ModelMetrics.Latency(l.batchSize(), l.runs(),
+            l.p50Ms(), l.p95Ms(), l.meanMs(), l.samplesPerSecond())).toList();
+        return ModelMetrics.classifier(r.sizeBytes(), r.samples(), r.accuracy(), latency.isEmpty() ? null : latency.get(0),
+            latency.size() > 1 ? latency.get(1) : null, r.peakRamMb());
     }
 }

@@ -2,13 +2,14 @@ package dev.quantflow.validator.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
+import dev.quantflow.contracts.AttemptMetrics;
+import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.Recipe;
@@ -32,15 +33,14 @@ class RuntimeErrorsAndBestEffortTest {
 
     @Test
     void bestEffortTakesTheMostAccurateThenTheSmallest() throws Exception {
-        ObjectMapper json = new ObjectMapper();
         Map<String, String> metrics = Map.of(
             "m1", "{\"quantized\":{\"accuracy\":0.80,\"sizeBytes\":100}}",
             "m2", "{\"quantized\":{\"accuracy\":0.86,\"sizeBytes\":150}}",
             "m3", "{\"quantized\":{\"accuracy\":0.86,\"sizeBytes\":120}}",
             "m4", "{\"quantized\":{\"accuracy\":0.99,\"sizeBytes\":10}}");
         var best = BestEffort.choose(List.of(attempt(1, true), attempt(2, true), attempt(3, true), attempt(4, false)),
-            ref -> json.readTree(metrics.get(ref.getKey())));
+            ref -> StageJson.read(metrics.get(ref.getKey()).getBytes(StandardCharsets.UTF_8), AttemptMetrics.class));
         assertThat(best.getAttempt()).isEqualTo(3); // attempt 4 never produced a runnable model
-        assertThat(BestEffort.choose(List.of(attempt(1, false)), ref -> json.readTree(metrics.get(ref.getKey())))).isNull();
+        assertThat(BestEffort.choose(List.of(attempt(1, false)), ref -> AttemptMetrics.NONE)).isNull();
     }
 }
