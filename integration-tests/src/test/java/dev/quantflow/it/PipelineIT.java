@@ -596,6 +596,7 @@ class PipelineIT {
         for (JsonNode a : attempts) {
             methods.add(a.path("method").asText());
             assertThat(a.path("recipe").path("bits").asInt()).as("attempt " + a.path("attempt") + " bits").isEqualTo(4);
+            assertThat(a.path("precision").asText()).isEqualTo("INT4");
             assertThat(a.path("recipe").path("blockSize").asInt()).isEqualTo(128);
             assertThat(a.path("quantizedSizeBytes").asDouble() / fp32Bytes).as("a 4-bit model, not 8-bit")
                 .isLessThan(0.3);

@@ -55,18 +55,20 @@ public record Report(
     /**
      * One row of the attempt history.
      *
-     * @param pareto on the Pareto set over (quality ↑, size ↓, batch-1 latency ↓)
+     * @param precision the attempt's output precision (its method at its weight bits: INT8, INT4, W4A8, FP16 …)
+     * @param pareto    on the Pareto set over (quality ↑, size ↓, batch-1 latency ↓)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Attempt(Integer attempt, Boolean passed, String verdict, AttemptRecipe recipe, Double quantizedAccuracy,
                           Double top1Agreement, Long quantizedSizeBytes, Double quantizedLatencyBatch1P50Ms,
-                          Double quantizedPerplexity, Double baselinePerplexity, String method, String diagnosis,
-                          String route, Boolean pareto) {
+                          Double quantizedPerplexity, Double baselinePerplexity, String method, String precision,
+                          String diagnosis, String route, Boolean pareto) {
 
         public Attempt withPareto(boolean onParetoSet) {
             return new Attempt(attempt, passed, verdict, recipe, quantizedAccuracy, top1Agreement, quantizedSizeBytes,
-                quantizedLatencyBatch1P50Ms, quantizedPerplexity, baselinePerplexity, method, diagnosis, route, onParetoSet);
+                quantizedLatencyBatch1P50Ms, quantizedPerplexity, baselinePerplexity, method, precision, diagnosis, route,
+                onParetoSet);
         }
     }
 

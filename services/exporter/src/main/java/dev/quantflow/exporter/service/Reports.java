@@ -18,6 +18,7 @@ import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.JobContext;
+import dev.quantflow.pipeline.QuantMethod;
 
 /** Builds the job report: JSON for machines, HTML (the spec's FP32-vs-quantized table) for people. */
 final class Reports {
@@ -50,7 +51,7 @@ final class Reports {
                 q == null ? null : q.accuracy(), m.comparison() == null ? null : m.comparison().top1Agreement(),
                 q == null ? null : q.sizeBytes(), q == null ? null : q.latencyBatch1P50Ms(),
                 llm ? q.perplexity() : null, llm && m.baseline() != null ? m.baseline().perplexity() : null,
-                a.getMethod(), a.getDiagnosis(), a.getRoute(), null));
+                a.getMethod(), attemptPrecision(a), a.getDiagnosis(), a.getRoute(), null));
         }
         Report.Quantization quantization = new Report.Quantization(metrics.recipe(), summary.quantizedNodes(),
             summary.keptFloatNodes(), summary.smoothQuant());
@@ -60,6 +61,12 @@ final class Reports {
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,
             null, null);
+    }
+
+    /** The attempt's method at its recipe's bits, as the registry labels it; null for a method this version lacks. */
+    static String attemptPrecision(AttemptRecord a) {
+        return QuantMethod.of(a.getMethod()).map(m -> m.precisionLabel(a.getRecipe() == null ? m.defaultBits()
+            : a.getRecipe().getBits())).orElse(null);
     }
 
     /**

@@ -54,7 +54,7 @@ class ReportsTest {
     }
 
     private static Report.Attempt attempt(double accuracy, Long size, Double latency) {
-        return new Report.Attempt(1, false, "", null, accuracy, null, size, latency, null, null, "static", "", "", null);
+        return new Report.Attempt(1, false, "", null, accuracy, null, size, latency, null, null, "static", "INT8", "", "", null);
     }
 
     @Test
