@@ -41,6 +41,7 @@ import dev.quantflow.events.ModelReady;
 import dev.quantflow.events.QuantizationRequested;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.EventPublisher;
 import dev.quantflow.pipeline.store.ArtifactStore;
@@ -479,7 +480,7 @@ class PipelineIT {
             long nbits = dev.quantflow.onnx.OnnxModel.parse(exported).graph().getNodeList().stream()
                 .filter(n -> n.getOpType().equals("MatMulNBits")).count();
             assertThat(nbits).as("every weight MatMul (4 layers x 6, plus the LM head)").isEqualTo(25);
-            assertThat(records(method.equals("gptq") ? Topics.QUANTIZE_GPTQ : Topics.QUANTIZE_AWQ, jobId, Duration.ofSeconds(2)))
+            assertThat(records(QuantMethod.fromPlan(method).topic(), jobId, Duration.ofSeconds(2)))
                 .hasSize(1);
             assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
         }
