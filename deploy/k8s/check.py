@@ -13,6 +13,9 @@ It parses every manifest with PyYAML and checks, against the code and the servic
   * every Deployment has requests/limits, readiness and liveness probes on Quarkus' /q/health/ready and
     /q/health/live, a preStop hook, a termination grace period longer than preStop + the worker's shutdown grace,
     Kafka bootstrap and S3 settings from the quantflow-s3 Secret (with the keys present) and the KafkaUser secret;
+  * every LLM pool Deployment (env QUANTFLOW_LLM_METHOD, app services/quantizer-llm) runs a weight-only method of
+    libs/pipeline/.../QuantMethod.java under that method's pool name, its README row names the method's topic, and
+    every such method has a Deployment;
   * every service folder with a README has a Deployment, and every worker pool a KEDA ScaledObject with a kafka trigger whose consumerGroup and topic are the ones the
     service's README names, and maxReplicaCount <= partitions;
   * every service's KafkaUser has ACLs for its group and for each topic its README says it consumes, reads or
@@ -37,6 +40,8 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 TOPICS_JAVA = os.path.join(ROOT, "libs/pipeline/src/main/java/dev/quantflow/pipeline/Topics.java")
+QUANT_METHOD_JAVA = os.path.join(ROOT, "libs/pipeline/src/main/java/dev/quantflow/pipeline/QuantMethod.java")
+LLM_APP = "quantizer-llm"
 PROFILE_STAGE_JAVA = os.path.join(ROOT, "services/hardware-profiler/src/main/java/dev/quantflow/profiler/messaging/ProfileStage.java")
 
 KNOWN_KINDS = {
@@ -71,6 +76,19 @@ def java_topics():
     return topics, prefix, completed
 
 
+def llm_methods():
+    """Wire name -> (topic name, pool) of the LLM weight-only methods in QuantMethod.java."""
+    topics_src = open(TOPICS_JAVA).read()
+    constants = {m.group(1): m.group(2) for m in
+                 re.finditer(r'static final Topic<\w+> (\w+)\s*=\s*new Topic<>\(\s*"([^"]+)"', topics_src)}
+    methods = {}
+    for m in re.finditer(r'\b[A-Z0-9_]+\("(\w+)",\s*Family\.(\w+),\s*Topics\.(\w+),\s*"([^"]+)"', open(QUANT_METHOD_JAVA).read()):
+        wire, family, topic, pool = m.groups()
+        if family == "LLM_WEIGHT_ONLY":
+            methods[wire] = (constants[topic], pool)
+    return methods
+
+
 def parse_map_of(args):
     """Map.of("k", "v", "k2", String.valueOf(7L * 24 * 3600 * 1000)) -> dict of strings."""
     items = []
@@ -83,8 +101,11 @@ def parse_map_of(args):
     return dict(zip(items[0::2], items[1::2]))
 
 
-def readme_channels(service_dir, quantize_topics, hardware_class=None):
-    """(groups, consumed, read, produced) from the channel table of a service README; groups in table order."""
+def readme_channels(service_dir, quantize_topics, hardware_class=None, pool=None):
+    """(groups, consumed, read, produced) from the channel table of a service README; groups in table order.
+
+    pool: for an app run as several pools (quantizer-llm), only the rows of that pool's group and the rows without
+    a group (what every pool produces)."""
     text = open(os.path.join(ROOT, "services", service_dir, "README.md")).read()
     groups, consumed, read, produced = [], set(), set(), set()
     for line in text.splitlines():
@@ -106,6 +127,8 @@ def readme_channels(service_dir, quantize_topics, hardware_class=None):
                 expanded.append(t)
         direction = cells[3]
         g = re.search(r"group `([^`]+)`", direction)
+        if pool and g and g.group(1) != pool:
+            continue
         if g:
             groups.append(g.group(1).replace("<hardware-class>", hardware_class or ""))
         if "consumed" in direction:
@@ -255,15 +278,35 @@ def check(kust, docs):
             if jaas not in users:
                 err(f"{where}: Kafka credentials come from {jaas}, which is no KafkaUser")
 
+    # LLM pools: one app, a Deployment per weight-only method of the registry
+    methods = llm_methods()
+    llm_pools = {}
+    for name, dep in deployments.items():
+        method = env_of(dep).get("QUANTFLOW_LLM_METHOD", {}).get("value")
+        if method is None:
+            continue
+        llm_pools[name] = method
+        if method not in methods:
+            err(f"Deployment {name}: QUANTFLOW_LLM_METHOD {method} is no LLM method of QuantMethod ({sorted(methods)})")
+        elif methods[method][1] != name:
+            err(f"Deployment {name} runs method {method}, whose pool is {methods[method][1]}")
+    for method, (_, pool) in methods.items():
+        if method not in llm_pools.values():
+            err(f"no Deployment runs LLM method {method} (pool {pool})")
+
     # Pools, groups, ScaledObjects, ACLs
     quantize_topics = sorted(t for t in code_topics if t.startswith("quantflow.quantize."))
     scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in by_kind(docs, "ScaledObject")}
     for name, dep in deployments.items():
         hc = profiler_classes.get(name)
-        service_dir = "hardware-profiler" if hc else name
+        service_dir = "hardware-profiler" if hc else LLM_APP if name in llm_pools else name
         if not os.path.exists(os.path.join(ROOT, "services", service_dir, "README.md")):
             continue  # not a quantflow service (none today)
-        groups, consumed, read, produced = readme_channels(service_dir, quantize_topics, hc)
+        groups, consumed, read, produced = readme_channels(service_dir, quantize_topics, hc,
+                                                           pool=name if name in llm_pools else None)
+        if name in llm_pools and llm_pools[name] in methods and consumed != {methods[llm_pools[name]][0]}:
+            err(f"services/{service_dir}/README.md: pool {name} consumes {sorted(consumed)}, the registry says "
+                f"{methods[llm_pools[name]][0]}")
         group = groups[0] if groups else None
         if group is None or not consumed:
             err(f"services/{service_dir}/README.md names no consumed topic with its group")
@@ -318,7 +361,8 @@ def check(kust, docs):
                 err(f"KafkaUser {name}: Write on {r.get('patternType')} {r['name']}, which its README does not produce")
             if r["type"] == "group" and r["name"] not in groups:
                 err(f"KafkaUser {name}: ACL on foreign group {r['name']}")
-    deployed_modules = {("hardware-profiler" if n in profiler_classes else n) for n in deployments}
+    deployed_modules = {("hardware-profiler" if n in profiler_classes else LLM_APP if n in llm_pools else n)
+                        for n in deployments}
     for readme in glob.glob(os.path.join(ROOT, "services", "*", "README.md")):
         module = os.path.basename(os.path.dirname(readme))
         if module not in deployed_modules:
@@ -403,7 +447,16 @@ def self_test(kust, docs):
     def no_deployment(ds):
         ds[:] = [(s, d) for s, d in ds if not (d["kind"] == "Deployment" and d["metadata"]["name"] == "quantizer-qat")]
 
+    def llm_pool_misnamed(ds):
+        env = first(ds, "Deployment", "quantizer-awq")["spec"]["template"]["spec"]["containers"][0]["env"]
+        next(e for e in env if e["name"] == "QUANTFLOW_LLM_METHOD")["value"] = "gptq"
+
+    def no_rtn_pool(ds):
+        ds[:] = [(s, d) for s, d in ds if not (d["kind"] == "Deployment" and d["metadata"]["name"] == "quantizer-rtn")]
+
     problems = []
+    problems += mutate(llm_pool_misnamed, "Deployment quantizer-awq runs method gptq, whose pool is quantizer-gptq")
+    problems += mutate(no_rtn_pool, "no Deployment runs LLM method rtn")
     problems += mutate(no_deployment, "services/quantizer-qat has no Deployment")
     problems += mutate(drop_topic, "quantflow.export.requested has no KafkaTopic")
     problems += mutate(no_probe, "readinessProbe path None")

@@ -33,6 +33,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
 
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.Topics;
 import io.minio.MinioClient;
 
@@ -40,7 +41,8 @@ import io.minio.MinioClient;
  * Runs quantflow on one machine without Docker: a real Apache Kafka broker (KRaft, combined broker + controller),
  * S3Proxy as the S3-compatible store, the topics of {@link Topics#ALL}, the bucket, and every service as its own
  * {@code java -jar} process. The broker and S3Proxy come from the jars that {@code deploy/embedded} lays out at
- * build time; the services from {@code services/<name>/target/quarkus-app/quarkus-run.jar}.
+ * build time; the services from {@code services/<app>/target/quarkus-app/quarkus-run.jar} (a service is its own app,
+ * except the three LLM pools, which run {@code quantizer-llm} with their method).
  *
  * <p>All processes are children that outlive this JVM (so {@code quantflow up} can return); they are recorded in
  * {@code <rundir>/state.json}, and {@link #stop()} or {@link #stopRecorded(Path, Consumer)} ends them: SIGTERM
@@ -69,9 +71,34 @@ public final class LocalCluster implements AutoCloseable {
     public static final int DEFAULT_CONTROLLER_PORT = 9093;
     public static final int DEFAULT_S3_PORT = 9000;
 
-    /** A service the cluster runs: its folder under {@code services/} and its default HTTP port. */
-    public record Service(String name, int defaultPort) {
+    /**
+     * A service the cluster runs.
+     *
+     * @param name             its name: process, log file, port key, and the name callers pass to {@link Builder}
+     * @param defaultPort      its default HTTP port
+     * @param app              the folder under {@code services/} whose quarkus-app it runs; several pools can run one
+     *                         app (the LLM pools all run {@code quantizer-llm})
+     * @param systemProperties {@code -Dkey=value} that make the app this service (e.g. the LLM pool's method)
+     */
+    public record Service(String name, int defaultPort, String app, Map<String, String> systemProperties) {
+
+        public Service {
+            systemProperties = Map.copyOf(systemProperties);
+        }
+
+        /** A service that is its own app: {@code services/<name>}. */
+        public Service(String name, int defaultPort) {
+            this(name, defaultPort, name, Map.of());
+        }
+
+        /** One pool of the LLM quantizer app, for a weight-only method of the {@link QuantMethod} registry. */
+        static Service llmPool(QuantMethod method, int defaultPort) {
+            return new Service(method.pool(), defaultPort, LLM_APP, Map.of("quantflow.llm.method", method.wireName()));
+        }
     }
+
+    /** The app the three LLM pools run, each with its own method. */
+    static final String LLM_APP = "quantizer-llm";
 
     public static final List<Service> SERVICES = List.of(
         new Service("intake", 8080),
@@ -82,9 +109,10 @@ public final class LocalCluster implements AutoCloseable {
         new Service("quantizer-dynamic", 8085),
         new Service("quantizer-cast", 8086),
         new Service("hardware-profiler", 8087),
-        new Service("quantizer-gptq", 8088),
-        new Service("quantizer-awq", 8089),
-        new Service("quantizer-qat", 8090));
+        Service.llmPool(QuantMethod.GPTQ, 8088),
+        Service.llmPool(QuantMethod.AWQ, 8089),
+        new Service("quantizer-qat", 8090),
+        Service.llmPool(QuantMethod.RTN, 8091));
 
     /**
      * JVM options a service needs: the QAT trainer's matrix kernels use the incubating Vector API (without the module
@@ -198,7 +226,7 @@ public final class LocalCluster implements AutoCloseable {
             throw new LocalClusterException("the embedded Kafka/S3Proxy runtime is not built (looked for " + kafkaLibs
                 + " and " + s3proxyJar + "); build it with: mvn -q -pl deploy/embedded install");
         }
-        List<String> missing = services.stream().map(s -> serviceJar(s.name())).filter(p -> !Files.isRegularFile(p))
+        List<String> missing = services.stream().map(this::serviceJar).distinct().filter(p -> !Files.isRegularFile(p))
             .map(p -> repoRoot.relativize(p).toString()).toList();
         if (!missing.isEmpty()) {
             throw new LocalClusterException("service jars missing: " + String.join(", ", missing)
@@ -454,12 +482,12 @@ public final class LocalCluster implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------ services
 
-    private Path serviceJar(String name) {
-        Path override = serviceJars.get(name);
+    private Path serviceJar(Service service) {
+        Path override = serviceJars.get(service.name());
         if (override != null) {
             return override.toAbsolutePath();
         }
-        return repoRoot.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
+        return repoRoot.resolve("services").resolve(service.app()).resolve("target/quarkus-app/quarkus-run.jar");
     }
 
     private void startServices() {
@@ -497,11 +525,12 @@ public final class LocalCluster implements AutoCloseable {
         props.put("quantflow.store.bucket", BUCKET);
         props.put("quarkus.http.port", String.valueOf(ports.get(instance)));
         props.put("quarkus.http.host", HOST);
+        props.putAll(service.systemProperties());
         props.putAll(serviceSystemProperties);
         props.putAll(perServiceSystemProperties.getOrDefault(service.name(), Map.of()));
         props.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
-        command.add(serviceJar(service.name()).toString());
+        command.add(serviceJar(service).toString());
         return command;
     }
 
@@ -929,7 +958,7 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
 
-        /** Runs this jar for a service instead of {@code services/<name>/target/quarkus-app/quarkus-run.jar}. */
+        /** Runs this jar for a service instead of {@code services/<app>/target/quarkus-app/quarkus-run.jar}. */
         public Builder serviceJar(String service, Path jar) {
             if (SERVICES.stream().noneMatch(s -> s.name().equals(service))) {
                 throw new IllegalArgumentException("unknown service '" + service + "'");

@@ -7,6 +7,8 @@ import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import io.quarkus.arc.DefaultBean;
+
 import dev.quantflow.pipeline.kafka.EventPublisher;
 import dev.quantflow.pipeline.kafka.KafkaSettings;
 import dev.quantflow.pipeline.store.ArtifactStore;
@@ -33,8 +35,8 @@ public class PipelineProducers {
 
     @Produces
     @Singleton
-    EventPublisher publisher(PipelineConfig config, @ConfigProperty(name = "quarkus.application.name") String app) {
-        return new EventPublisher(config.kafka().bootstrapServers(), app + "-" + ProcessHandle.current().pid(),
+    EventPublisher publisher(PipelineConfig config, ServiceIdentity identity) {
+        return new EventPublisher(config.kafka().bootstrapServers(), identity.name() + "-" + ProcessHandle.current().pid(),
             config.kafka().clientProperties());
     }
 
@@ -50,8 +52,14 @@ public class PipelineProducers {
             w.maxPollInterval(), w.sessionTimeout(), w.minJobDuration(), config.kafka().clientProperties());
     }
 
+    /**
+     * The service's name in event headers, logs and Kafka client ids: {@code quarkus.application.name}. That name is
+     * fixed at build time (Quarkus ignores a run-time value), so an app that runs as several pools produces its own
+     * {@link ServiceIdentity} bean, which replaces this default.
+     */
     @Produces
     @Singleton
+    @DefaultBean
     ServiceIdentity identity(@ConfigProperty(name = "quarkus.application.name") String name,
                              @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
         return new ServiceIdentity(name, version);

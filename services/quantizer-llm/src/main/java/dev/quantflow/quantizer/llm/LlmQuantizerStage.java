@@ -1,10 +1,13 @@
-package dev.quantflow.pipeline.stages;
+package dev.quantflow.quantizer.llm;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
@@ -16,9 +19,12 @@ import dev.quantflow.events.Recipe;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
+import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.stages.QuantizerOutputs;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.QuantizationException;
@@ -30,34 +36,66 @@ import dev.quantflow.quant.llm.LlmWeightQuantizer;
 import dev.quantflow.runtime.llm.LlmCalibrationArtifact;
 
 /**
- * The common body of the 4-bit LLM pools (quantizer-gptq runs GPTQ and the RTN baseline, quantizer-awq runs AWQ):
- * read the layer-input statistics the calibration stage stored, quantize every weight MatMul per the job's recipe
- * (bits, block size, symmetric, act-order, damping, layers at 8 bits, layers kept fp32, output graph form), and hand
- * the model to the validator. GPTQ and AWQ jobs also ship a round-to-nearest model at the same bits and block size,
- * which the validator measures alongside so the report shows what the method gained over the baseline.
+ * The 4-bit LLM pools: one app, run as one pool per weight-only method ({@code quantizer-gptq}, {@code quantizer-awq},
+ * {@code quantizer-rtn}). The configured method ({@link LlmQuantizerConfig#method()}) picks the binding from the
+ * {@link QuantMethod} registry: topic {@code method.topic()}, consumer group {@code method.pool()}. A pool runs its own
+ * method only; an event whose plan names another one is a permanent {@code UNSUPPORTED_METHOD} failure, since a
+ * misrouted event must not be quantized by the wrong algorithm under the wrong pool's name.
+ *
+ * <p>The work: read the layer-input statistics the calibration stage stored, quantize every weight MatMul per the
+ * job's recipe (bits, block size, symmetric, act-order, damping, layers at 8 bits, layers kept fp32, output graph
+ * form), and hand the model to the validator. GPTQ and AWQ jobs also ship a round-to-nearest model at the same bits
+ * and block size, which the validator measures alongside so the report shows what the method gained over the baseline.
  */
-public abstract class LlmQuantizerStage implements StageHandler<QuantizeRequested> {
+@ApplicationScoped
+public class LlmQuantizerStage implements StageHandler<QuantizeRequested> {
 
     private static final Logger LOG = Logger.getLogger(LlmQuantizerStage.class);
 
     private final LlmWeightQuantizer quantizer = new LlmWeightQuantizer();
+    private final QuantMethod poolMethod;
+    private final ArtifactStore store;
+    private final Binding<QuantizeRequested> binding;
 
-    protected abstract ArtifactStore store();
+    @Inject
+    public LlmQuantizerStage(LlmQuantizerConfig config, ArtifactStore store) {
+        this(config.method(), store);
+    }
+
+    LlmQuantizerStage(QuantMethod poolMethod, ArtifactStore store) {
+        if (!poolMethod.isLlm()) {
+            throw new IllegalArgumentException("quantflow.llm.method (QUANTFLOW_LLM_METHOD) must be an LLM weight-only "
+                + "method (" + String.join(", ", LlmQuantizerConfig.llmMethods()) + "), not '" + poolMethod + "'");
+        }
+        this.poolMethod = poolMethod;
+        this.store = store;
+        this.binding = new Binding<>(poolMethod.topic(), Stages.QUANTIZE, poolMethod.pool());
+    }
+
+    @Override
+    public Binding<QuantizeRequested> binding() {
+        return binding;
+    }
+
+    /** The method this pool runs. */
+    public QuantMethod method() {
+        return poolMethod;
+    }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
         Recipe recipe = job.getPlan().getRecipe();
-        LlmQuantRecipe.Method method = method(job.getPlan().getMethod());
+        LlmQuantRecipe.Method method = recipeMethod(acceptedMethod(job.getPlan().getMethod()));
         LlmQuantRecipe llmRecipe = toLlmRecipe(method, recipe);
         ctx.status(JobStates.RUNNING, 0.0, String.format("quantizing weights to %d bits with %s, blocks of %d%s",
             llmRecipe.bits(), method, llmRecipe.blockSize(), recipe.getHighPrecisionNodes().isEmpty() ? ""
                 : ", " + recipe.getHighPrecisionNodes().size() + " layer(s) at 8 bits"));
-        byte[] modelBytes = Artifacts.load(store(), job.getInputs().getModel(), "the model");
+        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
         OnnxModel model = Artifacts.parseModel(modelBytes);
         Map<String, LayerInputStats> stats = Map.of();
         if (event.getStatistics() != null) {
-            byte[] statsBytes = Artifacts.load(store(), event.getStatistics(), "the layer-input statistics");
+            byte[] statsBytes = Artifacts.load(store, event.getStatistics(), "the layer-input statistics");
             try {
                 stats = LlmCalibrationArtifact.read(new ByteArrayInputStream(statsBytes)).stats();
             } catch (IOException | IllegalArgumentException e) {
@@ -80,7 +118,7 @@ public abstract class LlmQuantizerStage implements StageHandler<QuantizeRequeste
         long quantizedCount = result.decisions().stream().filter(LlmNodeDecision::quantized).count();
         LOG.infof("job %s attempt %d: %s %d-bit, %d MatMuls in %.1f s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), method,
             llmRecipe.bits(), quantizedCount, seconds, modelBytes.length, quantized.length);
-        QuantizerOutputs.publish(ctx, store(), job, event.getStatistics(), quantized, fileName(llmRecipe),
+        QuantizerOutputs.publish(ctx, store, job, event.getStatistics(), quantized, fileName(llmRecipe),
             summary(result, llmRecipe, modelBytes.length, quantized.length, seconds), "quantized " + quantizedCount
                 + " MatMul weights to " + llmRecipe.bits() + " bits (" + method + ")",
             baseline, "baseline.rtn.onnx");
@@ -100,13 +138,26 @@ public abstract class LlmQuantizerStage implements StageHandler<QuantizeRequeste
             r.percDamp(), r.format(), r.keepFp32(), r.eightBitNodes(), r.quantizeLmHead(), r.accuracyLevel());
     }
 
-    static LlmQuantRecipe.Method method(String planMethod) {
-        return switch (planMethod) {
-            case "gptq" -> LlmQuantRecipe.Method.GPTQ;
-            case "awq" -> LlmQuantRecipe.Method.AWQ;
-            case "rtn" -> LlmQuantRecipe.Method.RTN;
-            default -> throw new PermanentStageException(ReasonCodes.UNSUPPORTED_METHOD,
-                "the LLM pools run gptq, awq and rtn, not '" + planMethod + "'");
+    /**
+     * The plan's method when it is this pool's; any other is refused: a known method that belongs to another pool
+     * (a misrouted event), and an unknown name ({@link QuantMethod#fromPlan}), both UNSUPPORTED_METHOD.
+     */
+    QuantMethod acceptedMethod(String planMethod) {
+        QuantMethod planned = QuantMethod.fromPlan(planMethod);
+        if (planned != poolMethod) {
+            throw new PermanentStageException(ReasonCodes.UNSUPPORTED_METHOD, "the " + poolMethod.pool() + " pool runs "
+                + poolMethod + " only, but got a job planned for " + planned + " (pool " + planned.pool() + ", topic "
+                + planned.topic().name() + ") on " + poolMethod.topic().name());
+        }
+        return planned;
+    }
+
+    static LlmQuantRecipe.Method recipeMethod(QuantMethod method) {
+        return switch (method) {
+            case GPTQ -> LlmQuantRecipe.Method.GPTQ;
+            case AWQ -> LlmQuantRecipe.Method.AWQ;
+            case RTN -> LlmQuantRecipe.Method.RTN;
+            default -> throw new IllegalArgumentException(method + " is no LLM weight-only method");
         };
     }
 
