@@ -35,6 +35,36 @@ public final class Artifacts {
         }
     }
 
+    /** Turns an artifact's bytes into what a stage works on. */
+    @FunctionalInterface
+    public interface Parser<T> {
+        T parse(byte[] bytes) throws Exception;
+    }
+
+    /**
+     * Loads an artifact and parses it: the one way stages read datasets and statistics. A parser failure of one of the
+     * {@code failures} types (the parser's own "not readable" exceptions) is permanent, with {@code reasonCode} and the message {@code "<what>: <the parser's reason>"};
+     * any other runtime exception of the parser passes through unchanged (a bug is not a bad input).
+     *
+     * @throws StoreException when the store is unreachable (the worker retries)
+     */
+    @SafeVarargs
+    public static <T> T read(ArtifactStore store, ArtifactRef ref, String what, String reasonCode, Parser<T> parser,
+                             Class<? extends Exception>... failures) throws StoreException {
+        byte[] bytes = load(store, ref, what);
+        try {
+            return parser.parse(bytes);
+        } catch (Exception e) {
+            if (java.util.Arrays.stream(failures).anyMatch(f -> f.isInstance(e))) {
+                throw new PermanentStageException(reasonCode, what + ": " + e.getMessage(), e);
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(what + ": " + e.getMessage(), e); // a checked exception not listed
+        }
+    }
+
     /**
      * Parses model bytes a stage loaded.
      *

@@ -80,14 +80,9 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
         });
 
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        byte[] dataBytes = Artifacts.load(store, job.getInputs().getCalibration(), "the calibration data");
         OnnxModel model = Artifacts.parseModel(modelBytes);
-        NpzArchive data;
-        try {
-            data = NpzArchive.read(new ByteArrayInputStream(dataBytes));
-        } catch (DatasetException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "calibration data: " + e.getMessage(), e);
-        }
+        NpzArchive data = Artifacts.read(store, job.getInputs().getCalibration(), "calibration data",
+            ReasonCodes.INVALID_DATASET, bytes -> NpzArchive.read(new ByteArrayInputStream(bytes)), DatasetException.class);
 
         switch (method.statistics()) {
             case LAYER_INPUTS -> calibrateLlm(job, method, modelBytes, data, ctx);

@@ -62,8 +62,9 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
         DynamicQuantRecipe dynamicRecipe = DynamicQuantRecipe.defaults().withExcludedNodes(
             new java.util.HashSet<>(recipe.getExcludedNodes()));
         if (event.getStatistics() != null) {
-            dynamicRecipe = dynamicRecipe.withSmoothing(channelAbsMax(Artifacts.load(store, event.getStatistics(),
-                "the per-channel activation maxima")), SmoothQuant.DEFAULT_ALPHA);
+            dynamicRecipe = dynamicRecipe.withSmoothing(Artifacts.read(store, event.getStatistics(),
+                "the per-channel activation maxima", ReasonCodes.ARTIFACT_CORRUPT, DynamicQuantizerStage::channelAbsMax,
+                java.io.IOException.class), SmoothQuant.DEFAULT_ALPHA);
         }
         DynamicQuantizationResult result;
         try {
@@ -91,13 +92,9 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
     }
 
     /** The calibration stage's {@code channel-absmax.json}: MatMul input tensor → max |x| per channel. */
-    static Map<String, float[]> channelAbsMax(byte[] json) {
-        try {
-            return new com.fasterxml.jackson.databind.ObjectMapper().readValue(json,
-                new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, float[]>>() { });
-        } catch (java.io.IOException e) {
-            throw new PermanentStageException(ReasonCodes.ARTIFACT_CORRUPT, "per-channel activation maxima: " + e.getMessage(), e);
-        }
+    static Map<String, float[]> channelAbsMax(byte[] json) throws java.io.IOException {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readValue(json,
+            new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, float[]>>() { });
     }
 
     static QuantizationSummary summary(DynamicQuantizationResult result, Map<String, String> reasons, long fp32Bytes,

@@ -95,13 +95,9 @@ public class LlmQuantizerStage implements StageHandler<QuantizeRequested> {
         OnnxModel model = Artifacts.parseModel(modelBytes);
         Map<String, LayerInputStats> stats = Map.of();
         if (event.getStatistics() != null) {
-            byte[] statsBytes = Artifacts.load(store, event.getStatistics(), "the layer-input statistics");
-            try {
-                stats = LlmCalibrationArtifact.read(new ByteArrayInputStream(statsBytes)).stats();
-            } catch (IOException | IllegalArgumentException e) {
-                throw new PermanentStageException(ReasonCodes.ARTIFACT_CORRUPT,
-                    "the layer-input statistics cannot be read: " + e.getMessage(), e);
-            }
+            stats = Artifacts.read(store, event.getStatistics(), "the layer-input statistics", ReasonCodes.ARTIFACT_CORRUPT,
+                bytes -> LlmCalibrationArtifact.read(new ByteArrayInputStream(bytes)).stats(), IOException.class,
+                IllegalArgumentException.class);
         } else if (method != LlmQuantRecipe.Method.RTN) {
             throw new PermanentStageException(ReasonCodes.MISSING_INPUT, method + " needs the layer-input statistics of "
                 + "the calibration stage; the job reached the quantizer without them");

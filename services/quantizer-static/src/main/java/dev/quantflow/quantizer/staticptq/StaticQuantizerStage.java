@@ -62,8 +62,8 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
             + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
 
         byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        ActivationStatistics stats = ActivationStatistics.fromJson(
-            Artifacts.load(store, event.getStatistics(), "the calibration statistics"));
+        ActivationStatistics stats = Artifacts.read(store, event.getStatistics(), "the calibration statistics",
+            ReasonCodes.ARTIFACT_CORRUPT, ActivationStatistics::fromJson, java.io.UncheckedIOException.class);
         OnnxModel model = Artifacts.parseModel(modelBytes);
         StaticQuantizationResult result;
         try {

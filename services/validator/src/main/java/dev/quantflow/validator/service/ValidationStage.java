@@ -85,13 +85,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         }
         byte[] fp32 = Artifacts.load(store, job.getInputs().getModel(), "the fp32 model");
         byte[] quantized = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
-        NpzArchive data;
-        try {
-            data = NpzArchive.read(new ByteArrayInputStream(
-                Artifacts.load(store, job.getInputs().getValidation(), "the validation data")));
-        } catch (DatasetException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "validation data: " + e.getMessage(), e);
-        }
+        NpzArchive data = validationData(job);
         EvalOptions options = EvalOptions.defaults()
             .withIntraOpThreads(config.intraOpThreads())
             .withLatency(List.of(new EvalOptions.LatencyPlan(1, 10, config.batch1Runs()),
@@ -163,7 +157,8 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
             boolean ranges = QuantMethod.fromPlan(job.getPlan().getMethod()).statistics()
                 == QuantMethod.Statistics.ACTIVATION_RANGES;
             ActivationStatistics stats = event.getStatistics() == null || !ranges ? null
-                : ActivationStatistics.fromJson(Artifacts.load(store, event.getStatistics(), "the calibration statistics"));
+                : Artifacts.read(store, event.getStatistics(), "the calibration statistics", ReasonCodes.ARTIFACT_CORRUPT,
+                    ActivationStatistics::fromJson, java.io.UncheckedIOException.class);
             decision = DebugPlanner.decide(observations(job, ctx.attempt())
                 .layers(sensitivities(layers))
                 .outlierTensors(Outliers.tensorsDominatedByOutliers(stats))
@@ -216,13 +211,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         byte[] quantized = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
         byte[] baseline = event.getBaselineModel() == null ? null
             : Artifacts.load(store, event.getBaselineModel(), "the round-to-nearest baseline");
-        NpzArchive data;
-        try {
-            data = NpzArchive.read(new ByteArrayInputStream(
-                Artifacts.load(store, job.getInputs().getValidation(), "the held-out tokens")));
-        } catch (DatasetException e) {
-            throw new PermanentStageException(ReasonCodes.INVALID_DATASET, "validation data: " + e.getMessage(), e);
-        }
+        NpzArchive data = validationData(job);
         QuantizationSummary summary = summary(event);
         LlmValidation.Outcome outcome = LlmValidation.evaluate(job, ctx.attempt(), fp32, quantized, baseline, data, summary,
             config.intraOpThreads(), (fraction, message) -> ctx.status(JobStates.RUNNING, fraction, message));
@@ -238,6 +227,11 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         }
         AttemptMetrics metrics = outcome.metrics().withQuantization(summary);
         conclude(event, ctx, metrics, outcome.verdict().passed(), verdictText, decision, outcome.runs());
+    }
+
+    private NpzArchive validationData(JobContext job) throws Exception {
+        return Artifacts.read(store, job.getInputs().getValidation(), "validation data", ReasonCodes.INVALID_DATASET,
+            bytes -> NpzArchive.read(new ByteArrayInputStream(bytes)), DatasetException.class);
     }
 
     /** What every miss is judged on: the job's plan (recipe, method, budget, fallbacks) and its history. */
