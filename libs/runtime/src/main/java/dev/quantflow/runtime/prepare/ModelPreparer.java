@@ -91,7 +91,7 @@ public final class ModelPreparer {
         byte[] probe = model.proto().toBuilder().setGraph(g).build().toByteArray();
         Map<String, long[]> shapes = new HashMap<>();
         input.forEach((name, array) -> shapes.put(name, array.shape()));
-        try (OrtSession session = OrtModels.createSession(probe, threads, OrtSession.SessionOptions.OptLevel.NO_OPT);
+        try (OrtSession session = session(probe, threads);
              Feed feed = new Feed(input);
              OrtSession.Result r = session.run(feed.tensors)) {
             for (Map.Entry<String, OnnxValue> e : r) {
@@ -103,6 +103,23 @@ public final class ModelPreparer {
             throw new ModelRunException("ONNX Runtime cannot run the original model: " + e.getMessage(), e);
         }
         return shapes;
+    }
+
+    /**
+     * A sequential CPU session with graph optimizations off (the graph as written is what is compared) and ONNX
+     * Runtime's log at ERROR: old exports list their initializers as inputs, which ORT warns about once per tensor.
+     */
+    private static OrtSession session(byte[] model, int threads) {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            options.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            return OrtModels.environment().createSession(model, options);
+        } catch (OrtException e) {
+            throw new ModelRunException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
+        }
     }
 
     private static int rows(OnnxModel model, NpzArchive sample) {
@@ -166,10 +183,8 @@ public final class ModelPreparer {
         double maxAbs = 0;
         double maxScaled = 0;
         String worst = original.outputs().get(0).name();
-        try (OrtSession a = OrtModels.createSession(original.toByteArray(), options.threads(),
-                OrtSession.SessionOptions.OptLevel.NO_OPT);
-             OrtSession b = OrtModels.createSession(prepared.toByteArray(), options.threads(),
-                 OrtSession.SessionOptions.OptLevel.NO_OPT)) {
+        try (OrtSession a = session(original.toByteArray(), options.threads());
+             OrtSession b = session(prepared.toByteArray(), options.threads())) {
             for (Map<String, NdArray> input : inputs) {
                 try (Feed feed = new Feed(input);
                      OrtSession.Result ra = a.run(feed.tensors);
