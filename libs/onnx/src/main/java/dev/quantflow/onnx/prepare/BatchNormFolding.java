@@ -83,7 +83,7 @@ final class BatchNormFolding {
                 folded++;
                 continue;
             }
-            int rank = rank(editor, x, shapes);
+            int rank = rank(model, x, shapes);
             if (rank < 2) {
                 notes.add("BatchNormalization '" + bn.getName() + "' kept: rank of its input unknown");
                 continue;
@@ -120,14 +120,18 @@ final class BatchNormFolding {
         return false;
     }
 
-    private static int rank(GraphEditor editor, String tensor, Map<String, long[]> shapes) {
+    /** Rank of {@code tensor}: from the shapes map, else from any shaped value_info / input / output entry. */
+    private static int rank(OnnxModel model, String tensor, Map<String, long[]> shapes) {
         long[] known = shapes.get(tensor);
         if (known != null) {
             return known.length;
         }
-        return editor.valueInfo(tensor).filter(v -> v.getType().hasTensorType()
+        var g = model.graph();
+        return java.util.stream.Stream.of(g.getValueInfoList(), g.getInputList(), g.getOutputList())
+            .flatMap(List::stream)
+            .filter(v -> v.getName().equals(tensor) && v.getType().hasTensorType()
                 && v.getType().getTensorType().hasShape())
-            .map(v -> v.getType().getTensorType().getShape().getDimCount()).orElse(-1);
+            .mapToInt(v -> v.getType().getTensorType().getShape().getDimCount()).findFirst().orElse(-1);
     }
 
     /** Folds into {@code producer} when it is a Conv / ConvTranspose / Gemm with float constant weights. */
