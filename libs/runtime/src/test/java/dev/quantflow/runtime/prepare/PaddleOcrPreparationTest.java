@@ -38,6 +38,16 @@ class PaddleOcrPreparationTest {
         assertThat(prepared.report().recognizedHardSwish()).isPositive();
     }
 
+    @Test
+    void recognizerOpset9() throws Exception {
+        byte[] bytes = Files.readAllBytes(RealModels.paddleOcr("ch_PP-OCRv4_rec_infer.onnx"));
+        PreparedModel prepared = ModelPreparer.prepare(bytes, null,
+            PreparationOptions.defaults().withInputShape("x", 1, 3, 48, 320));
+        System.out.println("rec: " + prepared.report().summary() + " | " + prepared.check().summary());
+        assertPrepared(prepared, 9);
+        assertThat(prepared.report().upgradedOps()).containsKeys("Softmax", "Squeeze", "Slice");
+    }
+
     private static void assertPrepared(PreparedModel prepared, long opsetFrom) {
         OnnxModel model = prepared.model();
         assertThat(prepared.report().opsetFrom()).isEqualTo(opsetFrom);
