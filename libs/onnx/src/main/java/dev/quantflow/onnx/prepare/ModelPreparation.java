@@ -85,12 +85,28 @@ public final class ModelPreparation {
         var batchNorms = BatchNormFolding.apply(folding.model(), shapes);
         notes.addAll(batchNorms.notes());
         var activations = ActivationPatterns.apply(batchNorms.model(), upgrade.opsetTo() >= 14);
-        OnnxModel prepared = activations.model();
+        OnnxModel prepared = withoutInitializerInputs(activations.model());
 
         PreparationReport report = new PreparationReport(opsetFrom, upgrade.opsetTo(), nodesBefore,
             prepared.graph().getNodeCount(), constants.converted(), folding.folded(), passThrough.identities(),
             passThrough.dropouts(), upgrade.upgradedOps(), batchNorms.folded(), batchNorms.toMulAdd(),
             activations.hardSwish(), activations.relu6(), notes);
         return new PreparationResult(prepared, report);
+    }
+
+    /** Drops graph-input entries that name an initializer (IR &lt; 4 style); the model imports IR ≥ 4 by now. */
+    private static OnnxModel withoutInitializerInputs(OnnxModel model) {
+        var initializers = model.initializerNames();
+        var inputs = model.graph().getInputList();
+        if (inputs.stream().noneMatch(v -> initializers.contains(v.getName()))) {
+            return model;
+        }
+        var graph = model.graph().toBuilder().clearInput()
+            .addAllInput(inputs.stream().filter(v -> !initializers.contains(v.getName())).toList());
+        var proto = model.proto().toBuilder().setGraph(graph);
+        if (proto.getIrVersion() < 4) {
+            proto.setIrVersion(4);
+        }
+        return OnnxModel.wrap(proto.build());
     }
 }

@@ -51,6 +51,11 @@ class LegacyExportPreparationTest {
         assertCnn(prepared);
         assertThat(prepared.report().opsetFrom()).isEqualTo(9);
         assertThat(prepared.report().upgradedOps()).containsEntry("Clip", 2);
+        // the original lists every weight as a graph input too; the prepared model only the image
+        OnnxModel original = OnnxModel.parse(Files.readAllBytes(LEGACY.resolve("cnn_bn_opset9.onnx")));
+        assertThat(original.graph().getInputCount()).isGreaterThan(10);
+        assertThat(prepared.model().graph().getInputList()).extracting(OnnxMl.ValueInfoProto::getName)
+            .containsExactly("input");
     }
 
     @Test
