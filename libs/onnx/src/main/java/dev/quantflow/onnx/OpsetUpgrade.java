@@ -32,7 +32,8 @@ import ai.onnx.proto.OnnxMl;
  *       {@code asymmetric}, {@code nearest_mode = floor} for nearest, scales from the attribute (opset 7/8) or the
  *       input (opset 9).</li>
  *   <li>{@code Resize} (10): gets the empty {@code roi} input and, as ONNX's own 10→11 adapter does, coordinate
- *       transform {@code asymmetric} and {@code nearest_mode = floor}. Resize-11/12 means the same at 13.</li>
+ *       transform {@code asymmetric} and {@code nearest_mode = floor}. Resize-11/12 means the same at 13..17 (its
+ *       {@code tf_half_pixel_for_nn} mode is deprecated from 13 but still defined; ONNX Runtime warns and runs it).</li>
  *   <li>{@code BatchNormalization} (&lt; 9): {@code spatial = 1} (the default) and {@code is_test} /
  *       {@code consumed_inputs} dropped; {@code spatial = 0} or training outputs in use are refused.</li>
  *   <li>{@code Dropout} (&lt; 12): {@code ratio} became an input; {@code is_test} dropped. Opset-7..9 Dropout's mask

@@ -107,6 +107,21 @@ class LegacyOpsetUpgradeTest {
     }
 
     @Test
+    void resize11ModesMeanTheSameAt17() throws Exception {
+        TinyGraph g = new TinyGraph().input("x", 1, 2, 3, 4).output("a").output("b").output("c")
+            .init("roi", new long[] {0}).init("sc", new long[] {4}, 1, 1, 2, 1.5f).init("none", new long[] {0})
+            .initLongs("sizes", new long[] {4}, 1, 2, 5, 7)
+            .node("Resize", List.of("x", "roi", "sc"), List.of("a"), TinyGraph.string("mode", "nearest"),
+                TinyGraph.string("coordinate_transformation_mode", "tf_half_pixel_for_nn"))
+            .node("Resize", List.of("x", "roi", "none", "sizes"), List.of("b"), TinyGraph.string("mode", "linear"),
+                TinyGraph.string("coordinate_transformation_mode", "align_corners"))
+            .node("Resize", List.of("x", "roi", "sc"), List.of("c"), TinyGraph.string("mode", "cubic"),
+                TinyGraph.string("coordinate_transformation_mode", "pytorch_half_pixel"));
+        OpsetUpgrade.Result r = upgradeAndCompare(g, 11, Map.of());
+        assertThat(r.upgradedOps()).isEmpty();
+    }
+
+    @Test
     void axesSplitAndTopKAttributesBecomeInputs() throws Exception {
         TinyGraph g = new TinyGraph().input("x", 2, 1, 6).output("a").output("b").output("r").output("v")
             .output("i", 7)
