@@ -25,7 +25,8 @@ class LegacyExportPreparationTest {
     private static PreparedModel prepare(String file, Path calib) throws Exception {
         PreparedModel prepared = ModelPreparer.prepare(Files.readAllBytes(LEGACY.resolve(file)),
             NpzArchive.read(calib), PreparationOptions.defaults());
-        System.out.println(file + ": " + prepared.report().summary() + " | " + prepared.check().summary());
+        System.out.println(file + ": " + prepared.report().summary() + " | " + prepared.check().summary()
+            + " | ops " + opCounts(prepared));
         assertThat(prepared.model().opsetVersion()).isEqualTo(17);
         assertThat(prepared.check().samples()).isEqualTo(32);
         assertThat(prepared.check().fromData()).isEqualTo(32);
@@ -90,5 +91,10 @@ class LegacyExportPreparationTest {
         PreparedModel prepared = prepare("lstm_opset11.onnx", LSTM_CALIB);
         assertThat(prepared.report().opsetFrom()).isEqualTo(11);
         assertThat(prepared.report().upgradedOps()).containsKeys("Squeeze", "Unsqueeze");
+    }
+
+    static java.util.Map<String, Long> opCounts(PreparedModel prepared) {
+        return prepared.model().graph().getNodeList().stream().collect(java.util.stream.Collectors.groupingBy(
+            OnnxMl.NodeProto::getOpType, java.util.TreeMap::new, java.util.stream.Collectors.counting()));
     }
 }

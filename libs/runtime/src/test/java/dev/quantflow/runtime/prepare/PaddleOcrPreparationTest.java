@@ -20,7 +20,8 @@ class PaddleOcrPreparationTest {
         byte[] bytes = Files.readAllBytes(RealModels.paddleOcr("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
         PreparedModel prepared = ModelPreparer.prepare(bytes, null,
             PreparationOptions.defaults().withInputShape("x", 1, 3, 48, 192));
-        System.out.println("cls: " + prepared.report().summary() + " | " + prepared.check().summary());
+        System.out.println("cls: " + prepared.report().summary() + " | " + prepared.check().summary()
+            + " | ops " + opCounts(prepared));
         assertPrepared(prepared, 9);
         assertThat(prepared.report().constantsToInitializers()).isEqualTo(250);
         assertThat(prepared.report().foldedBatchNorms()).isEqualTo(35);
@@ -32,7 +33,8 @@ class PaddleOcrPreparationTest {
         byte[] bytes = Files.readAllBytes(RealModels.paddleOcr("ch_PP-OCRv4_det_infer.onnx"));
         PreparedModel prepared = ModelPreparer.prepare(bytes, null,
             PreparationOptions.defaults().withInputShape("x", 1, 3, 320, 320));
-        System.out.println("det: " + prepared.report().summary() + " | " + prepared.check().summary());
+        System.out.println("det: " + prepared.report().summary() + " | " + prepared.check().summary()
+            + " | ops " + opCounts(prepared));
         assertPrepared(prepared, 11);
         assertThat(prepared.report().constantsToInitializers()).isEqualTo(342);
         assertThat(prepared.report().recognizedHardSwish()).isPositive();
@@ -43,7 +45,8 @@ class PaddleOcrPreparationTest {
         byte[] bytes = Files.readAllBytes(RealModels.paddleOcr("ch_PP-OCRv4_rec_infer.onnx"));
         PreparedModel prepared = ModelPreparer.prepare(bytes, null,
             PreparationOptions.defaults().withInputShape("x", 1, 3, 48, 320));
-        System.out.println("rec: " + prepared.report().summary() + " | " + prepared.check().summary());
+        System.out.println("rec: " + prepared.report().summary() + " | " + prepared.check().summary()
+            + " | ops " + opCounts(prepared));
         assertPrepared(prepared, 9);
         assertThat(prepared.report().upgradedOps()).containsKeys("Softmax", "Squeeze", "Slice");
     }
@@ -58,5 +61,10 @@ class PaddleOcrPreparationTest {
             .doesNotContain("Constant", "BatchNormalization", "Identity", "Dropout");
         model.graph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv"))
             .forEach(n -> assertThat(model.initializerNames()).as(n.getName() + " weight").contains(n.getInput(1)));
+    }
+
+    static java.util.Map<String, Long> opCounts(PreparedModel prepared) {
+        return prepared.model().graph().getNodeList().stream().collect(java.util.stream.Collectors.groupingBy(
+            OnnxMl.NodeProto::getOpType, java.util.TreeMap::new, java.util.stream.Collectors.counting()));
     }
 }
