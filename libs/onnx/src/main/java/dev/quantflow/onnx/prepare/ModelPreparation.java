@@ -25,7 +25,9 @@ import dev.quantflow.onnx.OpsetUpgrade;
  *       signature changed (Softmax family axis, Clip/Pad/Slice/TopK attributes → inputs, Squeeze/Unsqueeze/ReduceSum/
  *       Split axes, Upsample → Resize, Resize-10 modes, old BatchNormalization attributes, Dropout ratio, …). An op it
  *       cannot move is refused with {@link OnnxFormatException} naming the op and the opset. A model already at
- *       {@value #TARGET_OPSET} or newer keeps its opset.</li>
+ *       {@value #TARGET_OPSET} or newer keeps its opset, and so does one at 13..16 using ops the upgrade does not
+ *       know (other domains, e.g. ONNX Runtime's com.microsoft): nothing a quantizer needs changed there, so it
+ *       is noted, not refused.</li>
  *   <li>{@link WeightFolding}: weight-only Transpose/Reshape/Flatten/Squeeze/Unsqueeze/Identity/Shape/Cast computed
  *       ahead, where exact.</li>
  *   <li>{@link BatchNormFolding}: BN folded into the Conv / ConvTranspose / Gemm before it, else Mul + Add.</li>
@@ -78,9 +80,18 @@ public final class ModelPreparation {
         var constants = ConstantsToInitializers.apply(model);
         var passThrough = PassThroughRemoval.apply(constants.model());
         OnnxModel current = passThrough.model();
-        OpsetUpgrade.Result upgrade = opsetFrom >= TARGET_OPSET
-            ? new OpsetUpgrade.Result(current, opsetFrom, opsetFrom, Map.of())
-            : OpsetUpgrade.upgrade(current, TARGET_OPSET, shapes);
+        OpsetUpgrade.Result upgrade;
+        var blockers = opsetFrom >= 13 && opsetFrom < TARGET_OPSET
+            ? OpsetUpgrade.blockers(current, TARGET_OPSET) : java.util.Set.<String>of();
+        if (opsetFrom >= TARGET_OPSET || !blockers.isEmpty()) {
+            if (!blockers.isEmpty()) {
+                notes.add("kept at opset " + opsetFrom + " (already modern): " + blockers
+                    + " not known to the upgrade");
+            }
+            upgrade = new OpsetUpgrade.Result(current, opsetFrom, opsetFrom, Map.of());
+        } else {
+            upgrade = OpsetUpgrade.upgrade(current, TARGET_OPSET, shapes);
+        }
         var folding = WeightFolding.apply(upgrade.model());
         var batchNorms = BatchNormFolding.apply(folding.model(), shapes);
         notes.addAll(batchNorms.notes());

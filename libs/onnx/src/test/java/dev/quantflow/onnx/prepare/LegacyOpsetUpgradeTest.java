@@ -150,6 +150,23 @@ class LegacyOpsetUpgradeTest {
     }
 
     @Test
+    void aModernModelWithAnotherDomainKeepsItsOpsetInsteadOfBeingRefused() {
+        TinyGraph g = new TinyGraph().input("x", 2, 3).output("y").node("Relu", List.of("x"), List.of("r"));
+        OnnxModel base = g.model(13);
+        OnnxMl.ModelProto.Builder p = base.proto().toBuilder();
+        p.getGraphBuilder().addNode(Nodes.createInDomain("com.microsoft", "FastGelu", "gelu", List.of("r"),
+            List.of("y")));
+        p.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1));
+        PreparationResult r = ModelPreparation.prepare(OnnxModel.wrap(p.build()));
+        assertThat(r.report().opsetTo()).isEqualTo(13);
+        assertThat(r.report().notes()).anyMatch(n -> n.contains("com.microsoft:FastGelu"));
+        OnnxMl.ModelProto.Builder old = p.clone();
+        old.setOpsetImport(0, OnnxMl.OperatorSetIdProto.newBuilder().setVersion(11));
+        assertThatThrownBy(() -> ModelPreparation.prepare(OnnxModel.wrap(old.build())))
+            .isInstanceOf(OnnxFormatException.class).hasMessageContaining("com.microsoft:FastGelu");
+    }
+
+    @Test
     void batchNormWithSpatialZeroIsRefused() {
         TinyGraph g = new TinyGraph().input("x", 1, 2, 2, 2).output("y")
             .randomInit("s", 1, 1, 2, 2, 2, 2).randomInit("b", 2, 1, 2, 2, 2, 2)
