@@ -1,0 +1,44 @@
+package dev.quantflow.runtime.prepare;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Where the third-party models fetched by {@code fixtures/paddleocr/fetch.sh} are: system property
+ * {@code quantflow.paddleocr.dir}, else env {@code QUANTFLOW_PADDLEOCR_DIR}, else
+ * {@code ${QUANTFLOW_CACHE:-$HOME/.cache/quantflow}/paddleocr} (the script's default). A missing model skips the test
+ * with a message saying how to get it, or fails it when {@code -Dquantflow.require-real-models=true} (CI).
+ */
+final class RealModels {
+
+    private RealModels() {
+    }
+
+    static Path paddleOcrDir() {
+        String dir = System.getProperty("quantflow.paddleocr.dir");
+        if (dir == null || dir.isBlank()) {
+            dir = System.getenv("QUANTFLOW_PADDLEOCR_DIR");
+        }
+        if (dir == null || dir.isBlank()) {
+            String cache = System.getenv("QUANTFLOW_CACHE");
+            Path base = cache == null || cache.isBlank()
+                ? Path.of(System.getProperty("user.home"), ".cache", "quantflow") : Path.of(cache);
+            return base.resolve("paddleocr");
+        }
+        return Path.of(dir);
+    }
+
+    static Path paddleOcr(String file) {
+        Path path = paddleOcrDir().resolve(file);
+        if (!Files.isRegularFile(path)) {
+            String message = file + " not found in " + paddleOcrDir() + ": run fixtures/paddleocr/fetch.sh";
+            if (Boolean.getBoolean("quantflow.require-real-models")) {
+                throw new AssertionError(message + " (quantflow.require-real-models=true)");
+            }
+            Assumptions.abort(message);
+        }
+        return path;
+    }
+}
