@@ -31,6 +31,7 @@ import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
 import dev.quantflow.quant.dynamic.SmoothQuant;
+import dev.quantflow.runtime.session.OrtModels;
 
 /**
  * Dynamic INT8 on all-MiniLM-L6-v2: the fp32 model and the reference INT8 model made by ONNX Runtime's Python
@@ -235,13 +236,7 @@ public final class MiniLmDynamicBench {
     }
 
     OrtSession session(byte[] model) throws OrtException {
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setIntraOpNumThreads(1);
-            o.setInterOpNumThreads(1);
-            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            o.setOptimizationLevel(OptLevel.ALL_OPT);
-            return env.createSession(model, o);
-        }
+        return OrtModels.createSession(model, 1, OptLevel.ALL_OPT);
     }
 
     /** Op types (with counts) of the graph ONNX Runtime runs after its ALL-level optimizations. */

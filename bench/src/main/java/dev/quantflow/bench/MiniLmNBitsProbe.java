@@ -17,6 +17,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.quantflow.onnx.Nodes;
 import dev.quantflow.onnx.Tensors;
+import dev.quantflow.runtime.session.OrtModels;
 
 /**
  * Issue 4 probe: is ONNX Runtime's {@code com.microsoft.MatMulNBits} with 4-bit weights faster than the int8 dynamic
@@ -172,13 +173,7 @@ public final class MiniLmNBitsProbe {
     }
 
     private OrtSession session(byte[] model) throws OrtException {
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setIntraOpNumThreads(1);
-            o.setInterOpNumThreads(1);
-            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            o.setOptimizationLevel(OptLevel.ALL_OPT);
-            return env.createSession(model, o);
-        }
+        return OrtModels.createSession(model, 1, OptLevel.ALL_OPT);
     }
 
     // ---- graphs ----

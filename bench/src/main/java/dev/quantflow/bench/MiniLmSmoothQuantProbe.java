@@ -22,6 +22,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quantflow.bench.MiniLmDynamicBench.Tokens;
 import dev.quantflow.onnx.GraphEditor;
+import dev.quantflow.onnx.HalfTensors;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.onnx.Tensors;
 import dev.quantflow.quant.dynamic.DynamicGraphForm;
@@ -370,15 +371,12 @@ public final class MiniLmSmoothQuantProbe {
         List<OnnxMl.NodeProto> added = new ArrayList<>();
         if (half) {
             String halfName = ed.uniqueName(g.input() + "_smooth_inv_fp16");
-            byte[] raw = new byte[inv.length * 2];
+            short[] bits = new short[inv.length];
             for (int j = 0; j < inv.length; j++) {
-                short h = Float.floatToFloat16(inv[j]);
-                raw[2 * j] = (byte) h;
-                raw[2 * j + 1] = (byte) (h >> 8);
+                bits[j] = Float.floatToFloat16(inv[j]);
             }
-            ed.putInitializer(OnnxMl.TensorProto.newBuilder().setName(halfName).addDims(inv.length)
-                .setDataType(OnnxMl.TensorProto.DataType.FLOAT16.getNumber())
-                .setRawData(com.google.protobuf.ByteString.copyFrom(raw)).build());
+            ed.putInitializer(HalfTensors.tensor(halfName, OnnxMl.TensorProto.DataType.FLOAT16_VALUE,
+                new long[] {inv.length}, bits));
             added.add(OnnxMl.NodeProto.newBuilder().setOpType("Cast").setName(ed.uniqueName(invName + "_Cast"))
                 .addInput(halfName).addOutput(invName).addAttribute(OnnxMl.AttributeProto.newBuilder().setName("to")
                     .setType(OnnxMl.AttributeProto.AttributeType.INT)

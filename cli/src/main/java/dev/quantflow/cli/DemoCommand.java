@@ -74,8 +74,14 @@ final class DemoCommand implements Callable<Integer> {
             case "minilm" -> miniLm(root, intake.runDir.resolve());
             case "gpt" -> gpt(root);
             case "qat" -> qat(root, maxDrop);
-            default -> new IntakeClient.Submission(fixture.resolve("model.onnx"),
-                fixture.resolve("calib.npz"), fixture.resolve("eval.npz"), "fashion-cnn demo", "static", maxDrop, null, null);
+            default -> IntakeClient.Submission.builder()
+                .model(fixture.resolve("model.onnx"))
+                .calibration(fixture.resolve("calib.npz"))
+                .validation(fixture.resolve("eval.npz"))
+                .name("fashion-cnn demo")
+                .method("static")
+                .maxRelativeDrop(maxDrop)
+                .build();
         };
         return SubmitCommand.submitAndReport(spec, intake.client(), submission, wait);
     }
@@ -88,9 +94,18 @@ final class DemoCommand implements Callable<Integer> {
                 throw new CliException("the GPT example is missing " + dir.resolve(file));
             }
         }
-        return new IntakeClient.Submission(dir.resolve("model.onnx"), dir.resolve("calib.txt"), dir.resolve("heldout.txt"),
-            "tiny-gpt demo", "auto", null, null, null, null, null, dir.resolve("tokenizer.json"), "perplexity", 0.02,
-            null, 4, 128, false, null);
+        return IntakeClient.Submission.builder()
+            .model(dir.resolve("model.onnx"))
+            .calibration(dir.resolve("calib.txt"))
+            .validation(dir.resolve("heldout.txt"))
+            .name("tiny-gpt demo")
+            .method("auto")
+            .tokenizer(dir.resolve("tokenizer.json"))
+            .metric("perplexity")
+            .metricThreshold(0.02)
+            .bits(4)
+            .blockSize(128)
+            .build();
     }
 
     /** The CNN at W3A8 (per-tensor 3-bit weights: PTQ loses ~6.7 points) with QAT on a Fashion-MNIST training subset. */
@@ -99,9 +114,18 @@ final class DemoCommand implements Callable<Integer> {
         if (!Files.isRegularFile(dir.resolve("train.npz"))) {
             throw new CliException("the QAT example is missing " + dir.resolve("train.npz"));
         }
-        return new IntakeClient.Submission(dir.resolve("model.onnx"), dir.resolve("calib.npz"), dir.resolve("eval.npz"),
-            "fashion-cnn qat demo", "qat", maxDrop, 3, null, null, null, null, null, null, dir.resolve("train.npz"), 3, null,
-            true, null);
+        return IntakeClient.Submission.builder()
+            .model(dir.resolve("model.onnx"))
+            .calibration(dir.resolve("calib.npz"))
+            .validation(dir.resolve("eval.npz"))
+            .name("fashion-cnn qat demo")
+            .method("qat")
+            .maxRelativeDrop(maxDrop)
+            .maxAttempts(3)
+            .training(dir.resolve("train.npz"))
+            .bits(3)
+            .allowRetraining(true)
+            .build();
     }
 
     /** MiniLM and its tokenizer come out of the langchain4j jar on the CLI's class path (no download). */
@@ -129,8 +153,15 @@ final class DemoCommand implements Callable<Integer> {
         }
         // calibration text (the first 100 sentences): per-channel activation maxima for SmoothQuant before INT8
         Path calibration = root.resolve("fixtures/text/calibration.txt");
-        return new IntakeClient.Submission(dir.resolve("all-minilm-l6-v2.onnx"),
-            Files.isRegularFile(calibration) ? calibration : null, sentences, "minilm demo", "dynamic",
-            null, null, null, null, null, dir.resolve("all-minilm-l6-v2-tokenizer.json"), "cosine", 0.99);
+        return IntakeClient.Submission.builder()
+            .model(dir.resolve("all-minilm-l6-v2.onnx"))
+            .calibration(Files.isRegularFile(calibration) ? calibration : null)
+            .validation(sentences)
+            .name("minilm demo")
+            .method("dynamic")
+            .tokenizer(dir.resolve("all-minilm-l6-v2-tokenizer.json"))
+            .metric("cosine")
+            .metricThreshold(0.99)
+            .build();
     }
 }

@@ -69,38 +69,63 @@ public final class IntakeClient {
                              boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps, Double learningRate,
                              List<String> profileOn) {
 
-        public Submission(Path model, Path calibration, Path validation, String name, String method,
-                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                          Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
-                          Double metricThreshold, Path training, Integer bits, Integer blockSize,
-                          boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps, Double learningRate) {
-            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes,
-                timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize,
-                allowRetraining, maxLatencyMs, trainingSteps, learningRate, null);
+        /** A builder with only the files left to set; every setting unset means the server's default. */
+        public static Builder builder() {
+            return new Builder();
         }
 
-        public Submission(Path model, Path calibration, Path validation, String name, String method,
-                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                          Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
-                          Double metricThreshold, Path training, Integer bits, Integer blockSize,
-                          boolean allowRetraining, Double maxLatencyMs) {
-            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes,
-                timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize,
-                allowRetraining, maxLatencyMs, null, null);
-        }
+        /** Named setters for the record's components. */
+        public static final class Builder {
+            private Path model;
+            private Path calibration;
+            private Path validation;
+            private String name;
+            private String method;
+            private Double maxRelativeDrop;
+            private Integer maxAttempts;
+            private List<String> excludedNodes;
+            private Integer timeBudgetSeconds;
+            private Double maxSizeRatio;
+            private Path tokenizer;
+            private String metric;
+            private Double metricThreshold;
+            private Path training;
+            private Integer bits;
+            private Integer blockSize;
+            private boolean allowRetraining;
+            private Double maxLatencyMs;
+            private Integer trainingSteps;
+            private Double learningRate;
+            private List<String> profileOn;
 
-        public Submission(Path model, Path calibration, Path validation, String name, String method,
-                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                          Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
-                          Double metricThreshold) {
-            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes,
-                timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, null, null, null, false, null, null, null);
-        }
+            private Builder() {
+            }
 
-        public Submission(Path model, Path calibration, Path validation, String name, String method,
-                          Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
-            this(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, null, null,
-                null, null, null);
+            public Builder model(Path value) { model = value; return this; }
+            public Builder calibration(Path value) { calibration = value; return this; }
+            public Builder validation(Path value) { validation = value; return this; }
+            public Builder name(String value) { name = value; return this; }
+            public Builder method(String value) { method = value; return this; }
+            public Builder maxRelativeDrop(Double value) { maxRelativeDrop = value; return this; }
+            public Builder maxAttempts(Integer value) { maxAttempts = value; return this; }
+            public Builder excludedNodes(List<String> value) { excludedNodes = value; return this; }
+            public Builder timeBudgetSeconds(Integer value) { timeBudgetSeconds = value; return this; }
+            public Builder maxSizeRatio(Double value) { maxSizeRatio = value; return this; }
+            public Builder tokenizer(Path value) { tokenizer = value; return this; }
+            public Builder metric(String value) { metric = value; return this; }
+            public Builder metricThreshold(Double value) { metricThreshold = value; return this; }
+            public Builder training(Path value) { training = value; return this; }
+            public Builder bits(Integer value) { bits = value; return this; }
+            public Builder blockSize(Integer value) { blockSize = value; return this; }
+            public Builder allowRetraining(boolean value) { allowRetraining = value; return this; }
+            public Builder maxLatencyMs(Double value) { maxLatencyMs = value; return this; }
+            public Builder trainingSteps(Integer value) { trainingSteps = value; return this; }
+            public Builder learningRate(Double value) { learningRate = value; return this; }
+            public Builder profileOn(List<String> value) { profileOn = value; return this; }
+
+            public Submission build() {
+                return new Submission(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps, learningRate, profileOn);
+            }
         }
     }
 

@@ -100,12 +100,29 @@ final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         IntakeClient client = intake.client();
-        IntakeClient.Submission submission = new IntakeClient.Submission(existing(model, "--model"),
-            calibration == null ? null : existing(calibration, "--calib"), existing(validation, "--eval"),
-            name != null ? name : stripExtension(model.getFileName().toString()), method, maxDrop, maxAttempts,
-            excludeNodes, timeBudgetSeconds, maxSizeRatio, tokenizer == null ? null : existing(tokenizer, "--tokenizer"),
-            metric, metricThreshold, training == null ? null : existing(training, "--training"), bits, blockSize,
-            allowRetraining, maxLatencyMs, trainingSteps, learningRate, profileOn);
+        IntakeClient.Submission submission = IntakeClient.Submission.builder()
+            .model(existing(model, "--model"))
+            .calibration(calibration == null ? null : existing(calibration, "--calib"))
+            .validation(existing(validation, "--eval"))
+            .name(name != null ? name : stripExtension(model.getFileName().toString()))
+            .method(method)
+            .maxRelativeDrop(maxDrop)
+            .maxAttempts(maxAttempts)
+            .excludedNodes(excludeNodes)
+            .timeBudgetSeconds(timeBudgetSeconds)
+            .maxSizeRatio(maxSizeRatio)
+            .tokenizer(tokenizer == null ? null : existing(tokenizer, "--tokenizer"))
+            .metric(metric)
+            .metricThreshold(metricThreshold)
+            .training(training == null ? null : existing(training, "--training"))
+            .bits(bits)
+            .blockSize(blockSize)
+            .allowRetraining(allowRetraining)
+            .maxLatencyMs(maxLatencyMs)
+            .trainingSteps(trainingSteps)
+            .learningRate(learningRate)
+            .profileOn(profileOn)
+            .build();
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,
                 ExitCodes.USAGE);

@@ -40,17 +40,7 @@ public final class MinMaxObserver {
         if (length == 0) {
             return;
         }
-        float lo = Float.POSITIVE_INFINITY;
-        float hi = Float.NEGATIVE_INFINITY;
-        for (int i = offset; i < offset + length; i++) {
-            float v = values[i];
-            if (!Float.isFinite(v)) {
-                throw nonFinite(tensor, v, i - offset);
-            }
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        merge(tensor, lo, hi);
+        merge(tensor, FiniteRangeScan.scan(values, offset, length, (value, index) -> nonFinite(tensor, value, index)));
     }
 
     /** Merges all of {@code values}. */
@@ -68,17 +58,7 @@ public final class MinMaxObserver {
         if (start == end) {
             return;
         }
-        float lo = Float.POSITIVE_INFINITY;
-        float hi = Float.NEGATIVE_INFINITY;
-        for (int i = start; i < end; i++) {
-            float v = values.get(i);
-            if (!Float.isFinite(v)) {
-                throw nonFinite(tensor, v, i - start);
-            }
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        merge(tensor, lo, hi);
+        merge(tensor, FiniteRangeScan.scan(values, (value, index) -> nonFinite(tensor, value, index)));
     }
 
     /** Whether at least one element of {@code tensor} has been observed. */
@@ -114,13 +94,13 @@ public final class MinMaxObserver {
         return new ActivationStatistics(NAME, samples, ranges());
     }
 
-    private void merge(String tensor, float lo, float hi) {
+    private void merge(String tensor, FiniteRangeScan.MinMax batch) {
         float[] r = ranges.get(tensor);
         if (r == null) {
-            ranges.put(tensor, new float[] {lo, hi});
+            ranges.put(tensor, new float[] {batch.min(), batch.max()});
         } else {
-            r[0] = Math.min(r[0], lo);
-            r[1] = Math.max(r[1], hi);
+            r[0] = Math.min(r[0], batch.min());
+            r[1] = Math.max(r[1], batch.max());
         }
     }
 

@@ -86,17 +86,9 @@ public final class StreamingHistogram {
         if (start == end) {
             return;
         }
-        float lo = Float.POSITIVE_INFINITY;
-        float hi = Float.NEGATIVE_INFINITY;
-        for (int i = start; i < end; i++) {
-            float v = values.get(i);
-            if (!Float.isFinite(v)) {
-                throw new IllegalArgumentException("histogram values must be finite, element " + (i - start) + " is " + v);
-            }
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        cover(lo, hi);
+        FiniteRangeScan.MinMax range = FiniteRangeScan.scan(values, (value, index) ->
+            new IllegalArgumentException("histogram values must be finite, element " + index + " is " + value));
+        cover(range.min(), range.max());
         double inverse = 1.0 / width;
         for (int i = start; i < end; i++) {
             counts[(int) Math.floor(values.get(i) * inverse) - origin]++;

@@ -79,18 +79,10 @@ public final class TensorObservation {
         if (start == end) {
             return;
         }
-        float lo = Float.POSITIVE_INFINITY;
-        float hi = Float.NEGATIVE_INFINITY;
-        for (int i = start; i < end; i++) {
-            float v = values.get(i);
-            if (!Float.isFinite(v)) {
-                throw CalibrationException.nonFinite(tensor, v, i - start);
-            }
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        min = Math.min(min, lo);
-        max = Math.max(max, hi);
+        FiniteRangeScan.MinMax range = FiniteRangeScan.scan(values,
+            (value, index) -> CalibrationException.nonFinite(tensor, value, index));
+        min = Math.min(min, range.min());
+        max = Math.max(max, range.max());
         count += end - start;
         if (histogram != null) {
             histogram.add(values);

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * What a dynamic INT8 quantization should do. Weights are symmetric INT8; activations are quantized at run time
@@ -86,38 +87,31 @@ public record DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes,
     }
 
     public DynamicQuantRecipe withExcludedNodes(Set<String> nodes) {
-        return new DynamicQuantRecipe(nodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.excludedNodes = nodes);
     }
 
     public DynamicQuantRecipe withOpTypes(Set<String> ops) {
-        return new DynamicQuantRecipe(excludedNodes, ops, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.opTypes = ops);
     }
 
     public DynamicQuantRecipe withPerChannelWeights(boolean perChannel) {
-        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannel, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.perChannelWeights = perChannel);
     }
 
     public DynamicQuantRecipe withReduceRangeWeights(boolean reduce) {
-        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduce, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.reduceRangeWeights = reduce);
     }
 
     public DynamicQuantRecipe withGraphForm(DynamicGraphForm form) {
-        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, form,
-            mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.graphForm = form);
     }
 
     public DynamicQuantRecipe withMergeSiblingMatMuls(boolean merge) {
-        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            merge, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.mergeSiblingMatMuls = merge);
     }
 
     public DynamicQuantRecipe withMinGatherTableElements(int min) {
-        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, min, smoothingChannelAbsMax, smoothingAlpha);
+        return copy(c -> c.minGatherTableElements = min);
     }
 
     /**
@@ -126,7 +120,46 @@ public record DynamicQuantRecipe(Set<String> excludedNodes, Set<String> opTypes,
      * tensors); null or empty turns smoothing off.
      */
     public DynamicQuantRecipe withSmoothing(Map<String, float[]> channelAbsMax, double alpha) {
-        return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
-            mergeSiblingMatMuls, minGatherTableElements, channelAbsMax == null ? Map.of() : channelAbsMax, alpha);
+        return copy(c -> {
+            c.smoothingChannelAbsMax = channelAbsMax == null ? Map.of() : channelAbsMax;
+            c.smoothingAlpha = alpha;
+        });
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private DynamicQuantRecipe copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private Set<String> excludedNodes;
+        private Set<String> opTypes;
+        private boolean perChannelWeights;
+        private boolean reduceRangeWeights;
+        private DynamicGraphForm graphForm;
+        private boolean mergeSiblingMatMuls;
+        private int minGatherTableElements;
+        private Map<String, float[]> smoothingChannelAbsMax;
+        private double smoothingAlpha;
+
+        private Copy(DynamicQuantRecipe from) {
+            excludedNodes = from.excludedNodes;
+            opTypes = from.opTypes;
+            perChannelWeights = from.perChannelWeights;
+            reduceRangeWeights = from.reduceRangeWeights;
+            graphForm = from.graphForm;
+            mergeSiblingMatMuls = from.mergeSiblingMatMuls;
+            minGatherTableElements = from.minGatherTableElements;
+            smoothingChannelAbsMax = from.smoothingChannelAbsMax;
+            smoothingAlpha = from.smoothingAlpha;
+        }
+
+        private DynamicQuantRecipe build() {
+            return new DynamicQuantRecipe(excludedNodes, opTypes, perChannelWeights, reduceRangeWeights, graphForm,
+                mergeSiblingMatMuls, minGatherTableElements, smoothingChannelAbsMax, smoothingAlpha);
+        }
     }
 }

@@ -12,6 +12,7 @@ import java.util.Set;
 
 import ai.onnx.proto.OnnxMl;
 import dev.quantflow.onnx.GraphEditor;
+import dev.quantflow.onnx.HalfTensors;
 import dev.quantflow.onnx.Nodes;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.onnx.Tensors;
@@ -398,14 +399,11 @@ public final class SmoothQuant {
         String halfName = ed.uniqueName(g.input() + "_smooth_inv_fp16");
         String invName = ed.uniqueName(g.input() + "_smooth_inv");
         String out = ed.uniqueName(g.input() + "_smoothed");
-        byte[] raw = new byte[inv.length * 2];
+        short[] bits = new short[inv.length];
         for (int j = 0; j < inv.length; j++) {
-            short h = Float.floatToFloat16(inv[j]);
-            raw[2 * j] = (byte) h;
-            raw[2 * j + 1] = (byte) (h >> 8);
+            bits[j] = Float.floatToFloat16(inv[j]);
         }
-        ed.putInitializer(OnnxMl.TensorProto.newBuilder().setName(halfName).addDims(inv.length)
-            .setDataType(FLOAT16).setRawData(com.google.protobuf.ByteString.copyFrom(raw)).build());
+        ed.putInitializer(HalfTensors.tensor(halfName, FLOAT16, new long[] {inv.length}, bits));
         List<OnnxMl.NodeProto> added = List.of(
             Nodes.create("Cast", ed.uniqueName(invName + "_Cast"), List.of(halfName), List.of(invName),
                 Nodes.intAttribute("to", FLOAT)),

@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.Set;
 
 import dev.quantflow.quant.QuantizationException;
+import java.util.function.Consumer;
 
 /**
  * What {@link LlmWeightQuantizer} does with an LLM's MatMul weights.
@@ -75,57 +76,89 @@ public record LlmQuantRecipe(Method method, int bits, int blockSize, boolean sym
     }
 
     public LlmQuantRecipe withAwqClip(boolean clip) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, clip);
+        return copy(c -> c.awqClip = clip);
     }
 
     public LlmQuantRecipe withBits(int b) {
-        return new LlmQuantRecipe(method, b, blockSize, symmetric, actOrder, percDamp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.bits = b);
     }
 
     public LlmQuantRecipe withBlockSize(int size) {
-        return new LlmQuantRecipe(method, bits, size, symmetric, actOrder, percDamp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.blockSize = size);
     }
 
     public LlmQuantRecipe withSymmetric(boolean sym) {
-        return new LlmQuantRecipe(method, bits, blockSize, sym, actOrder, percDamp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.symmetric = sym);
     }
 
     public LlmQuantRecipe withActOrder(boolean act) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, act, percDamp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.actOrder = act);
     }
 
     public LlmQuantRecipe withPercDamp(double damp) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, damp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.percDamp = damp);
     }
 
     public LlmQuantRecipe withFormat(Format f) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, f, keepFp32,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.format = f);
     }
 
     public LlmQuantRecipe withKeepFp32(Set<String> nodes) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, format, nodes,
-            eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.keepFp32 = nodes);
     }
 
     public LlmQuantRecipe withEightBitNodes(Set<String> nodes) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, format, keepFp32,
-            nodes, quantizeLmHead, accuracyLevel, awqClip);
+        return copy(c -> c.eightBitNodes = nodes);
     }
 
     public LlmQuantRecipe withQuantizeLmHead(boolean q) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, format, keepFp32,
-            eightBitNodes, q, accuracyLevel, awqClip);
+        return copy(c -> c.quantizeLmHead = q);
     }
 
     public LlmQuantRecipe withAccuracyLevel(int level) {
-        return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, format, keepFp32,
-            eightBitNodes, quantizeLmHead, level, awqClip);
+        return copy(c -> c.accuracyLevel = level);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private LlmQuantRecipe copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private Method method;
+        private int bits;
+        private int blockSize;
+        private boolean symmetric;
+        private boolean actOrder;
+        private double percDamp;
+        private Format format;
+        private Set<String> keepFp32;
+        private Set<String> eightBitNodes;
+        private boolean quantizeLmHead;
+        private int accuracyLevel;
+        private boolean awqClip;
+
+        private Copy(LlmQuantRecipe from) {
+            method = from.method;
+            bits = from.bits;
+            blockSize = from.blockSize;
+            symmetric = from.symmetric;
+            actOrder = from.actOrder;
+            percDamp = from.percDamp;
+            format = from.format;
+            keepFp32 = from.keepFp32;
+            eightBitNodes = from.eightBitNodes;
+            quantizeLmHead = from.quantizeLmHead;
+            accuracyLevel = from.accuracyLevel;
+            awqClip = from.awqClip;
+        }
+
+        private LlmQuantRecipe build() {
+            return new LlmQuantRecipe(method, bits, blockSize, symmetric, actOrder, percDamp, format, keepFp32,
+                eightBitNodes, quantizeLmHead, accuracyLevel, awqClip);
+        }
     }
 }

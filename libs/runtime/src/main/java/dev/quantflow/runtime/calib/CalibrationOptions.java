@@ -5,6 +5,7 @@ import java.util.List;
 import dev.quantflow.quant.calib.CalibrationException;
 import dev.quantflow.quant.calib.Calibrators;
 import dev.quantflow.quant.calib.MinMaxObserver;
+import java.util.function.Consumer;
 
 /**
  * How a calibration pass runs.
@@ -49,27 +50,58 @@ public record CalibrationOptions(int batchSize, int maxSamples, String calibrato
     }
 
     public CalibrationOptions withBatchSize(int n) {
-        return new CalibrationOptions(n, maxSamples, calibrator, intraOpThreads, perChannel, outlierSummary);
+        return copy(c -> c.batchSize = n);
     }
 
     public CalibrationOptions withMaxSamples(int n) {
-        return new CalibrationOptions(batchSize, n, calibrator, intraOpThreads, perChannel, outlierSummary);
+        return copy(c -> c.maxSamples = n);
     }
 
     /** @throws CalibrationException for a recipe string {@link Calibrators#parse} does not accept */
     public CalibrationOptions withCalibrator(String name) {
-        return new CalibrationOptions(batchSize, maxSamples, name, intraOpThreads, perChannel, outlierSummary);
+        return copy(c -> c.calibrator = name);
     }
 
     public CalibrationOptions withIntraOpThreads(int n) {
-        return new CalibrationOptions(batchSize, maxSamples, calibrator, n, perChannel, outlierSummary);
+        return copy(c -> c.intraOpThreads = n);
     }
 
     public CalibrationOptions withPerChannel(boolean on) {
-        return new CalibrationOptions(batchSize, maxSamples, calibrator, intraOpThreads, on, outlierSummary);
+        return copy(c -> c.perChannel = on);
     }
 
     public CalibrationOptions withOutlierSummary(boolean on) {
-        return new CalibrationOptions(batchSize, maxSamples, calibrator, intraOpThreads, perChannel, on);
+        return copy(c -> c.outlierSummary = on);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private CalibrationOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private int batchSize;
+        private int maxSamples;
+        private String calibrator;
+        private int intraOpThreads;
+        private boolean perChannel;
+        private boolean outlierSummary;
+
+        private Copy(CalibrationOptions from) {
+            batchSize = from.batchSize;
+            maxSamples = from.maxSamples;
+            calibrator = from.calibrator;
+            intraOpThreads = from.intraOpThreads;
+            perChannel = from.perChannel;
+            outlierSummary = from.outlierSummary;
+        }
+
+        private CalibrationOptions build() {
+            return new CalibrationOptions(batchSize, maxSamples, calibrator, intraOpThreads, perChannel,
+                outlierSummary);
+        }
     }
 }

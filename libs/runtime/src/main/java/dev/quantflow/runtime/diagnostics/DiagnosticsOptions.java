@@ -1,5 +1,7 @@
 package dev.quantflow.runtime.diagnostics;
 
+import java.util.function.Consumer;
+
 /**
  * How a per-layer comparison runs.
  *
@@ -29,14 +31,38 @@ public record DiagnosticsOptions(int maxSamples, int batchSize, int intraOpThrea
     }
 
     public DiagnosticsOptions withMaxSamples(int n) {
-        return new DiagnosticsOptions(n, batchSize, intraOpThreads);
+        return copy(c -> c.maxSamples = n);
     }
 
     public DiagnosticsOptions withBatchSize(int n) {
-        return new DiagnosticsOptions(maxSamples, n, intraOpThreads);
+        return copy(c -> c.batchSize = n);
     }
 
     public DiagnosticsOptions withIntraOpThreads(int n) {
-        return new DiagnosticsOptions(maxSamples, batchSize, n);
+        return copy(c -> c.intraOpThreads = n);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private DiagnosticsOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private int maxSamples;
+        private int batchSize;
+        private int intraOpThreads;
+
+        private Copy(DiagnosticsOptions from) {
+            maxSamples = from.maxSamples;
+            batchSize = from.batchSize;
+            intraOpThreads = from.intraOpThreads;
+        }
+
+        private DiagnosticsOptions build() {
+            return new DiagnosticsOptions(maxSamples, batchSize, intraOpThreads);
+        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.quantflow.runtime.eval;
 
+import java.util.function.Consumer;
+
 /**
  * How two models' outputs are compared by {@link OutputComparison}.
  *
@@ -44,22 +46,50 @@ public record ComparisonOptions(int intraOpThreads, int batchSize, String output
     }
 
     public ComparisonOptions withIntraOpThreads(int n) {
-        return new ComparisonOptions(n, batchSize, outputName, pooling, maxSamples);
+        return copy(c -> c.intraOpThreads = n);
     }
 
     public ComparisonOptions withBatchSize(int n) {
-        return new ComparisonOptions(intraOpThreads, n, outputName, pooling, maxSamples);
+        return copy(c -> c.batchSize = n);
     }
 
     public ComparisonOptions withOutputName(String name) {
-        return new ComparisonOptions(intraOpThreads, batchSize, name, pooling, maxSamples);
+        return copy(c -> c.outputName = name);
     }
 
     public ComparisonOptions withPooling(Pooling p) {
-        return new ComparisonOptions(intraOpThreads, batchSize, outputName, p, maxSamples);
+        return copy(c -> c.pooling = p);
     }
 
     public ComparisonOptions withMaxSamples(int n) {
-        return new ComparisonOptions(intraOpThreads, batchSize, outputName, pooling, n);
+        return copy(c -> c.maxSamples = n);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private ComparisonOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private int intraOpThreads;
+        private int batchSize;
+        private String outputName;
+        private Pooling pooling;
+        private int maxSamples;
+
+        private Copy(ComparisonOptions from) {
+            intraOpThreads = from.intraOpThreads;
+            batchSize = from.batchSize;
+            outputName = from.outputName;
+            pooling = from.pooling;
+            maxSamples = from.maxSamples;
+        }
+
+        private ComparisonOptions build() {
+            return new ComparisonOptions(intraOpThreads, batchSize, outputName, pooling, maxSamples);
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.quantflow.runtime.eval;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * How a model is evaluated.
@@ -41,18 +42,44 @@ public record EvalOptions(int intraOpThreads, int batchSize, List<LatencyPlan> l
     }
 
     public EvalOptions withIntraOpThreads(int n) {
-        return new EvalOptions(n, batchSize, latency, outputName);
+        return copy(c -> c.intraOpThreads = n);
     }
 
     public EvalOptions withBatchSize(int n) {
-        return new EvalOptions(intraOpThreads, n, latency, outputName);
+        return copy(c -> c.batchSize = n);
     }
 
     public EvalOptions withLatency(List<LatencyPlan> plans) {
-        return new EvalOptions(intraOpThreads, batchSize, plans, outputName);
+        return copy(c -> c.latency = plans);
     }
 
     public EvalOptions withOutputName(String name) {
-        return new EvalOptions(intraOpThreads, batchSize, latency, name);
+        return copy(c -> c.outputName = name);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private EvalOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private int intraOpThreads;
+        private int batchSize;
+        private List<LatencyPlan> latency;
+        private String outputName;
+
+        private Copy(EvalOptions from) {
+            intraOpThreads = from.intraOpThreads;
+            batchSize = from.batchSize;
+            latency = from.latency;
+            outputName = from.outputName;
+        }
+
+        private EvalOptions build() {
+            return new EvalOptions(intraOpThreads, batchSize, latency, outputName);
+        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.quantflow.runtime.llm;
 
+import java.util.function.Consumer;
+
 /**
  * How {@link DecodeSpeed} measures.
  *
@@ -36,22 +38,50 @@ public record DecodeSpeedOptions(int generatedTokens, int warmupTokens, int pref
     }
 
     public DecodeSpeedOptions withGeneratedTokens(int n) {
-        return new DecodeSpeedOptions(n, warmupTokens, prefillRuns, context, intraOpThreads);
+        return copy(c -> c.generatedTokens = n);
     }
 
     public DecodeSpeedOptions withWarmupTokens(int n) {
-        return new DecodeSpeedOptions(generatedTokens, n, prefillRuns, context, intraOpThreads);
+        return copy(c -> c.warmupTokens = n);
     }
 
     public DecodeSpeedOptions withPrefillRuns(int n) {
-        return new DecodeSpeedOptions(generatedTokens, warmupTokens, n, context, intraOpThreads);
+        return copy(c -> c.prefillRuns = n);
     }
 
     public DecodeSpeedOptions withContext(Integer n) {
-        return new DecodeSpeedOptions(generatedTokens, warmupTokens, prefillRuns, n, intraOpThreads);
+        return copy(c -> c.context = n);
     }
 
     public DecodeSpeedOptions withIntraOpThreads(int n) {
-        return new DecodeSpeedOptions(generatedTokens, warmupTokens, prefillRuns, context, n);
+        return copy(c -> c.intraOpThreads = n);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private DecodeSpeedOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private int generatedTokens;
+        private int warmupTokens;
+        private int prefillRuns;
+        private Integer context;
+        private int intraOpThreads;
+
+        private Copy(DecodeSpeedOptions from) {
+            generatedTokens = from.generatedTokens;
+            warmupTokens = from.warmupTokens;
+            prefillRuns = from.prefillRuns;
+            context = from.context;
+            intraOpThreads = from.intraOpThreads;
+        }
+
+        private DecodeSpeedOptions build() {
+            return new DecodeSpeedOptions(generatedTokens, warmupTokens, prefillRuns, context, intraOpThreads);
+        }
     }
 }

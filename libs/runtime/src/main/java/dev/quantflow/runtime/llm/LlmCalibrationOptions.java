@@ -1,5 +1,7 @@
 package dev.quantflow.runtime.llm;
 
+import java.util.function.Consumer;
+
 /**
  * How {@link LlmCalibration} runs.
  *
@@ -36,22 +38,50 @@ public record LlmCalibrationOptions(int batchSize, int maxSampleRows, long seed,
     }
 
     public LlmCalibrationOptions withBatchSize(int n) {
-        return new LlmCalibrationOptions(n, maxSampleRows, seed, maxWindows, intraOpThreads);
+        return copy(c -> c.batchSize = n);
     }
 
     public LlmCalibrationOptions withMaxSampleRows(int n) {
-        return new LlmCalibrationOptions(batchSize, n, seed, maxWindows, intraOpThreads);
+        return copy(c -> c.maxSampleRows = n);
     }
 
     public LlmCalibrationOptions withSeed(long s) {
-        return new LlmCalibrationOptions(batchSize, maxSampleRows, s, maxWindows, intraOpThreads);
+        return copy(c -> c.seed = s);
     }
 
     public LlmCalibrationOptions withMaxWindows(int n) {
-        return new LlmCalibrationOptions(batchSize, maxSampleRows, seed, n, intraOpThreads);
+        return copy(c -> c.maxWindows = n);
     }
 
     public LlmCalibrationOptions withIntraOpThreads(int n) {
-        return new LlmCalibrationOptions(batchSize, maxSampleRows, seed, maxWindows, n);
+        return copy(c -> c.intraOpThreads = n);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private LlmCalibrationOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private int batchSize;
+        private int maxSampleRows;
+        private long seed;
+        private int maxWindows;
+        private int intraOpThreads;
+
+        private Copy(LlmCalibrationOptions from) {
+            batchSize = from.batchSize;
+            maxSampleRows = from.maxSampleRows;
+            seed = from.seed;
+            maxWindows = from.maxWindows;
+            intraOpThreads = from.intraOpThreads;
+        }
+
+        private LlmCalibrationOptions build() {
+            return new LlmCalibrationOptions(batchSize, maxSampleRows, seed, maxWindows, intraOpThreads);
+        }
     }
 }

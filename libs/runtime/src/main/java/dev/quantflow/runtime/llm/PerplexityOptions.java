@@ -1,5 +1,7 @@
 package dev.quantflow.runtime.llm;
 
+import java.util.function.Consumer;
+
 /**
  * How {@link Perplexity} cuts and runs the held-out tokens.
  *
@@ -31,18 +33,44 @@ public record PerplexityOptions(Integer context, int maxWindows, int batchSize, 
     }
 
     public PerplexityOptions withContext(Integer n) {
-        return new PerplexityOptions(n, maxWindows, batchSize, intraOpThreads);
+        return copy(c -> c.context = n);
     }
 
     public PerplexityOptions withMaxWindows(int n) {
-        return new PerplexityOptions(context, n, batchSize, intraOpThreads);
+        return copy(c -> c.maxWindows = n);
     }
 
     public PerplexityOptions withBatchSize(int n) {
-        return new PerplexityOptions(context, maxWindows, n, intraOpThreads);
+        return copy(c -> c.batchSize = n);
     }
 
     public PerplexityOptions withIntraOpThreads(int n) {
-        return new PerplexityOptions(context, maxWindows, batchSize, n);
+        return copy(c -> c.intraOpThreads = n);
+    }
+
+    /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
+    private PerplexityOptions copy(Consumer<Copy> edit) {
+        Copy c = new Copy(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components, mutable; {@link #build} goes through the canonical constructor and its checks. */
+    private static final class Copy {
+        private Integer context;
+        private int maxWindows;
+        private int batchSize;
+        private int intraOpThreads;
+
+        private Copy(PerplexityOptions from) {
+            context = from.context;
+            maxWindows = from.maxWindows;
+            batchSize = from.batchSize;
+            intraOpThreads = from.intraOpThreads;
+        }
+
+        private PerplexityOptions build() {
+            return new PerplexityOptions(context, maxWindows, batchSize, intraOpThreads);
+        }
     }
 }

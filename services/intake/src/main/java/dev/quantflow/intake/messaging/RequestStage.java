@@ -31,11 +31,24 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
 
     @Override
     public void handle(QuantizationRequested request, StageContext ctx) {
-        JobOptions options = new JobOptions(request.getInputs().getName(), request.getMethod(), request.getMaxRelativeDrop(),
-            request.getMaxAttempts(), request.getExcludedNodes(), request.getTimeBudgetSeconds(), request.getMaxSizeRatio(),
-            request.getMetric(), request.getMetricThreshold(), request.getBits(), request.getBlockSize(),
-            request.getAllowRetraining(), request.getMaxLatencyMs(), request.getTrainingSteps(), request.getLearningRate(),
-            request.getProfileHardwareClasses());
+        JobOptions options = JobOptions.builder()
+            .name(request.getInputs().getName())
+            .method(request.getMethod())
+            .maxRelativeDrop(request.getMaxRelativeDrop())
+            .maxAttempts(request.getMaxAttempts())
+            .excludedNodes(request.getExcludedNodes())
+            .timeBudgetSeconds(request.getTimeBudgetSeconds())
+            .maxSizeRatio(request.getMaxSizeRatio())
+            .metric(request.getMetric())
+            .metricThreshold(request.getMetricThreshold())
+            .bits(request.getBits())
+            .blockSize(request.getBlockSize())
+            .allowRetraining(request.getAllowRetraining())
+            .maxLatencyMs(request.getMaxLatencyMs())
+            .trainingSteps(request.getTrainingSteps())
+            .learningRate(request.getLearningRate())
+            .profileOn(request.getProfileHardwareClasses())
+            .build();
         try {
             submitter.submitReferences(request.getHeader(), request.getInputs(), options);
         } catch (RejectedInputException e) {

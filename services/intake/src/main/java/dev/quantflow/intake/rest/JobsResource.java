@@ -84,12 +84,24 @@ public class JobsResource {
                            @RestForm("trainingSteps") String trainingSteps,
                            @RestForm("learningRate") String learningRate,
                            @RestForm("profileOn") String profileOn) {
-        JobOptions options = new JobOptions(name, method, parseDouble("maxRelativeDrop", maxRelativeDrop),
-            parseInt("maxAttempts", maxAttempts), splitList(excludedNodes), parseInt("timeBudgetSeconds", timeBudgetSeconds),
-            parseDouble("maxSizeRatio", maxSizeRatio), metric, parseDouble("metricThreshold", metricThreshold),
-            parseInt("bits", bits), parseInt("blockSize", blockSize), parseBoolean("allowRetraining", allowRetraining),
-            parseDouble("maxLatencyMs", maxLatencyMs), parseInt("trainingSteps", trainingSteps),
-            parseDouble("learningRate", learningRate), splitList(profileOn));
+        JobOptions options = JobOptions.builder()
+            .name(name)
+            .method(method)
+            .maxRelativeDrop(parseDouble("maxRelativeDrop", maxRelativeDrop))
+            .maxAttempts(parseInt("maxAttempts", maxAttempts))
+            .excludedNodes(splitList(excludedNodes))
+            .timeBudgetSeconds(parseInt("timeBudgetSeconds", timeBudgetSeconds))
+            .maxSizeRatio(parseDouble("maxSizeRatio", maxSizeRatio))
+            .metric(metric)
+            .metricThreshold(parseDouble("metricThreshold", metricThreshold))
+            .bits(parseInt("bits", bits))
+            .blockSize(parseInt("blockSize", blockSize))
+            .allowRetraining(parseBoolean("allowRetraining", allowRetraining))
+            .maxLatencyMs(parseDouble("maxLatencyMs", maxLatencyMs))
+            .trainingSteps(parseInt("trainingSteps", trainingSteps))
+            .learningRate(parseDouble("learningRate", learningRate))
+            .profileOn(splitList(profileOn))
+            .build();
         String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
             read(tokenizer), calibration == null ? null : calibration.fileName(),
             validation == null ? null : validation.fileName(), read(training)), options);
@@ -113,10 +125,24 @@ public class JobsResource {
             .setTraining(ref(body.training()))
             .build();
         submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs,
-            new JobOptions(body.name(), body.method(), body.maxRelativeDrop(), body.maxAttempts(), body.excludedNodes(),
-                body.timeBudgetSeconds(), body.maxSizeRatio(), body.metric(), body.metricThreshold(), body.bits(),
-                body.blockSize(), Boolean.TRUE.equals(body.allowRetraining()), body.maxLatencyMs(), body.trainingSteps(),
-                body.learningRate(), body.profileOn()));
+            JobOptions.builder()
+                .name(body.name())
+                .method(body.method())
+                .maxRelativeDrop(body.maxRelativeDrop())
+                .maxAttempts(body.maxAttempts())
+                .excludedNodes(body.excludedNodes())
+                .timeBudgetSeconds(body.timeBudgetSeconds())
+                .maxSizeRatio(body.maxSizeRatio())
+                .metric(body.metric())
+                .metricThreshold(body.metricThreshold())
+                .bits(body.bits())
+                .blockSize(body.blockSize())
+                .allowRetraining(Boolean.TRUE.equals(body.allowRetraining()))
+                .maxLatencyMs(body.maxLatencyMs())
+                .trainingSteps(body.trainingSteps())
+                .learningRate(body.learningRate())
+                .profileOn(body.profileOn())
+                .build());
         return accepted(jobId);
     }
 

@@ -23,33 +23,54 @@ public record JobOptions(String name, String method, Double maxRelativeDrop, Int
         profileOn = profileOn == null ? List.of() : List.copyOf(profileOn);
     }
 
-    public JobOptions(String name, String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                      Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold, Integer bits,
-                      Integer blockSize, boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps,
-                      Double learningRate) {
-        this(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, metric,
-            metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps, learningRate, List.of());
+    /** A builder with every option unset (null, no excluded nodes, no retraining, no profiling). */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public JobOptions(String name, String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes) {
-        this(name, method, maxRelativeDrop, maxAttempts, excludedNodes, null, null, null, null);
-    }
+    /** Named setters for the record's components; unset ones stay at "use the default". */
+    public static final class Builder {
+        private String name;
+        private String method;
+        private Double maxRelativeDrop;
+        private Integer maxAttempts;
+        private List<String> excludedNodes;
+        private Integer timeBudgetSeconds;
+        private Double maxSizeRatio;
+        private String metric;
+        private Double metricThreshold;
+        private Integer bits;
+        private Integer blockSize;
+        private boolean allowRetraining;
+        private Double maxLatencyMs;
+        private Integer trainingSteps;
+        private Double learningRate;
+        private List<String> profileOn;
 
-    public JobOptions(String name, String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                      Integer timeBudgetSeconds, Double maxSizeRatio) {
-        this(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, null, null);
-    }
+        private Builder() {
+        }
 
-    public JobOptions(String name, String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                      Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold) {
-        this(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, metric,
-            metricThreshold, null, null, false, null, null, null);
-    }
+        public Builder name(String value) { name = value; return this; }
+        public Builder method(String value) { method = value; return this; }
+        public Builder maxRelativeDrop(Double value) { maxRelativeDrop = value; return this; }
+        public Builder maxAttempts(Integer value) { maxAttempts = value; return this; }
+        public Builder excludedNodes(List<String> value) { excludedNodes = value; return this; }
+        public Builder timeBudgetSeconds(Integer value) { timeBudgetSeconds = value; return this; }
+        public Builder maxSizeRatio(Double value) { maxSizeRatio = value; return this; }
+        public Builder metric(String value) { metric = value; return this; }
+        public Builder metricThreshold(Double value) { metricThreshold = value; return this; }
+        public Builder bits(Integer value) { bits = value; return this; }
+        public Builder blockSize(Integer value) { blockSize = value; return this; }
+        public Builder allowRetraining(boolean value) { allowRetraining = value; return this; }
+        public Builder maxLatencyMs(Double value) { maxLatencyMs = value; return this; }
+        public Builder trainingSteps(Integer value) { trainingSteps = value; return this; }
+        public Builder learningRate(Double value) { learningRate = value; return this; }
+        public Builder profileOn(List<String> value) { profileOn = value; return this; }
 
-    public JobOptions(String name, String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                      Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold, Integer bits,
-                      Integer blockSize, boolean allowRetraining, Double maxLatencyMs) {
-        this(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, metric,
-            metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, null, null);
+        public JobOptions build() {
+            return new JobOptions(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds,
+                maxSizeRatio, metric, metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps,
+                learningRate, profileOn);
+        }
     }
 }

@@ -40,7 +40,7 @@ class JobPlanTest {
 
     @Test
     void defaultsFillWhatTheRequestLeavesOut() {
-        var plan = submitter().plan(new JobOptions(null, null, null, null, null), cnn(), true);
+        var plan = submitter().plan(JobOptions.builder().build(), cnn(), true);
         assertThat(plan.getMethod()).isEqualTo("static");
         assertThat(plan.getMaxRelativeDrop()).isEqualTo(0.02);
         assertThat(plan.getMaxAttempts()).isEqualTo(4);
@@ -53,7 +53,7 @@ class JobPlanTest {
 
     @Test
     void autoSaysWhyAndExclusionsReachTheRecipe() {
-        var plan = submitter().plan(new JobOptions("x", "AUTO", 0.01, 3, List.of("fc2")), cnn(), true);
+        var plan = submitter().plan(JobOptions.builder().name("x").method("AUTO").maxRelativeDrop(0.01).maxAttempts(3).excludedNodes(List.of("fc2")).build(), cnn(), true);
         assertThat(plan.getMethod()).isEqualTo("static");
         assertThat(plan.getMethodReason()).contains("auto").contains("Conv");
         assertThat(plan.getRecipe().getExcludedNodes()).containsExactly("fc2");
@@ -62,18 +62,18 @@ class JobPlanTest {
 
     @Test
     void invalidOptionsAreRefused() {
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "hqq", null, null, null), null, true))
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().method("hqq").build(), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> {
                 assertThat(e.code()).isEqualTo("UNSUPPORTED_METHOD");
                 assertThat(e.getMessage()).contains("static").contains("dynamic").contains("fp16").contains("gptq").contains("qat");
             });
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, 1.5, null, null), null, true))
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().maxRelativeDrop(1.5).build(), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, 0, null), null, true))
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().maxAttempts(0).build(), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.status()).isEqualTo(400));
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, 0, null), null, true))
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().timeBudgetSeconds(0).build(), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("timeBudgetSeconds"));
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, 1.5), null, true))
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().maxSizeRatio(1.5).build(), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("maxSizeRatio"));
     }
 
@@ -90,17 +90,17 @@ class JobPlanTest {
     void autoSendsEncodersToDynamicWithFallbacksAndStaticNeedsCalibration() throws Exception {
         try (var in = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx")) {
             var minilm = dev.quantflow.onnx.OnnxModel.parse(in.readAllBytes());
-            var plan = submitter().plan(new JobOptions(null, "auto", null, null, null), minilm, true);
+            var plan = submitter().plan(JobOptions.builder().method("auto").build(), minilm, true);
             assertThat(plan.getMethod()).isEqualTo("dynamic");
             assertThat(plan.getMethodReason()).contains("encoder");
             assertThat(plan.getFallbackMethods()).containsExactly("static", "fp16");
-            assertThat(submitter().plan(new JobOptions(null, "auto", null, null, null), minilm, false).getFallbackMethods())
+            assertThat(submitter().plan(JobOptions.builder().method("auto").build(), minilm, false).getFallbackMethods())
                 .containsExactly("fp16");
         }
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "static", null, null, null), cnn(), false))
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().method("static").build(), cnn(), false))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.code()).isEqualTo("MISSING_INPUT"));
-        assertThat(submitter().plan(new JobOptions(null, "fp16", null, null, null), cnn(), false).getMethod()).isEqualTo("fp16");
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, null, null, null, null, null, null, "bleu", null), null, true))
+        assertThat(submitter().plan(JobOptions.builder().method("fp16").build(), cnn(), false).getMethod()).isEqualTo("fp16");
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().metric("bleu").build(), null, true))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("metric"));
     }
 
@@ -114,7 +114,7 @@ class JobPlanTest {
     }
 
     private static JobOptions withLlm(String method, Integer bits, Integer blockSize, String metric) {
-        return new JobOptions(null, method, null, null, null, null, null, metric, null, bits, blockSize, false, null);
+        return JobOptions.builder().method(method).metric(metric).bits(bits).blockSize(blockSize).build();
     }
 
     @Test
@@ -157,18 +157,18 @@ class JobPlanTest {
 
     @Test
     void retrainingWithTrainingDataGoesToQat() {
-        var options = new JobOptions(null, null, null, null, null, null, null, null, null, 4, null, true, null);
+        var options = JobOptions.builder().bits(4).allowRetraining(true).build();
         var plan = submitter().plan(options, cnn(), new MethodSelection.Inputs(true, true, true));
         assertThat(plan.getMethod()).isEqualTo("qat");
         assertThat(plan.getRecipe().getBits()).isEqualTo(4);
         assertThat(plan.getRecipe().getTraining()).isNotNull();
         assertThat(plan.getAllowRetraining()).isTrue();
         // a static job may escalate to QAT when retraining is allowed
-        var staticPlan = submitter().plan(new JobOptions(null, "static", null, null, null, null, null, null, null, null, null, true, null),
+        var staticPlan = submitter().plan(JobOptions.builder().method("static").allowRetraining(true).build(),
             cnn(), new MethodSelection.Inputs(true, true, true));
         assertThat(staticPlan.getFallbackMethods()).containsExactly("qat", "fp16");
         // qat without training data or permission is refused with the reason
-        assertThatThrownBy(() -> submitter().plan(new JobOptions(null, "qat", null, null, null), cnn(),
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().method("qat").build(), cnn(),
             new MethodSelection.Inputs(true, false, false)))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("training data"));
     }
