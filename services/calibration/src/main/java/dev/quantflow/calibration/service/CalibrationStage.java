@@ -21,7 +21,7 @@ import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -57,7 +57,7 @@ public class CalibrationStage implements StageHandler<CalibrationRequested> {
 
     @Override
     public Binding<CalibrationRequested> binding() {
-        return new Binding<>(Topics.CALIBRATION_REQUESTED, Stages.CALIBRATION, "calibration");
+        return Bindings.CALIBRATION;
     }
 
     @Override

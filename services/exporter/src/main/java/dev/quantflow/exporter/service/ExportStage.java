@@ -27,6 +27,7 @@ import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -50,7 +51,7 @@ public class ExportStage implements StageHandler<ExportRequested> {
 
     @Override
     public Binding<ExportRequested> binding() {
-        return new Binding<>(Topics.EXPORT_REQUESTED, Stages.EXPORT, "exporter");
+        return Bindings.EXPORT;
     }
 
     @Override

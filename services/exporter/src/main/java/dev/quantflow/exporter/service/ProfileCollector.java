@@ -18,8 +18,7 @@ import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.FormatSupport;
 import dev.quantflow.events.ProfileCompleted;
-import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -43,7 +42,7 @@ public class ProfileCollector implements StageHandler<ProfileCompleted> {
 
     @Override
     public Binding<ProfileCompleted> binding() {
-        return new Binding<>(Topics.PROFILES_COMPLETED_TOPIC, Stages.EXPORT, "exporter-profiles", false);
+        return Bindings.EXPORT_PROFILES;
     }
 
     @Override

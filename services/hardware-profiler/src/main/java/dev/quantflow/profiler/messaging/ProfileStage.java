@@ -15,6 +15,7 @@ import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -45,7 +46,7 @@ public class ProfileStage implements StageHandler<ProfileRequested> {
     /** Stage name in failure events and artifact keys. */
     public static final String STAGE = Stages.PROFILE;
     /** Consumer group prefix: one group, and so one pool, per hardware class. */
-    public static final String GROUP_PREFIX = "hardware-profiler-";
+    public static final String GROUP_PREFIX = Bindings.PROFILER_GROUP_PREFIX;
 
     /** {@code quantflow.profiles.completed}, from the topic registry. */
     public static final Topics.Topic<ProfileCompleted> PROFILES_COMPLETED = Topics.PROFILES_COMPLETED_TOPIC;
@@ -71,7 +72,7 @@ public class ProfileStage implements StageHandler<ProfileRequested> {
         }
         this.profiler = new ModelProfiler(hardware, hardwareClass, EnergyMeter.system());
         // A failed profile must not fail the job it measures (that job is already READY): failures are logged.
-        this.binding = new Binding<>(requestTopic(hardwareClass), STAGE, GROUP_PREFIX + hardwareClass, false);
+        this.binding = Bindings.profiler(hardwareClass);
     }
 
     /** {@code quantflow.profile.requested.<hardwareClass>}, from the topic registry. */

@@ -8,8 +8,7 @@ import dev.quantflow.intake.service.JobOptions;
 import dev.quantflow.intake.service.JobSubmitter;
 import dev.quantflow.intake.service.RejectedInputException;
 import dev.quantflow.pipeline.PermanentStageException;
-import dev.quantflow.pipeline.Stages;
-import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 
@@ -26,7 +25,7 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
 
     @Override
     public Binding<QuantizationRequested> binding() {
-        return new Binding<>(Topics.REQUESTS, Stages.INTAKE, "intake");
+        return Bindings.INTAKE;
     }
 
     @Override

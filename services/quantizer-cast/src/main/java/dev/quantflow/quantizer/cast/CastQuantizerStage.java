@@ -17,7 +17,7 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
-import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -45,7 +45,7 @@ public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(QuantMethod.FP16.topic(), Stages.QUANTIZE, QuantMethod.FP16.pool());
+        return Bindings.quantizer(QuantMethod.FP16);
     }
 
     @Override

@@ -16,7 +16,7 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.QuantMethod;
-import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -46,7 +46,7 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(QuantMethod.DYNAMIC.topic(), Stages.QUANTIZE, QuantMethod.DYNAMIC.pool());
+        return Bindings.quantizer(QuantMethod.DYNAMIC);
     }
 
     @Override

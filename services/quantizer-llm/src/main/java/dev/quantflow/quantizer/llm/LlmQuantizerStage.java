@@ -21,7 +21,7 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
-import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -69,7 +69,7 @@ public class LlmQuantizerStage implements StageHandler<QuantizeRequested> {
         }
         this.poolMethod = poolMethod;
         this.store = store;
-        this.binding = new Binding<>(poolMethod.topic(), Stages.QUANTIZE, poolMethod.pool());
+        this.binding = Bindings.quantizer(poolMethod);
     }
 
     @Override

@@ -19,7 +19,7 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.QuantMethod;
-import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -55,7 +55,7 @@ public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(QuantMethod.QAT.topic(), Stages.QUANTIZE, QuantMethod.QAT.pool());
+        return Bindings.quantizer(QuantMethod.QAT);
     }
 
     @Override

@@ -19,7 +19,7 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.QuantMethod;
-import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
@@ -50,7 +50,7 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
 
     @Override
     public Binding<QuantizeRequested> binding() {
-        return new Binding<>(QuantMethod.STATIC.topic(), Stages.QUANTIZE, QuantMethod.STATIC.pool());
+        return Bindings.quantizer(QuantMethod.STATIC);
     }
 
     @Override

@@ -35,6 +35,7 @@ import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.store.ArtifactKeys;
@@ -73,7 +74,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
 
     @Override
     public Binding<ValidationRequested> binding() {
-        return new Binding<>(Topics.VALIDATION_REQUESTED, Stages.VALIDATION, "validator");
+        return Bindings.VALIDATION;
     }
 
     @Override
