@@ -28,10 +28,7 @@ final class FetchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
-    IntakeOptions intake;
-
-    @Parameters(paramLabel = "JOB", description = "The job id.")
-    String jobId;
+    JobTarget target;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Directory to write into (created if needed).")
     Path directory;
@@ -39,10 +36,10 @@ final class FetchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        IntakeClient client = intake.client();
-        List<JsonNode> artifacts = client.artifacts(jobId);
+        IntakeClient client = target.client();
+        List<JsonNode> artifacts = client.artifacts(target.jobId);
         if (artifacts.isEmpty()) {
-            throw new CliException("job " + jobId + " has no artifacts yet");
+            throw new CliException("job " + target.jobId + " has no artifacts yet");
         }
         try {
             Files.createDirectories(directory);

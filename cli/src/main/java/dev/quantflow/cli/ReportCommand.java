@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
@@ -25,10 +24,7 @@ final class ReportCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
-    IntakeOptions intake;
-
-    @Parameters(paramLabel = "JOB", description = "The job id.")
-    String jobId;
+    JobTarget target;
 
     @ArgGroup(exclusive = true)
     Format format = new Format();
@@ -46,16 +42,16 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        IntakeClient client = intake.client();
+        IntakeClient client = target.client();
         String text;
         String state;
         if (format.html) {
-            text = client.reportHtml(jobId);
-            state = Json.text(client.job(jobId), "state");
+            text = client.reportHtml(target.jobId);
+            state = Json.text(client.job(target.jobId), "state");
         } else {
             // --json prints the report as intake serves it (keys of a newer server included); the table and the
             // exit code read it through the Report record
-            JsonNode report = client.report(jobId);
+            JsonNode report = client.report(target.jobId);
             text = format.json ? Json.pretty(report) + "\n" : ReportFormatter.report(report);
             state = ReportFormatter.read(report).state();
         }

@@ -9,7 +9,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -20,10 +19,7 @@ final class StatusCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
-    IntakeOptions intake;
-
-    @Parameters(paramLabel = "JOB", description = "The job id.")
-    String jobId;
+    JobTarget target;
 
     @Option(names = "--json", description = "Print the job JSON as the API returns it.")
     boolean json;
@@ -31,7 +27,7 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        JsonNode job = intake.client().job(jobId);
+        JsonNode job = target.client().job(target.jobId);
         out.print(json ? Json.pretty(job) + "\n" : ReportFormatter.job(job));
         out.flush();
         return "FAILED".equals(Json.text(job, "state")) ? ExitCodes.JOB_FAILED : ExitCodes.OK;
