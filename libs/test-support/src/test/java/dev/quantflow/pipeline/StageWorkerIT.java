@@ -34,17 +34,21 @@ import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.kafka.StageWorker;
 import dev.quantflow.pipeline.kafka.StoreProcessedEvents;
 import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.testsupport.TestInfra;
 
-/** The stage-worker kit against a real broker and a real S3 server: serde, dedupe, failure events, slow jobs. */
+/**
+ * The stage-worker kit against a real broker and a real S3 server: serde, dedupe, failure events, slow jobs.
+ * Lives here, not in libs/pipeline, because the test kit depends on the pipeline library.
+ */
 class StageWorkerIT {
 
-    static RealInfra infra;
+    static TestInfra infra;
     static ArtifactStore store;
     static EventPublisher publisher;
 
     @BeforeAll
     static void start() throws Exception {
-        infra = new RealInfra();
+        infra = TestInfra.start();
         store = infra.store();
         publisher = new EventPublisher(infra.bootstrap(), "test");
     }
