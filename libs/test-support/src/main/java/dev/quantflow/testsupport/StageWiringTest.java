@@ -1,0 +1,79 @@
+package dev.quantflow.testsupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+import dev.quantflow.events.JobFailed;
+import dev.quantflow.events.JobStatus;
+import dev.quantflow.events.ValidationRequested;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.Topics.Topic;
+
+/**
+ * Base of the services' {@code *WiringTest}s ({@code @QuarkusTest} on {@link QuantflowInfraResource}): one
+ * {@link JobProbe} on the app's own broker and store per test class, and the two outcomes every stage has — it handed
+ * the job on, or it failed the job with a reason code.
+ */
+public abstract class StageWiringTest {
+
+    protected static final Duration WAIT = Duration.ofSeconds(25);
+    /** How long "nothing else arrived" is watched for. */
+    protected static final Duration QUIET = Duration.ofMillis(500);
+
+    protected static JobProbe probe;
+
+    @BeforeAll
+    static void openProbe() throws Exception {
+        probe = JobProbe.ofApp();
+    }
+
+    @AfterAll
+    static void closeProbe() {
+        if (probe != null) {
+            probe.close();
+        }
+    }
+
+    /**
+     * The stage failed the job: one {@code JobFailed} with {@code code} from {@code stage} whose reason has no stack
+     * frame, a FAILED status, and nothing published on {@code next}.
+     */
+    protected static JobFailed assertJobFailed(String job, String code, String stage, Topic<?> next) {
+        List<JobFailed> failed = probe.awaitFirst(Topics.JOBS_FAILED, job, WAIT);
+        assertThat(failed).as("JobFailed of %s", job).hasSize(1);
+        JobFailed f = failed.getFirst();
+        assertThat(f.getReasonCode()).as(f.getReason()).isEqualTo(code);
+        assertThat(f.getStage()).isEqualTo(stage);
+        assertThat(f.getReason()).isNotBlank().doesNotContain("\tat ", "Exception:");
+        assertThat(probe.await(Topics.JOBS_STATUS, job, l -> l.stream().anyMatch(s -> JobStates.FAILED.equals(s.getState())),
+            WAIT)).extracting(JobStatus::getState).contains(JobStates.FAILED);
+        assertThat(probe.readFor(next, job, QUIET)).as("nothing on %s", next.name()).isEmpty();
+        return f;
+    }
+
+    /** A quantizer pool failed the job (stage quantize, nothing for the validator). */
+    protected static JobFailed assertQuantizerFailed(String job, String code) {
+        return assertJobFailed(job, code, "quantize", Topics.VALIDATION_REQUESTED);
+    }
+
+    /**
+     * A quantizer pool handed the job to the validator: one {@code ValidationRequested} whose model is stored at the
+     * attempt's key under {@code modelFile}, with its summary, and no failure.
+     */
+    protected static ValidationRequested assertHandedToValidator(String job, String modelFile) throws Exception {
+        List<ValidationRequested> out = probe.awaitFirst(Topics.VALIDATION_REQUESTED, job, WAIT);
+        assertThat(out).as("ValidationRequested on %s", Topics.VALIDATION_REQUESTED.name()).hasSize(1);
+        ValidationRequested v = out.getFirst();
+        assertThat(v.getQuantizedModel().getKey()).isEqualTo("jobs/" + job + "/attempt-1/quantize/" + modelFile);
+        assertThat(probe.exists(v.getQuantizedModel())).isTrue();
+        assertThat(probe.exists(v.getQuantizationSummary())).isTrue();
+        assertThat(probe.readFor(Topics.JOBS_FAILED, job, QUIET)).isEmpty();
+        return v;
+    }
+}
