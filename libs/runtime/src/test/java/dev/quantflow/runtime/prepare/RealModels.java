@@ -7,9 +7,9 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * Where the third-party models fetched by {@code fixtures/paddleocr/fetch.sh} are: system property
- * {@code quantflow.paddleocr.dir}, else env {@code QUANTFLOW_PADDLEOCR_DIR}, else
+ * {@code test.paddleocr.dir}, else env {@code QUANTFLOW_PADDLEOCR_DIR}, else
  * {@code ${QUANTFLOW_CACHE:-$HOME/.cache/quantflow}/paddleocr} (the script's default). A missing model skips the test
- * with a message saying how to get it, or fails it when {@code -Dquantflow.require-real-models=true} (CI).
+ * with a message saying how to get it, or fails it when {@code -Dtest.require-real-models=true} (CI).
  */
 final class RealModels {
 
@@ -17,7 +17,7 @@ final class RealModels {
     }
 
     static Path paddleOcrDir() {
-        String dir = System.getProperty("quantflow.paddleocr.dir");
+        String dir = System.getProperty("test.paddleocr.dir");
         if (dir == null || dir.isBlank()) {
             dir = System.getenv("QUANTFLOW_PADDLEOCR_DIR");
         }
@@ -34,8 +34,8 @@ final class RealModels {
         Path path = paddleOcrDir().resolve(file);
         if (!Files.isRegularFile(path)) {
             String message = file + " not found in " + paddleOcrDir() + ": run fixtures/paddleocr/fetch.sh";
-            if (Boolean.getBoolean("quantflow.require-real-models")) {
-                throw new AssertionError(message + " (quantflow.require-real-models=true)");
+            if (Boolean.getBoolean("test.require-real-models")) {
+                throw new AssertionError(message + " (test.require-real-models=true)");
             }
             Assumptions.abort(message);
         }
