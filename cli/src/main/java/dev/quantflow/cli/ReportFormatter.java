@@ -135,9 +135,10 @@ public final class ReportFormatter {
         if (attempts != null && !attempts.isEmpty()) {
             out.append('\n');
             List<String[]> attemptRows = new ArrayList<>();
-            attemptRows.add(new String[] {"Attempt", "Passed", "Verdict"});
+            attemptRows.add(new String[] {"Attempt", "Method", "Precision", "Passed", "Verdict"});
             for (Report.Attempt attempt : attempts) {
                 attemptRows.add(new String[] {attempt.attempt() == null ? NA : attempt.attempt().toString(),
+                    orNa(attempt.method()), orNa(attempt.precision()),
                     attempt.passed() == null ? NA : attempt.passed() ? "yes" : "no", orNa(attempt.verdict())});
             }
             appendTable(out, attemptRows);

@@ -29,7 +29,8 @@ class QuantflowCliTest {
     static final String REPORT = """
         {"jobId":"job-1","name":"fashion-cnn","state":"READY","method":"static","meetsTarget":true,
          "attempts":[{"attempt":1,"passed":false,"verdict":"calibration issue: clipped activations","recipe":{}},
-                     {"attempt":2,"passed":true,"verdict":"pass","recipe":{"calibrator":"percentile"}}],
+                     {"attempt":2,"passed":true,"verdict":"pass","recipe":{"calibrator":"percentile"},
+                      "method":"static","precision":"INT8"}],
          "fp32":{"sizeBytes":4194304,"accuracy":0.9120,"latencyBatch1":{"p50Ms":1.20,"p95Ms":1.5},
                  "latencyBatchN":{"batchSize":32,"p50Ms":20.0,"p95Ms":22.0},"peakRamMb":120.0},
          "quantized":{"sizeBytes":1048576,"accuracy":0.9080,"latencyBatch1":{"p50Ms":0.60,"p95Ms":0.8},
@@ -132,7 +133,8 @@ class QuantflowCliTest {
             .contains("Accuracy (top-1)          | 91.20% | 90.80% | -0.40 pp (-0.44% rel.)")
             .contains("RAM (MB)                  |  120.0 |    n/a | n/a")
             .contains("Attempts      2")
-            .contains("calibration issue: clipped activations");
+            .contains("calibration issue: clipped activations")
+            .containsPattern("2\\s+\\| static\\s+\\| INT8\\s+\\| yes\\s+\\| pass");
         // the final history entry repeats what the stream showed: printed once
         assertThat(result.out().split("model ready", -1)).hasSize(2);
     }
