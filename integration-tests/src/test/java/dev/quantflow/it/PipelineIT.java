@@ -607,6 +607,9 @@ class PipelineIT {
         assertThat(attempts.get(1).path("diagnosis").asText()).contains("switching to awq");
         assertThat(attempts.get(2).path("diagnosis").asText()).contains("attempt budget spent");
         assertThat(report.path("precision").asText()).isEqualTo("INT4");
+        int chosen = report.path("chosenAttempt").asInt();
+        assertThat(report.path("method").asText()).as("the report names the exported attempt's method")
+            .isEqualTo(attempts.get(chosen - 1).path("method").asText());
         for (QuantMethod m : List.of(QuantMethod.RTN, QuantMethod.GPTQ, QuantMethod.AWQ)) {
             assertThat(records(m.topic(), jobId, Duration.ofSeconds(2))).as(m + " pool got the job once").hasSize(1);
         }

@@ -58,7 +58,6 @@ public class ExportStage implements StageHandler<ExportRequested> {
     public void handle(ExportRequested event, StageContext ctx) throws Exception {
         ctx.status(JobStates.RUNNING, 0.0, "exporting model and report");
         JobContext job = event.getContext();
-        String method = job.getPlan().getMethod();
         byte[] model = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
         AttemptMetrics metrics = StageJson.read(Artifacts.load(store, event.getMetrics(), "the validation metrics"),
             AttemptMetrics.class);
@@ -73,12 +72,19 @@ public class ExportStage implements StageHandler<ExportRequested> {
                     AttemptMetrics.class));
         }
 
+        // The exported model is the chosen attempt's (the last one, or the best for best effort): its method and bits
+        // name the file and the report, not the plan's last method.
+        AttemptRecord chosen = job.getHistory().stream().filter(r -> metrics.attempt() != null
+            && r.getAttempt() == metrics.attempt()).findFirst().orElse(null);
+        String method = chosen != null ? chosen.getMethod() : job.getPlan().getMethod();
+        int bits = chosen != null && chosen.getRecipe() != null ? chosen.getRecipe().getBits()
+            : job.getPlan().getRecipe().getBits();
         boolean meetsTarget = event.getMeetsTarget();
-        String modelName = "model." + label(method, job.getPlan().getRecipe().getBits()) + (meetsTarget ? "" : ".best-effort") + ".onnx";
+        String modelName = "model." + label(method, bits) + (meetsTarget ? "" : ".best-effort") + ".onnx";
         ArtifactRef modelRef = store.put(ArtifactKeys.output(ctx.jobId(), modelName), model, "application/onnx");
 
-        Report report = Reports.json(ctx.jobId(), job, meetsTarget, event.getBestEffortReason(), metrics, summary,
-            job.getHistory(), attempts, label(method, job.getPlan().getRecipe().getBits()).toUpperCase())
+        Report report = Reports.json(ctx.jobId(), job, method, meetsTarget, event.getBestEffortReason(), metrics, summary,
+            job.getHistory(), attempts, label(method, bits).toUpperCase())
             .withArtifacts(List.of(entry(modelName, modelRef)));
         List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
         byte[] reportJson = StageJson.write(report);

@@ -38,7 +38,7 @@ final class Reports {
      * separate {@code summary.json} for metrics written before they did) and every attempt's metrics (one per
      * history entry; {@link AttemptMetrics#NONE} where an attempt has none).
      */
-    static Report json(String jobId, JobContext job, boolean meetsTarget, String bestEffortReason, AttemptMetrics metrics,
+    static Report json(String jobId, JobContext job, String method, boolean meetsTarget, String bestEffortReason, AttemptMetrics metrics,
                        QuantizationSummary summary, List<AttemptRecord> history, List<AttemptMetrics> attemptMetrics,
                        String precisionLabel) {
         List<Report.Attempt> attempts = new ArrayList<>();
@@ -56,7 +56,7 @@ final class Reports {
         Report.Quantization quantization = new Report.Quantization(metrics.recipe(), summary.quantizedNodes(),
             summary.keptFloatNodes(), summary.smoothQuant());
         return new Report(jobId, job.getInputs().getName(), meetsTarget ? "READY" : "FAILED", !meetsTarget,
-            meetsTarget ? "" : bestEffortReason, job.getPlan().getMethod(), job.getPlan().getMethodReason(), precisionLabel,
+            meetsTarget ? "" : bestEffortReason, method, job.getPlan().getMethodReason(), precisionLabel,
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,

@@ -182,7 +182,7 @@ class ReportSchemaTest {
         attempts.forEach(a -> storedAttempts.add(StageJson.read(StageJson.write(a), AttemptMetrics.class)));
         QuantizationSummary summary = stored.quantization() == null ? QuantizationSummary.EMPTY : stored.quantization();
         ArtifactRef model = ref("jobs/job-1/output/" + modelName, 120_000);
-        return Reports.json("job-1", job, chosen.passed(), "", stored, summary, history, storedAttempts, precision)
+        return Reports.json("job-1", job, job.getPlan().getMethod(), chosen.passed(), "", stored, summary, history, storedAttempts, precision)
             .withArtifacts(List.of(ExportStage.entry(modelName, model)));
     }
 
