@@ -86,6 +86,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         }
         byte[] fp32 = Artifacts.load(store, job.getInputs().getModel(), "the fp32 model");
         byte[] quantized = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
+        Artifacts.parseModel(quantized); // unreadable bytes are a permanent INVALID_MODEL, not a retry
         NpzArchive data = validationData(job);
         EvalOptions options = EvalOptions.defaults()
             .withIntraOpThreads(config.intraOpThreads())
@@ -210,6 +211,7 @@ public class ValidationStage implements StageHandler<ValidationRequested> {
         JobContext job = event.getContext();
         byte[] fp32 = Artifacts.load(store, job.getInputs().getModel(), "the fp32 model");
         byte[] quantized = Artifacts.load(store, event.getQuantizedModel(), "the quantized model");
+        Artifacts.parseModel(quantized); // unreadable bytes are a permanent INVALID_MODEL, not a retry
         byte[] baseline = event.getBaselineModel() == null ? null
             : Artifacts.load(store, event.getBaselineModel(), "the round-to-nearest baseline");
         NpzArchive data = validationData(job);
