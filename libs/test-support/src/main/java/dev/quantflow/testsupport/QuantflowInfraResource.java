@@ -3,6 +3,7 @@ package dev.quantflow.testsupport;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import dev.quantflow.pipeline.Topics;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
@@ -16,12 +17,24 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  */
 public class QuantflowInfraResource implements QuarkusTestResourceLifecycleManager {
 
+    /** Init arg: a hardware class whose profile-request topic is created and which the profiler announces. */
+    public static final String PROFILER_CLASS = "profiler-hardware-class";
+
     private TestInfra infra;
+    private String profilerClass;
+
+    @Override
+    public void init(Map<String, String> initArgs) {
+        profilerClass = initArgs.get(PROFILER_CLASS);
+    }
 
     @Override
     public Map<String, String> start() {
         try {
             infra = TestInfra.start();
+            if (profilerClass != null) {
+                infra.createTopic(Topics.profileRequested(profilerClass)); // per-class topics are not in Topics.ALL
+            }
         } catch (Exception e) {
             throw new IllegalStateException("cannot start the test broker and S3 server: " + e.getMessage(), e);
         }
@@ -31,6 +44,9 @@ public class QuantflowInfraResource implements QuarkusTestResourceLifecycleManag
         config.put("quarkus.devservices.enabled", "false");
         // A transient failure is retried quickly in tests, so a failure event arrives within seconds.
         config.put("quantflow.worker.retry-backoff", "200ms");
+        if (profilerClass != null) {
+            config.put("quantflow.profiler.hardware-class", profilerClass);
+        }
         return config;
     }
 
