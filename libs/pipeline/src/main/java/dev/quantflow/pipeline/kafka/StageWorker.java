@@ -33,6 +33,7 @@ import dev.quantflow.events.JobStatus;
 import dev.quantflow.pipeline.AvroCodec;
 import dev.quantflow.pipeline.EventHeaders;
 import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.Failures;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -53,8 +54,9 @@ import dev.quantflow.pipeline.UndecodableEventException;
  * <p>Pools: the group uses the cooperative-sticky assignor, so when a process joins or dies only the partitions
  * that must move are revoked and the jobs running on the other processes keep their partitions.
  *
- * <p>Failures: {@link PermanentStageException} and undecodable records fail the job at once with a reason code;
- * other exceptions are retried with exponential back-off, then fail the job with {@code STAGE_ERROR}. Either way
+ * <p>Failures: {@link PermanentStageException}, errors that fail the same way on every try (see {@link Failures})
+ * and undecodable records fail the job at once with a reason code; other exceptions are retried with exponential
+ * back-off, then fail the job with {@code STAGE_ERROR}. Reasons carry no class names or stack frames. Either way
  * the record is committed: nothing blocks the partition and nothing is silently dropped.
  *
  * <p>Shutdown: {@link #stop(Duration)} lets the in-flight job finish and commits it; a job still running when the
@@ -206,7 +208,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             }
         } catch (RuntimeException e) {
             healthy = false;
-            lastError = e.toString();
+            lastError = Failures.reasonOf(e);
             LOG.errorf(e, "%s worker stopped", handler.stage());
         } finally {
             consumer.close(Duration.ofSeconds(5));
@@ -252,14 +254,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 }
                 return null;
             });
-            if (failure == null || failure instanceof PermanentStageException || !running.get()) {
+            if (failure == null || Failures.classify(failure).permanent() || !running.get()) {
                 break;
             }
             LOG.warnf(failure, "%s: job %s attempt %d/%d failed, retrying", handler.stage(), header.getJobId(), attempt,
                 settings.maxAttempts());
             sleepPolling(settings.retryBackoff().multipliedBy(1L << (attempt - 1)));
         }
-        if (failure != null && !running.get() && !(failure instanceof PermanentStageException)) {
+        if (failure != null && !running.get() && !Failures.classify(failure).permanent()) {
             // Shutting down mid-job or mid-retry: leave the record uncommitted so another process takes it.
             handedBackCount.incrementAndGet();
             LOG.infof("%s: handing event %s of job %s back uncommitted (shutting down)", handler.stage(),
@@ -267,9 +269,10 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             return;
         }
         if (failure != null) {
-            String code = failure instanceof PermanentStageException p ? p.reasonCode() : ReasonCodes.STAGE_ERROR;
-            String reason = failure instanceof PermanentStageException ? failure.getMessage()
-                : handler.stage() + " failed after " + settings.maxAttempts() + " tries: " + failure;
+            Failures.Classified c = Failures.classify(failure);
+            String code = c.reasonCode();
+            String reason = c.permanent() ? c.reason()
+                : handler.stage() + " failed after " + settings.maxAttempts() + " tries: " + c.reason();
             LOG.infof("%s: job %s failed: %s %s", handler.stage(), header.getJobId(), code, reason);
             publishFailure(header, code, reason);
         }
@@ -392,14 +395,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 .setHeader(EventHeaders.derived(cause, cause.getAttempt(), producer, version, "failed"))
                 .setStage(handler.stage())
                 .setReasonCode(code)
-                .setReason(reason)
+                .setReason(Failures.clean(reason))
                 .build());
             publisher.publish(Topics.JOBS_STATUS, cause.getJobId(), JobStatus.newBuilder()
                 .setHeader(EventHeaders.derived(cause, cause.getAttempt(), producer, version, "failed-status"))
                 .setStage(handler.stage())
                 .setState(JobStates.FAILED)
                 .setProgress(1.0)
-                .setMessage(code + ": " + reason)
+                .setMessage(code + ": " + Failures.clean(reason))
                 .build());
         } catch (RuntimeException e) {
             LOG.errorf(e, "%s: cannot publish failure of job %s", handler.stage(), cause.getJobId());
