@@ -75,4 +75,24 @@ class BinaryClassifierEvalTest {
             .hasMessageContaining("holds 2 at sample 2")
             .hasMessageContaining("[0, 1]");
     }
+
+    /** The logit model with its weight scaled by -1 flips every nonzero decision: W = [-1, 1]. */
+    private static byte[] flipped() {
+        return model(OnnxMl.GraphProto.newBuilder().setName("flipped")
+            .addInput(valueInfo("input", DataType.FLOAT, "N", 2))
+            .addOutput(valueInfo("score", DataType.FLOAT, "N", 1))
+            .addInitializer(floatTensor("W", new float[] {-1, 1}, 1, 2))
+            .addInitializer(floatTensor("b", new float[] {0}, 1))
+            .addNode(node("Gemm", List.of("input", "W", "b"), List.of("score"), intAttr("transB", 1)))
+            .build());
+    }
+
+    @Test
+    void top1AgreementOfOneOutputComparesBinaryDecisions() {
+        NpzArchive x = NpzArchive.of(List.of(NdArray.ofFloats("input", X, 5, 2)));
+        ComparisonOptions o = ComparisonOptions.defaults().withBatchSize(2);
+        assertThat(OutputComparison.compare(oneOutput(false), oneOutput(false), x, o).top1Agreement()).isEqualTo(1.0);
+        // logits 0.3, -0.3, 2, -2, 0 vs their negations: decisions 1,0,1,0,1 vs 0,1,0,1,1 → only the tie agrees.
+        assertThat(OutputComparison.compare(oneOutput(false), flipped(), x, o).top1Agreement()).isEqualTo(1.0 / 5.0);
+    }
 }
