@@ -165,6 +165,10 @@ public final class DatasetCheck {
             return;
         }
         long classes = classCount(model);
+        // One value per sample is a binary classifier (a sigmoid probability or a logit): labels 0/1.
+        if (classes == 1 || firstOutputRank(model) == 1) {
+            classes = 2;
+        }
         long[] values = labels.toLongs();
         for (int i = 0; i < values.length; i++) {
             if (values[i] < 0 || (classes > 0 && values[i] >= classes)) {
@@ -173,6 +177,12 @@ public final class DatasetCheck {
                 return;
             }
         }
+    }
+
+    /** Rank of the first output as declared (0 when there is none or it declares no shape). */
+    private static int firstOutputRank(OnnxModel model) {
+        List<OnnxModel.ValueInfo> outputs = model.outputs();
+        return outputs.isEmpty() ? 0 : outputs.get(0).shape().length;
     }
 
     /** Size of the first output's last dimension when fixed, else -1. */

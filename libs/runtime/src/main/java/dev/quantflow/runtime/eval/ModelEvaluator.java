@@ -27,6 +27,12 @@ import dev.quantflow.runtime.session.OrtModels;
  * {@code pred_i = argmax_c y_i[c]}, the lowest index on ties, NaN never winning; -1 if all are NaN. Accuracy is
  * {@code #{i : pred_i = labels_i} / N}.
  *
+ * <p><b>Binary outputs.</b> An output of one value per sample ([N] or [N, 1]) is a binary classifier with labels 0/1:
+ * {@code pred_i = 1} if {@code y_i >= t}, 0 if below, -1 if NaN. The threshold is decided once per model, from the
+ * graph, not from the values (a logit of 0.3 and a probability of 0.3 mean opposite classes): {@code t = 0.5} when the
+ * output is produced by a Sigmoid (or HardSigmoid) node, i.e. a probability; otherwise {@code t = 0}, a logit
+ * ({@code sigmoid(y) >= 0.5 ⇔ y >= 0}).
+ *
  * <p><b>Latency.</b> For each {@link EvalOptions.LatencyPlan}: warm-up runs, then timed runs of {@code session.run}
  * on the same input tensors (wall clock, {@link System#nanoTime}). p50 and p95 are nearest-rank percentiles;
  * throughput is {@code batchSize / mean}. The session uses all graph optimizations, as a deployment would.
@@ -72,7 +78,7 @@ public final class ModelEvaluator {
             List<EvalResult.LatencyStats> latency = new ArrayList<>();
             try (OrtSession session = OrtModels.createSession(modelBytes, options.intraOpThreads(),
                     OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-                predictions = predict(session, data, output, samples, options.batchSize());
+                predictions = predict(session, data, output, samples, options.batchSize(), binaryThreshold(model, output));
                 for (EvalOptions.LatencyPlan plan : options.latency()) {
                     latency.add(time(session, data, output, Math.min(plan.batchSize(), samples), plan));
                 }
@@ -115,7 +121,27 @@ public final class ModelEvaluator {
         return (double) same / a.length;
     }
 
-    private static int[] predict(OrtSession session, NpzArchive data, String output, int samples, int batchSize) {
+    /**
+     * The threshold for a one-value-per-sample output (see the class comment): 0.5 when {@code output} is produced by a
+     * Sigmoid or HardSigmoid node (a probability), else 0 (a logit).
+     */
+    static float binaryThreshold(OnnxModel model, String output) {
+        for (var node : model.graph().getNodeList()) {
+            if (node.getOutputList().contains(output)) {
+                String op = node.getOpType();
+                return op.equals("Sigmoid") || op.equals("HardSigmoid") ? 0.5f : 0f;
+            }
+        }
+        return 0f;
+    }
+
+    /** The binary prediction of one value against {@code threshold}: 1 at or above, 0 below, -1 for NaN. */
+    static int binaryPrediction(float y, float threshold) {
+        return Float.isNaN(y) ? -1 : y >= threshold ? 1 : 0;
+    }
+
+    private static int[] predict(OrtSession session, NpzArchive data, String output, int samples, int batchSize,
+                                 float binaryThreshold) {
         int[] predictions = new int[samples];
         float[] scratch = new float[0];
         for (int from = 0; from < samples; from += batchSize) {
@@ -138,7 +164,8 @@ public final class ModelEvaluator {
                 }
                 readFloats(t, output, scratch);
                 for (int r = 0; r < rows; r++) {
-                    predictions[from + r] = argmax(scratch, r * perSample, perSample);
+                    predictions[from + r] = perSample == 1 ? binaryPrediction(scratch[r], binaryThreshold)
+                        : argmax(scratch, r * perSample, perSample);
                 }
             } catch (OrtException e) {
                 throw new ModelRunException("ONNX Runtime failed on samples [" + from + ", " + to + "): " + e.getMessage(), e);

@@ -32,7 +32,8 @@ import dev.quantflow.runtime.session.OrtModels;
  *       one is. {@code meanCosine = Σ c_i / N}, {@code minCosine = min c_i}.</li>
  *   <li>{@code mse = Σ_i Σ_d (a_id − b_id)² / (N·D)}; {@code maxAbsDiff = max |a_id − b_id|}.</li>
  *   <li>top-1 agreement {@code #{i : argmax a_i = argmax b_i} / N} (argmax as in {@link ModelEvaluator}), only for an
- *       output of shape [N, C] without pooling.</li>
+ *       output of shape [N, C] or [N] without pooling; with one value per sample ([N, 1] or [N]) the binary decisions
+ *       of {@link ModelEvaluator} are compared instead (threshold 0.5 after a Sigmoid, else 0).</li>
  * </ul>
  * A sample whose outputs hold NaN or ±Inf in either model is counted in {@code nonFiniteSamples} and makes the
  * cosine statistics NaN, which meets no budget ({@link OutputMetric#meets}).
@@ -76,7 +77,7 @@ public final class OutputComparison {
         int samples = options.maxSamples() > 0 ? Math.min(rows, options.maxSamples()) : rows;
         NdArray mask = data.get("attention_mask").orElse(null);
 
-        Accumulator acc = new Accumulator(samples);
+        Accumulator acc = new Accumulator(samples, ModelEvaluator.binaryThreshold(reference, output));
         try (OrtSession ref = OrtModels.createSession(referenceModel, options.intraOpThreads(), OrtSession.SessionOptions.OptLevel.ALL_OPT);
              OrtSession cand = OrtModels.createSession(candidateModel, options.intraOpThreads(), OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
             Batch a = new Batch();
@@ -172,8 +173,11 @@ public final class OutputComparison {
         private double[] va = new double[0];
         private double[] vb = new double[0];
 
-        Accumulator(int samples) {
+        private final float binaryThreshold;
+
+        Accumulator(int samples, float binaryThreshold) {
             cosines = new double[samples];
+            this.binaryThreshold = binaryThreshold;
         }
 
         void add(Batch a, Batch b, int rows, ComparisonOptions.Pooling pooling, long[] mask, String output) {
@@ -182,7 +186,7 @@ public final class OutputComparison {
             int length;
             if (pooling == ComparisonOptions.Pooling.NONE) {
                 length = perSample;
-                agreementDefined &= shape.length == 2;
+                agreementDefined &= shape.length <= 2;
             } else {
                 if (shape.length != 3) {
                     throw new DatasetException("mean pooling needs an output of shape [N, tokens, features] but '" + output
@@ -218,9 +222,18 @@ public final class OutputComparison {
                         normalize(vb, length);
                     }
                 }
-                addSample(length, pooling == ComparisonOptions.Pooling.NONE && shape.length == 2
-                    ? ModelEvaluator.argmax(a.values, r * perSample, perSample) == ModelEvaluator.argmax(b.values, r * perSample, perSample)
-                    : false);
+                boolean same;
+                if (pooling != ComparisonOptions.Pooling.NONE || shape.length > 2) {
+                    same = false;
+                } else if (perSample == 1) {
+                    // One value per sample: a binary classifier; compare the 0/1 decisions (ModelEvaluator's threshold).
+                    same = ModelEvaluator.binaryPrediction(a.values[r], binaryThreshold)
+                        == ModelEvaluator.binaryPrediction(b.values[r], binaryThreshold);
+                } else {
+                    same = ModelEvaluator.argmax(a.values, r * perSample, perSample)
+                        == ModelEvaluator.argmax(b.values, r * perSample, perSample);
+                }
+                addSample(length, same);
             }
         }
 
