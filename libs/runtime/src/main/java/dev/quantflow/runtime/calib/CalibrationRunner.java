@@ -35,7 +35,9 @@ import dev.quantflow.runtime.session.OrtModels;
  * <p>Batches are streamed: each batch's activations are merged into fixed-size per-tensor statistics
  * ({@link CalibrationObserver}: min/max, a 2048-bin histogram when the calibrator or the outlier summary needs one,
  * per-sample moving average, optional per-channel min/max) and dropped, so the calibration's working memory depends on
- * the batch size and the number of tensors, never on the number of samples. The calibrator
+ * the rows of one run and the number of tensors, never on the number of samples. The rows of one run are at most
+ * {@code batchSize} and are cut further so that the fetched activations of a run stay under a byte budget
+ * ({@link #DEFAULT_FETCH_BUDGET_BYTES}); the first run has one row and measures the bytes per row. The calibrator
  * ({@link CalibrationOptions#calibrator()}, any {@link Calibrators#parse} recipe) turns the statistics into ranges
  * at the end.
  *
