@@ -35,7 +35,9 @@ import dev.quantflow.runtime.session.OrtModels;
  * <p>Batches are streamed: each batch's activations are merged into fixed-size per-tensor statistics
  * ({@link CalibrationObserver}: min/max, a 2048-bin histogram when the calibrator or the outlier summary needs one,
  * per-sample moving average, optional per-channel min/max) and dropped, so the calibration's working memory depends on
- * the batch size and the number of tensors, never on the number of samples. The calibrator
+ * the rows of one run and the number of tensors, never on the number of samples. The rows of one run are at most
+ * {@code batchSize} and are cut further so that the fetched activations of a run stay under a byte budget
+ * ({@link #DEFAULT_FETCH_BUDGET_BYTES}); the first run has one row and measures the bytes per row. The calibrator
  * ({@link CalibrationOptions#calibrator()}, any {@link Calibrators#parse} recipe) turns the statistics into ranges
  * at the end.
  *
@@ -62,6 +64,29 @@ public final class CalibrationRunner {
      */
     public static ActivationStatistics run(byte[] fp32ModelBytes, List<String> tensorNames, NpzArchive data,
                                            CalibrationOptions options, ProgressListener listener) {
+        return run(fp32ModelBytes, tensorNames, data, options, listener, DEFAULT_FETCH_BUDGET_BYTES);
+    }
+
+    /**
+     * Bytes of fetched activations one model run may return, by default. ONNX Runtime hands back every requested
+     * intermediate tensor of a run at once (graph outputs are never reused by its memory planner), so a run of
+     * {@code batchSize} rows of a large-activation model (PaddleOCR det at 320x320: hundreds of MB per sample) would
+     * hold gigabytes; the rows of a run are cut so that their fetched bytes stay under this budget.
+     */
+    public static final long DEFAULT_FETCH_BUDGET_BYTES = 256L << 20;
+
+    /**
+     * As {@link #run(byte[], List, NpzArchive, CalibrationOptions, ProgressListener)}, with the bytes of fetched
+     * activations one model run may return: the first run has one row and measures the fetched bytes per row; later
+     * runs take {@code max(1, min(batchSize, fetchBudgetBytes / bytesPerRow))} rows. The statistics do not depend on
+     * how the samples are cut into runs.
+     */
+    public static ActivationStatistics run(byte[] fp32ModelBytes, List<String> tensorNames, NpzArchive data,
+                                           CalibrationOptions options, ProgressListener listener,
+                                           long fetchBudgetBytes) {
+        if (fetchBudgetBytes < 1) {
+            throw new IllegalArgumentException("fetchBudgetBytes must be >= 1, was " + fetchBudgetBytes);
+        }
         OnnxModel model = OnnxModel.parse(fp32ModelBytes);
         List<String> problems = DatasetCheck.check(model, data, false);
         if (!problems.isEmpty()) {
@@ -82,11 +107,12 @@ public final class CalibrationRunner {
         OrtSession session = fromGraph.isEmpty() ? null : openWithOutputs(model, fromGraph, options.intraOpThreads());
         try {
             Set<String> fetch = new LinkedHashSet<>(fromGraph);
-            for (int from = 0; from < samples; from += options.batchSize()) {
+            int step = session == null ? options.batchSize() : 1;
+            for (int from = 0; from < samples; ) {
                 if (Thread.interrupted()) {
                     throw new CancellationException("calibration interrupted after " + from + " of " + samples + " samples");
                 }
-                int to = Math.min(samples, from + options.batchSize());
+                int to = Math.min(samples, from + step);
                 for (String name : requested) {
                     if (inputNames.contains(name)) {
                         NdArray batch = data.array(name).slice(from, to);
@@ -95,9 +121,12 @@ public final class CalibrationRunner {
                     }
                 }
                 if (session != null) {
-                    runBatch(session, data, from, to, fetch, observer);
+                    long bytes = runBatch(session, data, from, to, fetch, observer);
+                    long perRow = Math.max(1, bytes / (to - from));
+                    step = (int) Math.max(1, Math.min(options.batchSize(), fetchBudgetBytes / perRow));
                 }
                 listener.onProgress(to, samples);
+                from = to;
             }
         } finally {
             if (session != null) {
@@ -160,8 +189,10 @@ public final class CalibrationRunner {
         return max;
     }
 
-    private static void runBatch(OrtSession session, NpzArchive data, int from, int to, Set<String> fetch,
+    /** Runs rows [from, to), observes every fetched tensor and returns the bytes fetched. */
+    private static long runBatch(OrtSession session, NpzArchive data, int from, int to, Set<String> fetch,
                                  CalibrationObserver observer) {
+        long bytes = 0;
         try (OrtModels.InputBatch batch = OrtModels.feed(session, data, from, to);
              OrtSession.Result result = session.run(batch.tensors(), fetch)) {
             for (Map.Entry<String, OnnxValue> e : result) {
@@ -170,10 +201,12 @@ public final class CalibrationRunner {
                         + ", not float32; only float32 activations can be calibrated");
                 }
                 observer.observe(e.getKey(), t.getFloatBuffer(), to - from, t.getInfo().getShape());
+                bytes += t.getInfo().getNumElements() * Float.BYTES;
             }
         } catch (OrtException e) {
             throw new ModelRunException("ONNX Runtime failed on samples [" + from + ", " + to + "): " + e.getMessage(), e);
         }
+        return bytes;
     }
 
     /** Checks every requested name and returns those that must be fetched from the graph (not graph inputs). */

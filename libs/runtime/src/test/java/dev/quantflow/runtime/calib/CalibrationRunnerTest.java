@@ -132,10 +132,26 @@ class CalibrationRunnerTest {
 
     @Test
     void progressIsReportedAfterEveryBatch() {
+        // the first run has one row: it measures the fetched bytes per row before a whole batch is run
         List<String> calls = new ArrayList<>();
         CalibrationRunner.run(TinyModels.gemmRelu(), List.of("logits"), DATA, CalibrationOptions.defaults().withBatchSize(3),
             (done, total) -> calls.add(done + "/" + total));
-        assertThat(calls).containsExactly("3/7", "6/7", "7/7");
+        assertThat(calls).containsExactly("1/7", "4/7", "7/7");
+    }
+
+    @Test
+    void fetchBudgetCutsRunsWithoutChangingTheStatistics() {
+        List<String> tensors = List.of("gemm_out", "logits", "input");
+        CalibrationOptions options = CalibrationOptions.defaults().withCalibrator("entropy").withPerChannel(true)
+            .withOutlierSummary(true).withBatchSize(100);
+        byte[] whole = CalibrationRunner.run(TinyModels.gemmRelu(), tensors, DATA, options, ProgressListener.NONE).toJson();
+        List<Integer> runs = new ArrayList<>();
+        byte[] cut = CalibrationRunner.run(TinyModels.gemmRelu(), tensors, DATA, options,
+            (done, total) -> runs.add(done), 1).toJson();
+        assertThat(cut).isEqualTo(whole);
+        assertThat(runs).containsExactly(1, 2, 3, 4, 5, 6, 7); // a budget below one row's bytes: one row per run
+        assertThatThrownBy(() -> CalibrationRunner.run(TinyModels.gemmRelu(), tensors, DATA, options,
+            ProgressListener.NONE, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -147,11 +163,11 @@ class CalibrationRunnerTest {
                     seen.add(done);
                     Thread.currentThread().interrupt();
                 }))
-                .isInstanceOf(java.util.concurrent.CancellationException.class).hasMessageContaining("2 of 7");
+                .isInstanceOf(java.util.concurrent.CancellationException.class).hasMessageContaining("1 of 7");
         } finally {
             Thread.interrupted();
         }
-        assertThat(seen).containsExactly(2);
+        assertThat(seen).containsExactly(1);
     }
 
     @Test
