@@ -67,9 +67,10 @@ import dev.quantflow.quant.calib.TensorRange;
  * QuantizeLinear's zero point = qmin clamps the same way. A MaxPool after an fp32 node without a Relu is left as it
  * is (ONNX Runtime will still move the QuantizeLinear; see docs/benchmarks.md).
  *
- * <h2>Relu absorbed into the output quantization</h2>
- * When a Relu is the only consumer of a quantized Conv / Gemm / MatMul / Add output, the producer's output is
- * quantized with the Relu output's range, which is {@code [0, max]}, and the Relu node is removed. That range gives
+ * <h2>Relu and Clip(0, max) (ReLU6) absorbed into the output quantization</h2>
+ * When a Relu, or a Clip with constant min 0 and max &ge; 0, is the only consumer of a quantized Conv / Gemm /
+ * MatMul / Add output, the producer's output is quantized with that output's range, {@code [0, max]}, and the node is
+ * removed (for a Clip, max is at most its upper bound, so values above it saturate to qmax either way). That range gives
  * {@code z = qmin} (0 for UINT8, -128 for INT8), so for {@code x < 0}, {@code roundHalfToEven(x / s) ≤ 0} and
  * {@code q = saturate(… + qmin) = qmin}, which dequantizes to exactly 0 = relu(x); for {@code x ≥ 0} relu is the
  * identity. Hence {@code Q(relu(x)) = Q(x)} bit for bit: dropping the Relu is exact, not an approximation, and the
@@ -415,14 +416,35 @@ public final class StaticQdqQuantizer {
             List<OnnxMl.NodeProto> readers = editor.consumers(out);
             if (readers.size() == 1 && !editor.isGraphOutput(out)) {
                 OnnxMl.NodeProto reader = readers.get(0);
-                if (reader.getOpType().equals("Relu") && reader.getDomain().isEmpty()
-                    && !recipe.excludedNodes().contains(reader.getName()) && reader.getInputCount() == 1) {
+                if (reader.getDomain().isEmpty() && !recipe.excludedNodes().contains(reader.getName())
+                    && (reader.getOpType().equals("Relu") && reader.getInputCount() == 1 || isZeroFloorClip(reader))) {
                     return new OutputChoice(reader.getOutput(0), true, reader);
                 }
             }
             boolean quantize = alwaysQuantize || (!editor.isGraphOutput(out)
                 && readers.stream().anyMatch(this::couldRunQuantized));
             return new OutputChoice(out, quantize, null);
+        }
+
+        /**
+         * A Clip whose min is a constant 0 and whose max is a constant &ge; 0 (ReLU6 is Clip(0, 6)). Its output range,
+         * as calibrated, is {@code [0, m]} with {@code m <= max}, so quantizing the producer's output with it clamps
+         * below 0 and above m exactly as the Clip followed by that quantization would: absorbing it is exact, like a
+         * Relu's.
+         */
+        private boolean isZeroFloorClip(OnnxMl.NodeProto clip) {
+            if (!clip.getOpType().equals("Clip") || clip.getInputCount() != 3
+                || clip.getInput(1).isEmpty() || clip.getInput(2).isEmpty()) {
+                return false;
+            }
+            Optional<OnnxMl.TensorProto> lo = editor.initializer(clip.getInput(1)).filter(this::isFloatInitializer);
+            Optional<OnnxMl.TensorProto> hi = editor.initializer(clip.getInput(2)).filter(this::isFloatInitializer);
+            if (lo.isEmpty() || hi.isEmpty()) {
+                return false;
+            }
+            float[] l = Tensors.toFloatArray(lo.get());
+            float[] h = Tensors.toFloatArray(hi.get());
+            return l.length == 1 && h.length == 1 && l[0] == 0f && h[0] >= 0f;
         }
 
         private boolean couldRunQuantized(OnnxMl.NodeProto reader) {

@@ -148,6 +148,39 @@ class StaticQdqQuantizerTest {
     }
 
     /**
+     * Conv → Clip(0, 6) (ReLU6): the Clip is absorbed into the Conv's output quantization like a Relu (its calibrated
+     * range [0, m], m &le; 6, clamps the same way), so ONNX Runtime runs one QLinearConv and no Clip.
+     */
+    @Test
+    void convReluSixClipIsAbsorbedIntoTheOutputQuantization() throws Exception {
+        Random r = new Random(7);
+        int m = 4;
+        int c = 3;
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("relu6")
+            .addInput(TestModels.value("x", "N", c, 8, 8)).addOutput(TestModels.value("y", "N", m, 8, 8))
+            .addInitializer(Tensors.floatTensor("W", new long[] {m, c, 3, 3}, TestModels.gaussian(r, m * c * 9, 0.8f)))
+            .addInitializer(Tensors.floatTensor("B", new long[] {m}, TestModels.gaussian(r, m, 0.3f)))
+            .addInitializer(Tensors.floatTensor("lo", new long[] {}, new float[] {0f}))
+            .addInitializer(Tensors.floatTensor("hi", new long[] {}, new float[] {6f}))
+            .addNode(Nodes.create("Conv", "conv", List.of("x", "W", "B"), List.of("c"),
+                Nodes.intsAttribute("pads", 1, 1, 1, 1)))
+            .addNode(Nodes.create("Clip", "clip", List.of("c", "lo", "hi"), List.of("y")));
+        OnnxModel fp32 = TestModels.model(g, 13);
+        long[] shape = {4, c, 8, 8};
+        float[] x = TestModels.uniform(r, 4 * c * 64, -2f, 3f);
+        ActivationStatistics stats = calibrate(fp32, StaticQuantRecipe.defaults(), "x", x, shape);
+        StaticQuantizationResult result = quantizer.quantize(fp32, stats, StaticQuantRecipe.defaults());
+        assertThat(result.decisions()).filteredOn(d -> d.opType().equals("Clip"))
+            .singleElement().satisfies(d -> assertThat(d.reason()).startsWith("absorbed into"));
+        OnnxModel q = result.model();
+        assertThat(q.graph().getNodeList()).extracting(OnnxMl.NodeProto::getOpType).doesNotContain("Clip");
+        assertThat(OrtSupport.optimizedOps(q)).contains("QLinearConv");
+        float[] ref = OrtSupport.run(fp32, "x", x, shape).get("y");
+        float[] got = OrtSupport.run(q, "x", x, shape).get("y");
+        assertThat(relativeL2(got, ref)).isLessThan(0.05);
+    }
+
+    /**
      * Full-range weights (codes up to ±127) are exact only on CPUs whose u8·s8 kernels do not saturate, or with ONNX
      * Runtime's {@code session.x64quantprecision=1}; with that option the fused run equals the exact QDQ semantics.
      */
