@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -125,10 +124,8 @@ public final class MiniLmCastBench {
             Map<String, List<Double>> latency = measureLatency(variants, sessions, tokens);
 
             double meanTokens = tokens.stream().mapToInt(t -> t.ids().length).average().orElse(0);
-            System.out.printf("%ndate %s, ORT %s, JDK %s, %d sentences (%s), mean %.1f tokens, %d availableProcessors%n",
-                ZonedDateTime.now().toLocalDate(), env.getVersion(), Runtime.version(), sentences.size(),
-                Files.exists(sentencesFile) ? sentencesFile : "generated", meanTokens,
-                Runtime.getRuntime().availableProcessors());
+            System.out.println();
+            System.out.println(BenchEnvironment.line(env, sentences.size(), sentencesFile, meanTokens));
             System.out.println();
             System.out.println("| variant | file (MB) | size vs fp32 | latency median (ms) | p95 (ms) | vs fp32 (median) "
                 + "| cosine to fp32 mean | min |");

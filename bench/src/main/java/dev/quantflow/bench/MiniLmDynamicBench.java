@@ -6,7 +6,6 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -172,10 +171,7 @@ public final class MiniLmDynamicBench {
         String refName = variants.get(1).name();
         double refMedian = percentile(ms.get(refName), 0.5);
         System.out.println();
-        System.out.printf("date %s, ORT %s, JDK %s, %d sentences (%s), mean %.1f tokens, %d availableProcessors%n",
-            ZonedDateTime.now().toLocalDate(), env.getVersion(), Runtime.version(), sentences.size(),
-            Files.exists(sentencesFile) ? sentencesFile : "generated", meanTokens,
-            Runtime.getRuntime().availableProcessors());
+        System.out.println(BenchEnvironment.line(env, sentences.size(), sentencesFile, meanTokens));
         System.out.println();
         System.out.println("| variant | size (bytes) | size vs ref | batch-1 median ms | p95 ms | latency vs ref (median) "
             + "| cosine to fp32 mean | min | min (sentences " + CALIBRATION_SENTENCES + "+) |");

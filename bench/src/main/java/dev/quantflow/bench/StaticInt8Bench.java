@@ -270,14 +270,10 @@ public final class StaticInt8Bench {
 
     private double top1(Measured m, float[] x, long[] shape, long[] labels) throws OrtException {
         int n = (int) shape[0];
-        int per = x.length / n;
         int correct = 0;
         for (int start = 0; start < n; start += 500) {
             int b = Math.min(500, n - start);
-            long[] s = shape.clone();
-            s[0] = b;
-            try (OnnxTensor t = OnnxTensor.createTensor(env,
-                    FloatBuffer.wrap(Arrays.copyOfRange(x, start * per, (start + b) * per)), s);
+            try (OnnxTensor t = slice(x, shape, start, b);
                  OrtSession.Result r = m.session.run(Map.of(m.input, t))) {
                 FloatBuffer logits = ((OnnxTensor) r.get(m.output).orElseThrow()).getFloatBuffer();
                 int classes = logits.remaining() / b;
@@ -297,12 +293,19 @@ public final class StaticInt8Bench {
         return 100.0 * correct / n;
     }
 
+    /** Rows {@code [start, start + rows)} of {@code x} (leading dimension {@code shape[0]}) as a tensor. */
+    private OnnxTensor slice(float[] x, long[] shape, int start, int rows) throws OrtException {
+        int per = x.length / (int) shape[0];
+        long[] s = shape.clone();
+        s[0] = rows;
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(Arrays.copyOfRange(x, start * per, (start + rows) * per)), s);
+    }
+
     /** MinMax calibration in batches of 128: the model with the requested tensors added as outputs. */
     private ActivationStatistics minMax(OnnxModel fp32, List<String> tensors, float[] x, long[] shape)
         throws OrtException {
         OnnxModel withOutputs = fp32.withAdditionalOutputs(tensors);
         int n = (int) shape[0];
-        int per = x.length / n;
         Map<String, float[]> ranges = new LinkedHashMap<>();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
@@ -310,10 +313,7 @@ public final class StaticInt8Bench {
                 String input = fp32.inputs().get(0).name();
                 for (int start = 0; start < n; start += 128) {
                     int b = Math.min(128, n - start);
-                    long[] bs = shape.clone();
-                    bs[0] = b;
-                    try (OnnxTensor t = OnnxTensor.createTensor(env,
-                            FloatBuffer.wrap(Arrays.copyOfRange(x, start * per, (start + b) * per)), bs);
+                    try (OnnxTensor t = slice(x, shape, start, b);
                          OrtSession.Result r = s.run(Map.of(input, t))) {
                         for (String name : tensors) {
                             FloatBuffer values = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
