@@ -10,8 +10,13 @@ public interface Calibrator {
     /** Canonical recipe string, recorded in {@link ActivationStatistics#calibrator()} (e.g. {@code percentile:99.99}). */
     String name();
 
-    /** Whether {@link #range} reads {@link TensorObservation#histogram()}; if not, none needs to be kept. */
-    boolean usesHistogram();
+    /**
+     * Whether {@link #range} reads {@link TensorObservation#histogram()}; if not, none needs to be kept. Range-only
+     * calibrators keep this default; the histogram ones implement {@link HistogramCalibrator}, which says true.
+     */
+    default boolean usesHistogram() {
+        return false;
+    }
 
     /**
      * @param observation a tensor with at least one observed value (and a histogram if {@link #usesHistogram()})

@@ -14,11 +14,6 @@ public final class MinMaxCalibrator implements Calibrator {
     }
 
     @Override
-    public boolean usesHistogram() {
-        return false;
-    }
-
-    @Override
     public TensorRange range(TensorObservation observation) {
         return new TensorRange(observation.min(), observation.max());
     }

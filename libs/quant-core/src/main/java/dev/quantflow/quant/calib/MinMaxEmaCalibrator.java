@@ -20,11 +20,6 @@ public final class MinMaxEmaCalibrator implements Calibrator {
     }
 
     @Override
-    public boolean usesHistogram() {
-        return false;
-    }
-
-    @Override
     public TensorRange range(TensorObservation observation) {
         if (!observation.hasMovingAverage()) {
             throw new CalibrationException("tensor '" + observation.tensor() + "' has no per-sample layout (a batch's "

@@ -23,9 +23,8 @@ import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.stages.ArtifactStage;
 import dev.quantflow.pipeline.store.ArtifactKeys;
-import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.calib.CalibrationException;
@@ -46,18 +45,15 @@ import dev.quantflow.runtime.npz.NpzArchive;
  * quantizer needs, stores them and hands the job to that quantizer's pool.
  */
 @ApplicationScoped
-public class CalibrationStage implements StageHandler<CalibrationRequested> {
+public class CalibrationStage extends ArtifactStage<CalibrationRequested> {
 
     private static final Logger LOG = Logger.getLogger(CalibrationStage.class);
 
     @Inject
-    ArtifactStore store;
-    @Inject
     CalibrationConfig config;
 
-    @Override
-    public Binding<CalibrationRequested> binding() {
-        return Bindings.CALIBRATION;
+    public CalibrationStage() {
+        super(Bindings.CALIBRATION);
     }
 
     @Override

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import dev.quantflow.contracts.AttemptMetrics;
 import dev.quantflow.contracts.ModelMetrics;
@@ -29,9 +28,8 @@ import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.stages.ArtifactStage;
 import dev.quantflow.pipeline.store.ArtifactKeys;
-import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
 
 /**
@@ -41,17 +39,13 @@ import dev.quantflow.pipeline.store.Artifacts;
  * {@code *.best-effort.onnx}, and ends the job with a {@code JobFailed} (TARGET_MISSED, bestEffort) that points to it.
  */
 @ApplicationScoped
-public class ExportStage implements StageHandler<ExportRequested> {
+public class ExportStage extends ArtifactStage<ExportRequested> {
 
     private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null,
         null, null, null, null, null, null);
 
-    @Inject
-    ArtifactStore store;
-
-    @Override
-    public Binding<ExportRequested> binding() {
-        return Bindings.EXPORT;
+    public ExportStage() {
+        super(Bindings.EXPORT);
     }
 
     @Override

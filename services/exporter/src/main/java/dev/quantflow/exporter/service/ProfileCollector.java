@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
@@ -20,9 +19,8 @@ import dev.quantflow.events.FormatSupport;
 import dev.quantflow.events.ProfileCompleted;
 import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.stages.ArtifactStage;
 import dev.quantflow.pipeline.store.ArtifactKeys;
-import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreException;
 
 /**
@@ -33,16 +31,12 @@ import dev.quantflow.pipeline.store.StoreException;
  * no job status: the job is already READY. A profile for a model without a report (not a quantflow job) is ignored.
  */
 @ApplicationScoped
-public class ProfileCollector implements StageHandler<ProfileCompleted> {
+public class ProfileCollector extends ArtifactStage<ProfileCompleted> {
 
     private static final Logger LOG = Logger.getLogger(ProfileCollector.class);
 
-    @Inject
-    ArtifactStore store;
-
-    @Override
-    public Binding<ProfileCompleted> binding() {
-        return Bindings.EXPORT_PROFILES;
+    public ProfileCollector() {
+        super(Bindings.EXPORT_PROFILES);
     }
 
     @Override

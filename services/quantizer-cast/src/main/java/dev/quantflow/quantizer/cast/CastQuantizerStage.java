@@ -3,7 +3,6 @@ package dev.quantflow.quantizer.cast;
 import java.util.HashSet;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
@@ -17,12 +16,9 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
-import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
-import dev.quantflow.pipeline.store.ArtifactStore;
-import dev.quantflow.pipeline.store.Artifacts;
+import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.quant.QuantizationException;
 import dev.quantflow.quant.cast.CastNodeDecision;
 import dev.quantflow.quant.cast.CastQuantizer;
@@ -34,29 +30,25 @@ import dev.quantflow.quant.cast.CastResult;
  * and Casts at the borders. The job's method ({@code fp16} or {@code bf16}) picks the format.
  */
 @ApplicationScoped
-public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
+public class CastQuantizerStage extends QuantizerStage {
 
     private static final Logger LOG = Logger.getLogger(CastQuantizerStage.class);
 
-    @Inject
-    ArtifactStore store;
-
     private final CastQuantizer quantizer = new CastQuantizer();
 
-    @Override
-    public Binding<QuantizeRequested> binding() {
-        return Bindings.quantizer(QuantMethod.FP16);
+    public CastQuantizerStage() {
+        super(QuantMethod.FP16);
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
-        QuantMethod method = QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
+        QuantMethod method = accept(job);
         CastRecipe base = method == QuantMethod.BF16 ? CastRecipe.bf16() : CastRecipe.fp16();
         Recipe recipe = job.getPlan().getRecipe();
         ctx.status(JobStates.RUNNING, 0.0, "converting to " + method.precisionLabel(16));
-        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        OnnxModel model = Artifacts.parseModel(modelBytes);
+        Fp32Model fp32 = loadModel(job);
+        OnnxModel model = fp32.model();
         CastResult result;
         try {
             result = quantizer.convert(model, base.withExcludedNodes(new HashSet<>(recipe.getExcludedNodes())));
@@ -66,8 +58,8 @@ public class CastQuantizerStage implements StageHandler<QuantizeRequested> {
         byte[] converted = result.model().toByteArray();
         long lowCount = result.decisions().stream().filter(CastNodeDecision::lowPrecision).count();
         LOG.infof("job %s attempt %d: %d nodes in %s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), lowCount, method,
-            modelBytes.length, converted.length);
-        QuantizationSummary summary = QuantizationSummary.nodes((long) modelBytes.length, (long) converted.length,
+            fp32.bytes().length, converted.length);
+        QuantizationSummary summary = QuantizationSummary.nodes((long) fp32.bytes().length, (long) converted.length,
                 result.decisions().stream().filter(CastNodeDecision::lowPrecision).map(CastQuantizerStage::asNode).toList(),
                 result.decisions().stream().filter(d -> !d.lowPrecision()).map(CastQuantizerStage::asNode).toList())
             .withWarnings(result.warnings());

@@ -3,7 +3,6 @@ package dev.quantflow.quantizer.dynamic;
 import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
@@ -16,11 +15,9 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.QuantMethod;
-import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
-import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.QuantizationException;
 import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
@@ -34,31 +31,27 @@ import dev.quantflow.quant.qdq.NodeDecision;
  * MatMul/Gemm with constant weights. Needs no calibration data.
  */
 @ApplicationScoped
-public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
+public class DynamicQuantizerStage extends QuantizerStage {
 
     private static final Logger LOG = Logger.getLogger(DynamicQuantizerStage.class);
     static final String MODEL_FILE = "model.int8.onnx";
 
-    @Inject
-    ArtifactStore store;
-
     private final DynamicQuantizer quantizer = new DynamicQuantizer();
 
-    @Override
-    public Binding<QuantizeRequested> binding() {
-        return Bindings.quantizer(QuantMethod.DYNAMIC);
+    public DynamicQuantizerStage() {
+        super(QuantMethod.DYNAMIC);
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
-        QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
+        accept(job);
         Recipe recipe = job.getPlan().getRecipe();
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic"
             + (event.getStatistics() != null ? ", SmoothQuant α=" + SmoothQuant.DEFAULT_ALPHA + ")" : ")")
             + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
-        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        OnnxModel model = Artifacts.parseModel(modelBytes);
+        Fp32Model fp32 = loadModel(job);
+        OnnxModel model = fp32.model();
         DynamicQuantRecipe dynamicRecipe = DynamicQuantRecipe.defaults().withExcludedNodes(
             new java.util.HashSet<>(recipe.getExcludedNodes()));
         if (event.getStatistics() != null) {
@@ -75,9 +68,9 @@ public class DynamicQuantizerStage implements StageHandler<QuantizeRequested> {
         byte[] quantized = result.model().toByteArray();
         long quantizedCount = result.decisions().stream().filter(NodeDecision::quantized).count();
         LOG.infof("job %s attempt %d: %d nodes quantized dynamically, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
-            quantizedCount, modelBytes.length, quantized.length);
+            quantizedCount, fp32.bytes().length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, null, quantized, MODEL_FILE,
-            withSmoothing(summary(result, recipe.getExclusionReasons(), modelBytes.length, quantized.length),
+            withSmoothing(summary(result, recipe.getExclusionReasons(), fp32.bytes().length, quantized.length),
                 event.getStatistics() != null, dynamicRecipe.smoothing() ? dynamicRecipe.smoothingChannelAbsMax().size() : 0),
             "quantized " + quantizedCount + " nodes to INT8 (dynamic)");
     }

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
@@ -19,11 +18,9 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.QuantMethod;
-import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
-import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.qat.QatDataset;
 import dev.quantflow.qat.QatGraph;
@@ -44,31 +41,27 @@ import dev.quantflow.runtime.npz.NpzArchive;
  * learning rate) is published as job status.
  */
 @ApplicationScoped
-public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
+public class QatQuantizerStage extends QuantizerStage {
 
     private static final Logger LOG = Logger.getLogger(QatQuantizerStage.class);
     /** Status updates during training: at most this many per run. */
     private static final int STATUS_UPDATES = 20;
 
-    @Inject
-    ArtifactStore store;
-
-    @Override
-    public Binding<QuantizeRequested> binding() {
-        return Bindings.quantizer(QuantMethod.QAT);
+    public QatQuantizerStage() {
+        super(QuantMethod.QAT);
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
-        QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
+        accept(job);
         Recipe recipe = job.getPlan().getRecipe();
         QatRecipe qat = toQatRecipe(recipe);
         if (job.getInputs().getTraining() == null) {
             throw new PermanentStageException(ReasonCodes.MISSING_INPUT, "QAT needs training data; the job has none");
         }
-        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
-        OnnxModel model = Artifacts.parseModel(modelBytes);
+        Fp32Model fp32 = loadModel(job);
+        OnnxModel model = fp32.model();
         QatDataset training = dataset(model, Artifacts.load(store, job.getInputs().getTraining(), "the training data"));
         ctx.status(JobStates.RUNNING, 0.0, String.format("QAT W%dA8 %s: %d steps, batch %d, learning rate %.2g%s on %d samples",
             qat.weightBits(), qat.perChannelWeights() ? "per channel" : "per tensor", qat.steps(), qat.batchSize(),
@@ -101,18 +94,17 @@ public class QatQuantizerStage implements StageHandler<QuantizeRequested> {
         });
         byte[] quantized = QatQdqExporter.export(result.model()).toByteArray();
         LOG.infof("job %s attempt %d: QAT %d steps in %.1f s, final loss %.4f, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
-            result.steps(), result.seconds(), result.finalLoss(), modelBytes.length, quantized.length);
+            result.steps(), result.seconds(), result.finalLoss(), fp32.bytes().length, quantized.length);
 
         // A diverged loss (NaN, ∞) is not a JSON number: StageJson writes it as a string ("NaN") and reads it back.
         QuantizationSummary summary = QuantizationSummary.qat(qat.weightBits(), qat.perChannelWeights(),
             qat.learnedStepSizes(), result.steps(), qat.batchSize(), qat.learningRate(), training.count(),
             training.labels() != null && qat.crossEntropyWeight() > 0, result.seconds(), initialLoss[0], result.finalLoss(),
-            curve, modelBytes.length, quantized.length);
+            curve, fp32.bytes().length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, null, quantized, "model.qat.int8.onnx", summary,
             "fine-tuned " + result.steps() + " steps (final loss " + String.format("%.4f", result.finalLoss()) + ")",
             ptq, "baseline.ptq.onnx");
     }
-
 
     /** The event's recipe as the trainer's recipe (defaults of {@link TrainingParams} where the job has none). */
     static QatRecipe toQatRecipe(Recipe r) {

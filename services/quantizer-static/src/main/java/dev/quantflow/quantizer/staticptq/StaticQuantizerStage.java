@@ -5,10 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
-
 
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
@@ -19,11 +17,9 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.QuantMethod;
-import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
-import dev.quantflow.pipeline.store.ArtifactStore;
+import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.QuantizationException;
 import dev.quantflow.quant.calib.ActivationStatistics;
@@ -38,33 +34,29 @@ import dev.quantflow.quant.qdq.StaticQuantizationResult;
  * in QDQ form that ONNX Runtime fuses into integer kernels. Writes the quantized model and a per-node summary.
  */
 @ApplicationScoped
-public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
+public class StaticQuantizerStage extends QuantizerStage {
 
     private static final Logger LOG = Logger.getLogger(StaticQuantizerStage.class);
     static final String MODEL_FILE = "model.int8.onnx";
 
-    @Inject
-    ArtifactStore store;
-
     private final StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
 
-    @Override
-    public Binding<QuantizeRequested> binding() {
-        return Bindings.quantizer(QuantMethod.STATIC);
+    public StaticQuantizerStage() {
+        super(QuantMethod.STATIC);
     }
 
     @Override
     public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
         JobContext job = event.getContext();
-        QuantMethod.acceptedOn(binding().topic(), job.getPlan().getMethod());
+        accept(job);
         Recipe recipe = job.getPlan().getRecipe();
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (static, QDQ)"
             + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
 
-        byte[] modelBytes = Artifacts.load(store, job.getInputs().getModel(), "the model");
+        Fp32Model fp32 = loadModel(job);
         ActivationStatistics stats = Artifacts.read(store, event.getStatistics(), "the calibration statistics",
             ReasonCodes.ARTIFACT_CORRUPT, ActivationStatistics::fromJson, java.io.UncheckedIOException.class);
-        OnnxModel model = Artifacts.parseModel(modelBytes);
+        OnnxModel model = fp32.model();
         StaticQuantizationResult result;
         try {
             result = quantizer.quantize(model, stats, toStaticRecipe(recipe));
@@ -73,9 +65,9 @@ public class StaticQuantizerStage implements StageHandler<QuantizeRequested> {
         }
         byte[] quantized = result.model().toByteArray();
         LOG.infof("job %s attempt %d: %d nodes quantized, %d kept fp32, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
-            result.quantizedNodes().size(), result.keptFloatNodes().size(), modelBytes.length, quantized.length);
+            result.quantizedNodes().size(), result.keptFloatNodes().size(), fp32.bytes().length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, event.getStatistics(), quantized, MODEL_FILE,
-            summary(result.decisions(), recipe.getExclusionReasons(), modelBytes.length, quantized.length),
+            summary(result.decisions(), recipe.getExclusionReasons(), fp32.bytes().length, quantized.length),
             "quantized " + result.quantizedNodes().size() + " nodes to INT8 (" + result.keptFloatNodes().size() + " kept fp32)");
     }
 

@@ -37,9 +37,8 @@ import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
-import dev.quantflow.pipeline.kafka.StageHandler;
+import dev.quantflow.pipeline.stages.ArtifactStage;
 import dev.quantflow.pipeline.store.ArtifactKeys;
-import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.onnx.OnnxModel;
@@ -63,18 +62,15 @@ import dev.quantflow.runtime.npz.NpzArchive;
  * or, with the budget spent, exports the best attempt as best effort.
  */
 @ApplicationScoped
-public class ValidationStage implements StageHandler<ValidationRequested> {
+public class ValidationStage extends ArtifactStage<ValidationRequested> {
 
     private static final Logger LOG = Logger.getLogger(ValidationStage.class);
 
     @Inject
-    ArtifactStore store;
-    @Inject
     ValidatorConfig config;
 
-    @Override
-    public Binding<ValidationRequested> binding() {
-        return Bindings.VALIDATION;
+    public ValidationStage() {
+        super(Bindings.VALIDATION);
     }
 
     @Override
