@@ -47,7 +47,6 @@ import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.EventPublisher;
 import dev.quantflow.pipeline.store.ArtifactStore;
-import dev.quantflow.pipeline.store.StoreSettings;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.npz.NpzWriter;
@@ -87,8 +86,7 @@ class PipelineIT {
         cluster.start();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         intake = cluster.serviceUrl("intake");
-        store = new ArtifactStore(new StoreSettings(cluster.s3Endpoint(), LocalCluster.ACCESS_KEY, LocalCluster.SECRET_KEY,
-            LocalCluster.BUCKET, null));
+        store = ItCluster.store(cluster);
         publisher = new EventPublisher(cluster.kafkaBootstrapServers(), "it");
         model = Files.readAllBytes(FIXTURE.resolve("model.onnx"));
         calib = Files.readAllBytes(FIXTURE.resolve("calib.npz"));
@@ -96,16 +94,8 @@ class PipelineIT {
     }
 
     @AfterAll
-    static void stopPlatform() {
-        if (publisher != null) {
-            publisher.close();
-        }
-        if (store != null) {
-            store.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
+    static void stopPlatform() throws Exception {
+        ItCluster.closeAll(publisher, store, cluster);
     }
 
     @Test
@@ -324,12 +314,9 @@ class PipelineIT {
         Path lstm = ROOT.resolve("fixtures/lstm");
         ArtifactRef m = store.put("uploads/it/lstm.onnx", Files.readAllBytes(lstm.resolve("model.onnx")), "application/onnx");
         ArtifactRef v = store.put("uploads/it/lstm-eval.npz", Files.readAllBytes(lstm.resolve("eval.npz")), "application/x-npz");
-        String jobId = "job-" + UUID.randomUUID();
-        publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
-            .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
+        String jobId = request(QuantizationRequested.newBuilder()
             .setInputs(JobInputs.newBuilder().setName("lstm").setModel(m).setValidation(v).build())
-            .setMethod("auto")
-            .build());
+            .setMethod("auto"));
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
         assertThat(job.path("method").asText()).isEqualTo("dynamic");
@@ -344,12 +331,9 @@ class PipelineIT {
 
         // With calibration data the dynamic job calibrates first: per-channel activation maxima for SmoothQuant.
         ArtifactRef c = store.put("uploads/it/lstm-calib.npz", Files.readAllBytes(lstm.resolve("calib.npz")), "application/x-npz");
-        String smoothJob = "job-" + UUID.randomUUID();
-        publisher.publish(Topics.REQUESTS, smoothJob, QuantizationRequested.newBuilder()
-            .setHeader(EventHeaders.fresh(smoothJob, 1, "it", "1"))
+        String smoothJob = request(QuantizationRequested.newBuilder()
             .setInputs(JobInputs.newBuilder().setName("lstm-smooth").setModel(m).setCalibration(c).setValidation(v).build())
-            .setMethod("dynamic")
-            .build());
+            .setMethod("dynamic"));
         JsonNode smoothView = awaitTerminal(smoothJob, Duration.ofMinutes(5));
         assertThat(smoothView.path("state").asText()).as(smoothView.toString()).isEqualTo("READY");
         List<String> smoothStages = new ArrayList<>();
@@ -368,12 +352,9 @@ class PipelineIT {
             "application/x-ndjson");
         ArtifactRef tok = store.put("uploads/it/lstm-tokenizer.json", Files.readAllBytes(lstm.resolve("tokenizer.json")),
             "application/json");
-        String textJob = "job-" + UUID.randomUUID();
-        publisher.publish(Topics.REQUESTS, textJob, QuantizationRequested.newBuilder()
-            .setHeader(EventHeaders.fresh(textJob, 1, "it", "1"))
+        String textJob = request(QuantizationRequested.newBuilder()
             .setInputs(JobInputs.newBuilder().setName("lstm-text").setModel(m).setValidation(text).setTokenizer(tok).build())
-            .setMethod("dynamic")
-            .build());
+            .setMethod("dynamic"));
         JsonNode textView = awaitTerminal(textJob, Duration.ofMinutes(5));
         assertThat(textView.path("state").asText()).as(textView.toString()).isEqualTo("READY");
         Report textReport = report(textJob);
@@ -437,15 +418,12 @@ class PipelineIT {
             "application/json");
         Map<String, String> jobs = new java.util.LinkedHashMap<>();
         for (String method : List.of("gptq")) { // awq runs in the debug-loop test (order 10)
-            String jobId = "job-" + UUID.randomUUID();
-            publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
-                .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
+            String jobId = request(QuantizationRequested.newBuilder()
                 .setInputs(JobInputs.newBuilder().setName("gpt-" + method).setModel(m).setCalibration(c).setValidation(v)
                     .setTokenizer(tok).build())
                 .setMethod(method)
                 .setBits(4)
-                .setMetricThreshold(0.05)
-                .build());
+                .setMetricThreshold(0.05));
             jobs.put(method, jobId);
         }
         for (Map.Entry<String, String> e : jobs.entrySet()) {
@@ -550,11 +528,14 @@ class PipelineIT {
     // ------------------------------------------------------------------------------------------------ helpers
 
     private static String request(ArtifactRef m, ArtifactRef c, ArtifactRef v) {
+        return request(QuantizationRequested.newBuilder()
+            .setInputs(JobInputs.newBuilder().setName("kafka").setModel(m).setCalibration(c).setValidation(v).build()));
+    }
+
+    /** Publishes a quantization request under a fresh job id, as a user's producer does, and returns the id. */
+    private static String request(QuantizationRequested.Builder request) {
         String jobId = "job-" + UUID.randomUUID();
-        publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
-            .setHeader(EventHeaders.fresh(jobId, 1, "it", "1"))
-            .setInputs(JobInputs.newBuilder().setName("kafka-" + jobId).setModel(m).setCalibration(c).setValidation(v).build())
-            .build());
+        publisher.publish(Topics.REQUESTS, jobId, request.setHeader(EventHeaders.fresh(jobId, 1, "it", "1")).build());
         return jobId;
     }
 

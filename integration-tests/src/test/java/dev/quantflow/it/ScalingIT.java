@@ -55,7 +55,6 @@ import dev.quantflow.pipeline.EventHeaders;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.EventPublisher;
 import dev.quantflow.pipeline.store.ArtifactStore;
-import dev.quantflow.pipeline.store.StoreSettings;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.npz.NpzWriter;
@@ -116,8 +115,7 @@ class ScalingIT {
             .build();
         cluster.start();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        store = new ArtifactStore(new StoreSettings(cluster.s3Endpoint(), LocalCluster.ACCESS_KEY, LocalCluster.SECRET_KEY,
-            LocalCluster.BUCKET, null));
+        store = ItCluster.store(cluster);
         publisher = new EventPublisher(cluster.kafkaBootstrapServers(), "scaling-it");
         model = store.put("uploads/scaling-it/model.onnx", Files.readAllBytes(FIXTURE.resolve("model.onnx")), "application/onnx");
         validation = store.put("uploads/scaling-it/eval-200.npz", evalSubset(200), "application/x-npz");
@@ -125,16 +123,8 @@ class ScalingIT {
     }
 
     @AfterAll
-    static void stopPlatform() {
-        if (publisher != null) {
-            publisher.close();
-        }
-        if (store != null) {
-            store.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
+    static void stopPlatform() throws Exception {
+        ItCluster.closeAll(publisher, store, cluster);
     }
 
     @Test
