@@ -1,6 +1,7 @@
 package dev.quantflow.bench.gptq;
 
 import java.nio.FloatBuffer;
+import dev.quantflow.onnx.ValueInfos;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -54,11 +55,7 @@ public final class NBitsAccuracyLevelBench {
     }
 
     private static OnnxMl.ValueInfoProto value(String name, long dim) {
-        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder().setTensorType(
-            OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE)
-                .setShape(OnnxMl.TensorShapeProto.newBuilder()
-                    .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("B"))
-                    .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(dim))))).build();
+        return ValueInfos.tensor(name, OnnxMl.TensorProto.DataType.FLOAT_VALUE, "B", dim);
     }
 
     public static void main(String[] args) throws Exception {

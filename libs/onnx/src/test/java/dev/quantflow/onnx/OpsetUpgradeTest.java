@@ -121,11 +121,6 @@ class OpsetUpgradeTest {
     }
 
     private static OnnxMl.ValueInfoProto value(String name, long... dims) {
-        OnnxMl.TensorShapeProto.Builder s = OnnxMl.TensorShapeProto.newBuilder();
-        for (long d : dims) {
-            s.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
-        }
-        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()
-            .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(1).setShape(s))).build();
+        return ValueInfos.floatTensor(name, dims);
     }
 }

@@ -1,6 +1,7 @@
 package dev.quantflow.runtime;
 
 import java.util.List;
+import dev.quantflow.onnx.ValueInfos;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
@@ -116,20 +117,7 @@ public final class TinyModels {
 
     /** Value info; an {@code Object} dim is a String (symbolic) or an Integer (fixed). */
     public static OnnxMl.ValueInfoProto valueInfo(String name, DataType type, Object... dims) {
-        OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
-        for (Object d : dims) {
-            var dim = OnnxMl.TensorShapeProto.Dimension.newBuilder();
-            if (d instanceof String s) {
-                dim.setDimParam(s);
-            } else {
-                dim.setDimValue(((Number) d).longValue());
-            }
-            shape.addDim(dim);
-        }
-        return OnnxMl.ValueInfoProto.newBuilder().setName(name)
-            .setType(OnnxMl.TypeProto.newBuilder().setTensorType(
-                OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape)))
-            .build();
+        return ValueInfos.tensor(name, type.getNumber(), dims);
     }
 
     public static OnnxMl.TensorProto floatTensor(String name, float[] values, long... dims) {

@@ -1,6 +1,7 @@
 package dev.quantflow.onnx.prepare;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.quantflow.onnx.ValueInfos;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -188,11 +189,6 @@ final class TinyGraph {
     }
 
     private static OnnxMl.ValueInfoProto typed(String name, long... dims) {
-        OnnxMl.TensorShapeProto.Builder s = OnnxMl.TensorShapeProto.newBuilder();
-        for (long d : dims) {
-            s.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
-        }
-        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()
-            .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(1).setShape(s))).build();
+        return ValueInfos.floatTensor(name, dims);
     }
 }
