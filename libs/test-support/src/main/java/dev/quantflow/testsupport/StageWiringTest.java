@@ -2,13 +2,19 @@ package dev.quantflow.testsupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
+import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.JobFailed;
+import dev.quantflow.events.JobInputs;
+import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.Recipe;
 import dev.quantflow.events.JobStatus;
 import dev.quantflow.events.ValidationRequested;
 import dev.quantflow.pipeline.JobStates;
@@ -75,5 +81,24 @@ public abstract class StageWiringTest {
         assertThat(probe.exists(v.getQuantizationSummary())).isTrue();
         assertThat(probe.readFor(Topics.JOBS_FAILED, job, QUIET)).isEmpty();
         return v;
+    }
+
+    /**
+     * Stores {@code model} as the job's only input and publishes a quantize request for {@code method} with
+     * {@code recipe} (and no statistics) on {@code topic}, as the calibration stage or intake would.
+     *
+     * @return the stored model
+     */
+    protected static ArtifactRef publishQuantize(String job, Topic<QuantizeRequested> topic, byte[] model, String method,
+                                                 Recipe recipe) throws Exception {
+        ArtifactRef ref = probe.putInput(job, "model.onnx", model);
+        probe.publish(topic, TestJobs.quantize(job, JobInputs.newBuilder().setModel(ref).build(), method, recipe, null));
+        return ref;
+    }
+
+    /** {@link #publishQuantize(String, Topic, byte[], String, Recipe)} with the model read from a file. */
+    protected static ArtifactRef publishQuantize(String job, Topic<QuantizeRequested> topic, Path model, String method,
+                                                 Recipe recipe) throws Exception {
+        return publishQuantize(job, topic, Files.readAllBytes(model), method, recipe);
     }
 }

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.api.Test;
 
 import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.events.JobInputs;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -14,7 +13,6 @@ import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.TestJobs;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -27,9 +25,7 @@ class CastWiringTest extends StageWiringTest {
     @Test
     void fp16ModelGoesToTheValidator() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
-        probe.publish(Topics.QUANTIZE_CAST, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "fp16",
-            Recipe.newBuilder().build(), null));
+        ArtifactRef model = publishQuantize(job, Topics.QUANTIZE_CAST, Fixtures.path("fashion-cnn/model.onnx"), "fp16", Recipe.newBuilder().build());
 
         ArtifactRef converted = assertHandedToValidator(job, "model.fp16.onnx").getQuantizedModel();
         assertThat(converted.getSize()).isLessThan(model.getSize());
@@ -38,9 +34,7 @@ class CastWiringTest extends StageWiringTest {
     @Test
     void aMethodThePoolDoesNotRunFailsTheJob() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
-        probe.publish(Topics.QUANTIZE_CAST, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "static",
-            Recipe.newBuilder().build(), null));
+        publishQuantize(job, Topics.QUANTIZE_CAST, Fixtures.path("fashion-cnn/model.onnx"), "static", Recipe.newBuilder().build());
 
         assertThat(assertQuantizerFailed(job, ReasonCodes.UNSUPPORTED_METHOD).getReason()).contains("runs bf16, fp16");
     }

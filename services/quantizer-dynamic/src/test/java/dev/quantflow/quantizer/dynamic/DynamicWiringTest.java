@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.api.Test;
 
 import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.events.JobInputs;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -14,7 +13,6 @@ import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.TestJobs;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -27,9 +25,7 @@ class DynamicWiringTest extends StageWiringTest {
     @Test
     void int8ModelOfTheLstmGoesToTheValidator() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("lstm/model.onnx"));
-        probe.publish(Topics.QUANTIZE_DYNAMIC, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "dynamic",
-            Recipe.newBuilder().build(), null));
+        ArtifactRef model = publishQuantize(job, Topics.QUANTIZE_DYNAMIC, Fixtures.path("lstm/model.onnx"), "dynamic", Recipe.newBuilder().build());
 
         ArtifactRef converted = assertHandedToValidator(job, "model.int8.onnx").getQuantizedModel();
         assertThat(converted.getSize()).isLessThan(model.getSize());
@@ -38,9 +34,7 @@ class DynamicWiringTest extends StageWiringTest {
     @Test
     void corruptModelFailsTheJobWithItsReasonCode() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", "not an ONNX model".getBytes());
-        probe.publish(Topics.QUANTIZE_DYNAMIC, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "dynamic",
-            Recipe.newBuilder().build(), null));
+        publishQuantize(job, Topics.QUANTIZE_DYNAMIC, "not an ONNX model".getBytes(), "dynamic", Recipe.newBuilder().build());
 
         assertQuantizerFailed(job, ReasonCodes.INVALID_MODEL);
     }

@@ -6,8 +6,6 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.events.JobInputs;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -15,7 +13,6 @@ import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.TestJobs;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -42,9 +39,7 @@ class GptqWiringTest extends StageWiringTest {
     @Test
     void anRtnJobOnTheGptqTopicIsRefusedNotRun() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("gpt/model.onnx"));
-        probe.publish(Topics.QUANTIZE_GPTQ, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "rtn",
-            INT4, null));
+        publishQuantize(job, Topics.QUANTIZE_GPTQ, Fixtures.path("gpt/model.onnx"), "rtn", INT4);
 
         assertQuantizerFailed(job, ReasonCodes.UNSUPPORTED_METHOD);
     }
@@ -52,9 +47,7 @@ class GptqWiringTest extends StageWiringTest {
     @Test
     void gptqWithoutLayerInputStatisticsFailsTheJob() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("gpt/model.onnx"));
-        probe.publish(Topics.QUANTIZE_GPTQ, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "gptq",
-            INT4, null));
+        publishQuantize(job, Topics.QUANTIZE_GPTQ, Fixtures.path("gpt/model.onnx"), "gptq", INT4);
 
         assertQuantizerFailed(job, ReasonCodes.MISSING_INPUT);
     }

@@ -7,7 +7,6 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.events.JobInputs;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.events.ValidationRequested;
 import dev.quantflow.pipeline.Topics;
@@ -15,7 +14,6 @@ import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.TestJobs;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -42,9 +40,7 @@ class RtnWiringTest extends StageWiringTest {
     @Test
     void rtnJobOfTheTinyGptGoesToTheValidator() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("gpt/model.onnx"));
-        probe.publish(Topics.QUANTIZE_RTN, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "rtn",
-            INT4, null));
+        ArtifactRef model = publishQuantize(job, Topics.QUANTIZE_RTN, Fixtures.path("gpt/model.onnx"), "rtn", INT4);
 
         ValidationRequested v = assertHandedToValidator(job, "model.int4.onnx");
         assertThat(v.getQuantizedModel().getSize()).isLessThan(model.getSize() / 2);

@@ -50,9 +50,7 @@ class QatWiringTest extends StageWiringTest {
     @Test
     void jobWithoutTrainingDataFailsWithMissingInput() throws Exception {
         String job = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(job, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
-        probe.publish(Topics.QUANTIZE_QAT, TestJobs.quantize(job, JobInputs.newBuilder().setModel(model).build(), "qat",
-            fewSteps(), null));
+        publishQuantize(job, Topics.QUANTIZE_QAT, Fixtures.path("fashion-cnn/model.onnx"), "qat", fewSteps());
 
         assertQuantizerFailed(job, ReasonCodes.MISSING_INPUT);
     }
