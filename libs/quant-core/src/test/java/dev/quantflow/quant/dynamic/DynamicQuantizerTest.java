@@ -61,14 +61,8 @@ class DynamicQuantizerTest {
      * on x, integer accumulation against the symmetric per-column weight codes, one float scale per column, bias.
      */
     private static float[] referenceDynamicMatMul(float[] x, int m, int k, float[] w, int n, float[] bias, int qmax) {
-        float lo = 0f;
-        float hi = 0f;
-        for (float v : x) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        float sx = (hi - lo) / 255f;
-        int zx = (int) Math.max(0, Math.min(255, Math.rint(-lo / sx)));
+        float sx = activationScale(x);
+        int zx = (int) Math.max(0, Math.min(255, Math.rint(-Math.min(0f, min(x)) / sx)));
         int[] xq = new int[x.length];
         for (int i = 0; i < x.length; i++) {
             xq[i] = (int) Math.max(0, Math.min(255, Math.rint(x[i] / sx) + zx));
@@ -87,15 +81,30 @@ class DynamicQuantizerTest {
         return y;
     }
 
+    /** DynamicQuantizeLinear's scale: the range of x widened to include 0, over 255 steps. */
+    private static float activationScale(float[] x) {
+        return (Math.max(0f, max(x)) - Math.min(0f, min(x))) / 255f;
+    }
+
+    private static float min(float[] x) {
+        float m = Float.POSITIVE_INFINITY;
+        for (float v : x) {
+            m = Math.min(m, v);
+        }
+        return m;
+    }
+
+    private static float max(float[] x) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (float v : x) {
+            m = Math.max(m, v);
+        }
+        return m;
+    }
+
     /** Per output: Σ_k |x|·s_w/2 + |w|·s_x/2 + s_x·s_w/4 (each factor off by at most half a step). */
     private static float[] errorBound(float[] x, int m, int k, float[] w, int n, int qmax) {
-        float lo = 0f;
-        float hi = 0f;
-        for (float v : x) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        float sx = (hi - lo) / 255f;
+        float sx = activationScale(x);
         float[] sw = SymmetricWeightQuantizer.perChannel(w, new long[] {k, n}, 1, qmax).scales();
         float[] bound = new float[m * n];
         for (int row = 0; row < m; row++) {

@@ -1,6 +1,7 @@
 package dev.quantflow.profiler.service;
 
 import java.util.List;
+import dev.quantflow.onnx.Tensors;
 import dev.quantflow.onnx.ValueInfos;
 
 import ai.onnx.proto.OnnxMl;
@@ -77,14 +78,7 @@ final class ProfilerTestModels {
     }
 
     static OnnxMl.TensorProto floatTensor(String name, float[] values, long... dims) {
-        OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name).setDataType(DataType.FLOAT.getNumber());
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        for (float v : values) {
-            t.addFloatData(v);
-        }
-        return t.build();
+        return Tensors.floatTensor(name, dims, values);
     }
 
     static OnnxMl.NodeProto node(String op, List<String> in, List<String> out) {
