@@ -1,5 +1,15 @@
 package dev.quantflow.it;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import dev.quantflow.cli.local.LocalCluster;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreSettings;
@@ -23,5 +33,33 @@ final class ItCluster {
                 r.close();
             }
         }
+    }
+
+    /** A GET of {@code url} with the body as text. */
+    static HttpResponse<String> get(HttpClient http, String url, Duration timeout) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * Polls intake's job view until the job is READY or FAILED, as a user's script would.
+     *
+     * @throws AssertionError with the last view seen, if the job is still running after {@code timeout}
+     */
+    static JsonNode awaitTerminal(HttpClient http, String intakeUrl, String jobId, Duration timeout) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Instant end = Instant.now().plus(timeout);
+        JsonNode job = null;
+        while (Instant.now().isBefore(end)) {
+            HttpResponse<String> r = get(http, intakeUrl + "/api/jobs/" + jobId, Duration.ofSeconds(30));
+            if (r.statusCode() == 200) {
+                job = json.readTree(r.body());
+                String state = job.path("state").asText();
+                if (state.equals("READY") || state.equals("FAILED")) {
+                    return job;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("job " + jobId + " did not finish in " + timeout + ": " + job);
     }
 }

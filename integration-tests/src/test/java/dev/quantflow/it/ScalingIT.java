@@ -421,25 +421,11 @@ class ScalingIT {
     }
 
     private static HttpResponse<String> get(String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        return ItCluster.get(http, url, Duration.ofSeconds(30));
     }
 
     private static JsonNode awaitTerminal(String jobId, Duration timeout) throws Exception {
-        Instant end = Instant.now().plus(timeout);
-        JsonNode job = null;
-        while (Instant.now().isBefore(end)) {
-            HttpResponse<String> r = get(cluster.serviceUrl("intake") + "/api/jobs/" + jobId);
-            if (r.statusCode() == 200) {
-                job = JSON.readTree(r.body());
-                String state = job.path("state").asText();
-                if (state.equals("READY") || state.equals("FAILED")) {
-                    return job;
-                }
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("job " + jobId + " did not finish in " + timeout + ": " + job);
+        return ItCluster.awaitTerminal(http, cluster.serviceUrl("intake"), jobId, timeout);
     }
 
     /** Every record of a topic whose key is one of {@code keys}, by key, read from the beginning. */
