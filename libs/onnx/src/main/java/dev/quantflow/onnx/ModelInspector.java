@@ -86,7 +86,13 @@ public final class ModelInspector {
         }
         boolean usable = estimate.complete() && estimate.dominant().isPresent();
         if (usable && estimate.dominant().get() == MacEstimator.OpFamily.RECURRENT) {
-            return byCompute(Family.RECURRENT, estimate, "recurrent network");
+            List<String> cells = new ArrayList<>();
+            for (String r : List.of("LSTM", "GRU", "RNN")) {
+                if (ops.containsKey(r)) {
+                    cells.add(ops.get(r) + " " + r);
+                }
+            }
+            return byCompute(Family.RECURRENT, estimate, String.join(", ", cells) + " node(s): recurrent network");
         }
         Map<String, OnnxMl.TensorProto> inits = model.initializers();
         boolean tokenInput = tokenInput(model);

@@ -123,7 +123,7 @@ class ModelInspectorTest {
         assumeTrue(Files.exists(lstm), "LSTM fixture not built yet");
         var kind = ModelInspector.inspect(OnnxModel.parse(Files.readAllBytes(lstm)));
         assertThat(kind.byCompute()).isTrue();
-        assertThat(kind.reason()).startsWith("recurrent 100.0% of ");
+        assertThat(kind.reason()).startsWith("recurrent 100.0% of ").endsWith("1 LSTM node(s): recurrent network");
     }
 
     @Test
