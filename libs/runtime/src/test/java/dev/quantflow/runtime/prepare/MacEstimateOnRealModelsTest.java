@@ -44,6 +44,15 @@ class MacEstimateOnRealModelsTest {
     }
 
     @Test
+    void paddleOcrRecognizerIsStaticDespiteItsAttentionNeck() throws Exception {
+        // PP-OCRv4 rec: a CNN backbone, then an SVTR neck with self-attention; the backbone does most of the work
+        var kind = preparedAndInspected("rec", "ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 320);
+        assertThat(kind.family()).isEqualTo(ModelInspector.Family.VISION);
+        assertThat(kind.macs().macs().get(MacEstimator.OpFamily.ATTENTION)).isPositive();
+        assertThat(kind.macs().share(MacEstimator.OpFamily.CONVOLUTION)).isGreaterThan(0.8);
+    }
+
+    @Test
     void theFixturesAndMiniLm() throws Exception {
         OnnxModel cnn = OnnxModel.parse(Files.readAllBytes(FIXTURES.resolve("fashion-cnn/model.onnx")));
         var cnnKind = inspectedWithOrtShapes("fashion-cnn", cnn,
