@@ -26,6 +26,8 @@ import ai.onnx.proto.OnnxMl;
  *       {@code Gemm} A[M, K] (or [K, M] with transA): {@code M·N·K = prod(Y)·K}. → MATMUL when either operand is
  *       a weight (an initializer, a {@code Constant}, or computed from those only), ATTENTION when both are
  *       activations (Q·Kᵀ, scores·V).</li>
+ *   <li>{@code Einsum} (explicit equation, no ellipsis): the product of the sizes of all its index letters, e.g.
+ *       {@code bhqd,bhkd->bhqk} is {@code b·h·q·k·d}; MATMUL or ATTENTION as for MatMul.</li>
  *   <li>{@code LSTM}, {@code GRU}, {@code RNN} X[seq, batch, input] (layout 0; [batch, seq, input] with layout 1),
  *       W[dirs, gates·H, input], R[dirs, gates·H, H]: {@code seq·batch·(prod(W) + prod(R)) =
  *       seq·batch·dirs·gates·H·(input + H)} — gates 4 for LSTM, 3 for GRU, 1 for RNN, dirs 2 when bidirectional.
@@ -43,7 +45,8 @@ import ai.onnx.proto.OnnxMl;
  * then per sample, and the estimate says so). Shapes not given are propagated in graph order through the common ops
  * (Conv and pools, MatMul/Gemm, elementwise with broadcasting, Flatten, Reshape with a constant shape, Transpose,
  * Squeeze/Unsqueeze, Concat, Gather, the recurrent ops, …). A compute-family node whose shape stays unknown is listed
- * in {@link MacEstimate#unknown()}; nothing here throws on a graph it cannot size.
+ * in {@link MacEstimate#unknown()}; nothing here throws on a graph it cannot size. Nodes inside If/Loop/Scan
+ * subgraphs are not counted.
  */
 public final class MacEstimator {
 
@@ -154,7 +157,11 @@ public final class MacEstimator {
                 }
                 shape.put(vi.getName(), s);
             }
-            given.forEach((name, dims) -> shape.put(name, dims.clone()));
+            given.forEach((name, dims) -> {
+                if (name != null && dims != null) {
+                    shape.put(name, dims.clone());
+                }
+            });
         }
 
         /** A value info's shape when it declares one (no shape at all is not a scalar) with every dim fixed. */
@@ -171,12 +178,14 @@ public final class MacEstimator {
 
         private void readInts(String name, OnnxMl.TensorProto t) {
             try {
-                if (t.getDataType() == OnnxMl.TensorProto.DataType.INT64_VALUE && t.getDimsCount() <= 1) {
+                if (t.getDimsCount() > 1 || Tensors.elementCount(Tensors.dims(t)) > 64) {
+                    return; // shape-like values only: a few entries
+                }
+                if (t.getDataType() == OnnxMl.TensorProto.DataType.INT64_VALUE) {
                     intValues.put(name, Tensors.toLongArray(t));
-                } else if (t.getDataType() == OnnxMl.TensorProto.DataType.INT32_VALUE && t.getDimsCount() <= 1) {
+                } else if (t.getDataType() == OnnxMl.TensorProto.DataType.INT32_VALUE) {
                     intValues.put(name, java.util.Arrays.stream(Tensors.toIntArray(t)).asLongStream().toArray());
-                } else if (t.getDataType() == OnnxMl.TensorProto.DataType.FLOAT_VALUE && t.getDimsCount() <= 1
-                    && Tensors.elementCount(Tensors.dims(t)) <= 16) {
+                } else if (t.getDataType() == OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
                     floatValues.put(name, Tensors.toFloatArray(t)); // Resize/Upsample scales
                 }
             } catch (RuntimeException unreadable) {
@@ -292,6 +301,18 @@ public final class MacEstimator {
                     }
                     case "MatMul", "MatMulInteger" -> put(out, matmulOut(x, s(Nodes.input(n, 1))));
                     case "Gemm" -> put(out, gemmOut(n, x, s(Nodes.input(n, 1))));
+                    case "Einsum" -> {
+                        Map<Character, Long> sizes = einsumSizes(n);
+                        String eq = equation(n);
+                        if (sizes != null && eq.contains("->")) {
+                            String o = eq.substring(eq.indexOf("->") + 2);
+                            long[] r = new long[o.length()];
+                            for (int i = 0; i < r.length; i++) {
+                                r[i] = sizes.get(o.charAt(i));
+                            }
+                            put(out, r);
+                        }
+                    }
                     case "Flatten" -> put(out, flattenOut(n, x));
                     case "Reshape" -> put(out, reshapeOut(x, intValues.get(Nodes.input(n, 1))));
                     case "Transpose" -> put(out, transposeOut(n, x));
@@ -779,7 +800,7 @@ public final class MacEstimator {
         private OpFamily family(OnnxMl.NodeProto n) {
             return switch (n.getOpType()) {
                 case "Conv", "ConvInteger", "ConvTranspose" -> OpFamily.CONVOLUTION;
-                case "MatMul", "MatMulInteger", "Gemm" ->
+                case "MatMul", "MatMulInteger", "Gemm", "Einsum" ->
                     weights.contains(Nodes.input(n, 0)) || weights.contains(Nodes.input(n, 1))
                         ? OpFamily.MATMUL : OpFamily.ATTENTION;
                 case "Attention", "MultiHeadAttention" -> OpFamily.ATTENTION;
@@ -802,8 +823,8 @@ public final class MacEstimator {
                 }
                 return;
             }
-            if (f == OpFamily.OTHER && m == 0) {
-                return;
+            if (m == 0) {
+                return; // data movement (or an empty tensor)
             }
             macs.merge(f, m, MacEstimate::saturatingAdd);
             nodes.merge(f, 1, Integer::sum);
@@ -832,6 +853,17 @@ public final class MacEstimator {
                         return -1;
                     }
                     return mul(prod(y), Nodes.intAttribute(n, "transA", 0) == 1 ? x[0] : x[1]);
+                }
+                case "Einsum" -> {
+                    Map<Character, Long> sizes = einsumSizes(n);
+                    if (sizes == null) {
+                        return -1;
+                    }
+                    long p = 1;
+                    for (long v : sizes.values()) {
+                        p = mul(p, v);
+                    }
+                    return n.getInputCount() < 2 ? 0 : p; // a contraction visits every index combination once
                 }
                 case "LSTM", "GRU", "RNN" -> {
                     long[] w = s(Nodes.input(n, 1));
@@ -870,6 +902,33 @@ public final class MacEstimator {
                     return 0;
                 }
             }
+        }
+
+        private static String equation(OnnxMl.NodeProto n) {
+            return Nodes.attribute(n, "equation").map(a -> a.getS().toStringUtf8()).orElse("").replace(" ", "");
+        }
+
+        /** Size of every index letter of an Einsum (explicit form, no ellipsis); null when a shape is unknown. */
+        private Map<Character, Long> einsumSizes(OnnxMl.NodeProto n) {
+            String eq = equation(n);
+            if (eq.isEmpty() || eq.contains(".")) {
+                return null;
+            }
+            String[] operands = (eq.contains("->") ? eq.substring(0, eq.indexOf("->")) : eq).split(",", -1);
+            if (operands.length != n.getInputCount()) {
+                return null;
+            }
+            Map<Character, Long> sizes = new HashMap<>();
+            for (int i = 0; i < operands.length; i++) {
+                long[] dims = s(n.getInput(i));
+                if (dims == null || dims.length != operands[i].length()) {
+                    return null;
+                }
+                for (int j = 0; j < dims.length; j++) {
+                    sizes.merge(operands[i].charAt(j), dims[j], Math::max);
+                }
+            }
+            return sizes;
         }
 
         private static String describe(OnnxMl.NodeProto n) {

@@ -72,6 +72,20 @@ class MacEstimatorTest {
     }
 
     @Test
+    void anEinsumContractionVisitsEveryIndexCombination() {
+        // bhqd,bhkd->bhqk over q, k [2, 4, 16, 8]: 2·4·16·16·8 = 16,384 (both activations: attention);
+        // the Softmax after it sees the inferred [2, 4, 16, 16]: 2,048
+        OnnxModel m = Graph.of().input("q", 2, 4, 16, 8).input("k", 2, 4, 16, 8)
+            .node("Einsum", List.of("q", "k"), "s", OnnxMl.AttributeProto.newBuilder().setName("equation")
+                .setType(OnnxMl.AttributeProto.AttributeType.STRING)
+                .setS(com.google.protobuf.ByteString.copyFromUtf8("bhqd,bhkd->bhqk")).build())
+            .node("Softmax", List.of("s"), "p").output("p").model();
+        MacEstimate e = MacEstimator.estimate(m);
+        assertThat(e.macs().get(OpFamily.ATTENTION)).isEqualTo(16_384L);
+        assertThat(e.macs().get(OpFamily.OTHER)).isEqualTo(2_048L);
+    }
+
+    @Test
     void aBidirectionalLstmCountsFourGatesBothDirectionsEveryStep() {
         // seq 10, batch 2, input 16, hidden 8, 2 directions: 2 dirs · 4 gates · 8 · (16 + 8) · 10 · 2 = 30,720
         OnnxModel m = Graph.of().input("x", 10, 2, 16).weight("w", 2, 32, 16).weight("r", 2, 32, 8)
