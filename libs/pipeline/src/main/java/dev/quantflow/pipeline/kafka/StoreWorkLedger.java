@@ -39,12 +39,20 @@ public final class StoreWorkLedger implements WorkLedger {
     @Override
     public Delivery delivery(String jobId, String group, String eventId) throws Exception {
         Optional<byte[]> bytes = read(ArtifactKeys.deliveries(jobId, group, eventId));
-        return bytes.isEmpty() ? Delivery.NONE : JSON.readValue(bytes.get(), Delivery.class);
+        return bytes.isEmpty() ? Delivery.NONE : decode(bytes.get());
     }
 
     @Override
     public void saveDelivery(String jobId, String group, String eventId, Delivery delivery) throws Exception {
-        store.put(ArtifactKeys.deliveries(jobId, group, eventId), JSON.writeValueAsBytes(delivery), "application/json");
+        store.put(ArtifactKeys.deliveries(jobId, group, eventId), encode(delivery), "application/json");
+    }
+
+    static byte[] encode(Delivery delivery) throws java.io.IOException {
+        return JSON.writeValueAsBytes(delivery);
+    }
+
+    static Delivery decode(byte[] json) throws java.io.IOException {
+        return JSON.readValue(json, Delivery.class);
     }
 
     private Optional<byte[]> read(String key) throws StoreException {

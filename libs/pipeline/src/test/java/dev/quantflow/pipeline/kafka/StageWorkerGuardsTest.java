@@ -297,6 +297,14 @@ class StageWorkerGuardsTest {
     }
 
     @Test
+    void theStoredDeliveryRecordReadsBackAsWritten() throws Exception {
+        Delivery d = Delivery.NONE.next().next().withError("store unreachable").withPeakRss(11_300_000_000L);
+        assertThat(StoreWorkLedger.decode(StoreWorkLedger.encode(d))).isEqualTo(d);
+        assertThat(new String(StoreWorkLedger.encode(d), java.nio.charset.StandardCharsets.UTF_8))
+            .contains("\"count\":2", "\"peakRssBytes\":11300000000");
+    }
+
+    @Test
     void describesPeakMemory() {
         assertThat(PeakRss.describe(11_300_000_000L)).isEqualTo("11.3 GB");
         assertThat(PeakRss.describe(512_000_000L)).isEqualTo("512 MB");

@@ -129,8 +129,9 @@ public final class JobWatch {
             Duration silent = Duration.between(w.lastHeard, now);
             if (now.isAfter(deadline)) {
                 out.add(new Overdue(e.getKey(), w.attempt, w.stage, ReasonCodes.DEADLINE_EXCEEDED,
-                    "past its time budget: running for " + human(Duration.between(w.firstSeen, now)) + ", deadline "
-                        + deadline + " (timeBudgetSeconds); " + (w.working ? "it was in stage " + w.stage + ", working"
+                    "past its time budget: running for " + human(Duration.between(w.firstSeen, now)) + " since it was"
+                        + " accepted, deadline " + deadline.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        + " (timeBudgetSeconds); " + (w.working ? "it was in stage " + w.stage + ", working"
                             : "it was after stage " + w.stage + ", waiting for the next stage's worker")
                         + ", attempt " + w.attempt));
             } else if (w.working && silent.compareTo(lease) > 0) {
