@@ -496,6 +496,17 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
 
     private void publishDeadLetter(ConsumerRecord<String, byte[]> record, EventHeader cause, String code, String lastError,
                                    int deliveries, long peakRss) {
+        try {
+            publishDeadLetterOrThrow(record, cause, code, lastError, deliveries, peakRss);
+        } catch (RuntimeException e) {
+            // The job's failure still goes out; the record stays where it was, at a logged offset.
+            LOG.errorf("%s: cannot publish %s-%d@%d to %s (%s)", handler.stage(), record.topic(), record.partition(),
+                record.offset(), Topics.DEAD_LETTERS.name(), e.getMessage());
+        }
+    }
+
+    private void publishDeadLetterOrThrow(ConsumerRecord<String, byte[]> record, EventHeader cause, String code,
+                                          String lastError, int deliveries, long peakRss) {
         publisher.publish(Topics.DEAD_LETTERS, cause.getJobId(), DeadLetter.newBuilder()
             .setHeader(EventHeaders.derived(cause, cause.getAttempt(), producer, version, "dead-letter-" + handler.group()))
             .setSourceTopic(record.topic())

@@ -297,6 +297,25 @@ class StageWorkerGuardsTest {
     }
 
     @Test
+    void anUnreadableRecordGoesToTheDeadLetterTopicUnchanged() throws Exception {
+        start(GuardSettings.DEFAULTS);
+        byte[] garbage = "{\"not\":\"avro\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        consumer.schedulePollTask(() -> {
+            consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), 0, "job-garbage", garbage));
+            consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), 1, "job-ok",
+                AvroCodec.encode(request("job-ok"))));
+        });
+        await("job-ok forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-ok").isEmpty());
+        assertThat(published(Topics.DEAD_LETTERS, "job-garbage")).singleElement().satisfies(d -> {
+            assertThat(d.getReasonCode()).isEqualTo(ReasonCodes.BAD_EVENT);
+            assertThat(d.getPayload().array()).isEqualTo(garbage);
+            assertThat(d.getSourceOffset()).isZero();
+        });
+        assertThat(published(Topics.JOBS_FAILED, "job-garbage")).singleElement()
+            .extracting(JobFailed::getReasonCode).isEqualTo(ReasonCodes.BAD_EVENT);
+    }
+
+    @Test
     void theStoredDeliveryRecordReadsBackAsWritten() throws Exception {
         Delivery d = Delivery.NONE.next().next().withError("store unreachable").withPeakRss(11_300_000_000L);
         assertThat(StoreWorkLedger.decode(StoreWorkLedger.encode(d))).isEqualTo(d);
