@@ -51,7 +51,7 @@ KNOWN_KINDS = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
 }
-STAGE_WORKER_WRITES = ["quantflow.jobs.status", "quantflow.jobs.failed"]
+STAGE_WORKER_WRITES = ["quantflow.jobs.status", "quantflow.jobs.failed", "quantflow.dlq"]
 PRESTOP_SECONDS_MAX = 60
 
 

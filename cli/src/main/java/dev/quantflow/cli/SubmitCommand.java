@@ -55,7 +55,7 @@ final class SubmitCommand implements Callable<Integer> {
         description = "Attempt budget of the debug loop (default: the server's, 4); when it is spent the best attempt is exported as best effort.")
     Integer maxAttempts;
 
-    @Option(names = "--time-budget", paramLabel = "SECONDS", description = "No new attempt starts after this long (default: the server's, 1 h).")
+    @Option(names = "--time-budget", paramLabel = "SECONDS", description = "Deadline: no new attempt starts after this long, and a job still running then fails with DEADLINE_EXCEEDED (default: the server's, 1 h).")
     Integer timeBudgetSeconds;
 
     @Option(names = "--max-size-ratio", paramLabel = "FRACTION",
