@@ -126,11 +126,10 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
             if (metric.comparesOutputs()) {
                 ctx.status(JobStates.RUNNING, 0.7, "comparing outputs with fp32 (" + metric.metric() + ")");
                 outputs = compareOutputs(fp32, fp32Model, quantized, data);
-                metric = Verdicts.confirmMap(metric, outputs.referenceMin(), outputs.referenceMax());
-                verdict = metric.metric().equals("iou") || metric.perPosition()
-                    ? Verdicts.judgeMaps(outputs, metric.metric(), job.getPlan().getMetricThreshold(),
-                        job.getPlan().getMaxRelativeDrop())
-                    : Verdicts.judgeOutputs(outputs, metric.metric(), job.getPlan().getMetricThreshold());
+                Verdicts.Judged judged = Verdicts.judgeComparison(metric, outputs, job.getPlan().getMetricThreshold(),
+                    job.getPlan().getMaxRelativeDrop());
+                metric = judged.metric();
+                verdict = judged.verdict();
             } else {
                 verdict = Verdicts.judge(fp32Result, qResult, agreement, job.getPlan().getMaxRelativeDrop());
             }

@@ -86,6 +86,24 @@ public final class Verdicts {
             measured * 100, c.samples(), c.positionsPerSample(), t * 100, floor, verdict));
     }
 
+    /** The metric a job was judged on once its outputs were compared, and the verdict. */
+    public record Judged(MetricChoice metric, Verdict verdict) {
+    }
+
+    /**
+     * A job judged on its outputs: an {@code auto} IoU choice is first checked against the fp32 range
+     * ({@link #confirmMap}); then IoU and per-position agreement follow {@link #judgeMaps}, cosine and MSE
+     * {@link #judgeOutputs}.
+     */
+    public static Judged judgeComparison(MetricChoice metric, ComparisonResult c, Double metricThreshold,
+                                         double maxRelativeDrop) {
+        MetricChoice confirmed = confirmMap(metric, c.referenceMin(), c.referenceMax());
+        Verdict verdict = confirmed.metric().equals("iou") || confirmed.perPosition()
+            ? judgeMaps(c, confirmed.metric(), metricThreshold, maxRelativeDrop)
+            : judgeOutputs(c, confirmed.metric(), metricThreshold);
+        return new Judged(confirmed, verdict);
+    }
+
     /**
      * The metric a job is judged on, and why.
      *
