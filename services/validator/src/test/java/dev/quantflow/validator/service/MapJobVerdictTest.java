@@ -26,11 +26,11 @@ import dev.quantflow.runtime.npz.NpzArchive;
  */
 class MapJobVerdictTest {
 
-    private static final int PAGES = 12;
+    static final int PAGES = 12;
     private static final double EDGE = Math.log(3.0 / 7.0); // sigmoid(x) > 0.3 ⇔ x > ln(3/7)
 
     /** x = -4 + 0.25·((16 i + p) mod 33): a grid in [-4, 4] far from both binarization edges. */
-    private static float[] inputs() {
+    static float[] inputs() {
         float[] x = new float[PAGES * 16];
         for (int i = 0; i < x.length; i++) {
             x[i] = -4 + 0.25f * (i % 33);
@@ -40,7 +40,7 @@ class MapJobVerdictTest {
 
     private static final NpzArchive DATA = NpzArchive.of(List.of(NdArray.ofFloats("x", inputs(), PAGES, 1, 4, 4)));
 
-    private static byte[] sigmoidMap(float shift, boolean sigmoid) {
+    static byte[] sigmoidMap(float shift, boolean sigmoid) {
         OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("map")
             .addInput(ValueInfos.tensor("x", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "N", 1, 4, 4))
             .addOutput(ValueInfos.tensor("prob", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "N", 1, 4, 4))
@@ -66,7 +66,7 @@ class MapJobVerdictTest {
     }
 
     /** Σ over pages of |reference foreground| / |candidate foreground|, / pages (both empty = 1). */
-    private static double expectedMeanIou(float shift) {
+    static double expectedMeanIou(float shift) {
         float[] x = inputs();
         double sum = 0;
         for (int i = 0; i < PAGES; i++) {

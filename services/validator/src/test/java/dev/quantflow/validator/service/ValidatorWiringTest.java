@@ -8,13 +8,10 @@ import java.util.List;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
-import ai.onnx.proto.OnnxMl;
 import dev.quantflow.contracts.AttemptMetrics;
 import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.JobPlan;
 import dev.quantflow.events.JobStatus;
-import dev.quantflow.onnx.Tensors;
-import dev.quantflow.onnx.ValueInfos;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzWriter;
 
@@ -68,39 +65,14 @@ class ValidatorWiringTest extends StageWiringTest {
         assertThat(probe.readFor(Topics.JOBS_FAILED, job, QUIET)).isEmpty();
     }
 
-    // ---- probability maps: y = Sigmoid(x + shift), x [N, 1, 4, 4] ----
-
-    private static final int MAP_SAMPLES = 12;
-
-    /** x = -4 + 0.25·((16 i + p) mod 33): a grid in [-4, 4] far from both binarization edges used below. */
-    private static float[] mapInputs() {
-        float[] x = new float[MAP_SAMPLES * 16];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = -4 + 0.25f * (i % 33);
-        }
-        return x;
-    }
-
-    private static byte[] sigmoidMap(float shift) {
-        OnnxMl.GraphProto g = OnnxMl.GraphProto.newBuilder().setName("map")
-            .addInput(ValueInfos.tensor("x", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "N", 1, 4, 4))
-            .addOutput(ValueInfos.tensor("prob", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "N", 1, 4, 4))
-            .addInitializer(Tensors.floatTensor("shift", new long[] {1}, new float[] {shift}))
-            .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Add").setName("add").addInput("x").addInput("shift")
-                .addOutput("logit"))
-            .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Sigmoid").setName("sigmoid").addInput("logit")
-                .addOutput("prob"))
-            .build();
-        return OnnxMl.ModelProto.newBuilder().setIrVersion(8).setProducerName("quantflow-tests")
-            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
-            .setGraph(g).build().toByteArray();
-    }
+    // ---- probability maps: y = Sigmoid(x + shift), x [N, 1, 4, 4] (models and data of MapJobVerdictTest) ----
 
     private ValidationRequested mapRequest(String job, float quantizedShift) throws Exception {
-        ArtifactRef model = probe.putInput(job, "model.onnx", sigmoidMap(0));
-        ArtifactRef quantized = probe.putInput(job, "model.int8.onnx", sigmoidMap(quantizedShift));
+        ArtifactRef model = probe.putInput(job, "model.onnx", MapJobVerdictTest.sigmoidMap(0, true));
+        ArtifactRef quantized = probe.putInput(job, "model.int8.onnx", MapJobVerdictTest.sigmoidMap(quantizedShift, true));
         ByteArrayOutputStream npz = new ByteArrayOutputStream();
-        NpzWriter.write(npz, List.of(NdArray.ofFloats("x", mapInputs(), MAP_SAMPLES, 1, 4, 4)), false);
+        NpzWriter.write(npz, List.of(NdArray.ofFloats("x", MapJobVerdictTest.inputs(), MapJobVerdictTest.PAGES, 1, 4, 4)),
+            false);
         ArtifactRef eval = probe.putInput(job, "validation.npz", npz.toByteArray());
         var context = TestJobs.context(JobInputs.newBuilder().setModel(model).setValidation(eval).build(), "static",
             Recipe.newBuilder().build());
@@ -140,23 +112,11 @@ class ValidatorWiringTest extends StageWiringTest {
         List<JobStatus> statuses = probe.await(Topics.JOBS_STATUS, job,
             l -> l.stream().anyMatch(st -> st.getMessage().contains("misses target")), WAIT);
         assertThat(statuses).extracting(JobStatus::getMessage).anyMatch(msg -> msg.contains("mean IoU"));
-        // sigmoid(x) > 0.3 ⇔ x > ln(3/7); the candidate lights up wherever x + 2 > ln(3/7)
-        double edge = Math.log(3.0 / 7.0);
-        float[] x = mapInputs();
-        double sum = 0;
-        for (int i = 0; i < MAP_SAMPLES; i++) {
-            int reference = 0;
-            int candidate = 0;
-            for (int p = 0; p < 16; p++) {
-                reference += x[16 * i + p] > edge ? 1 : 0;
-                candidate += x[16 * i + p] + 2 > edge ? 1 : 0; // a superset of the reference's foreground
-            }
-            sum += candidate == 0 ? 1 : (double) reference / candidate;
-        }
         AttemptMetrics m = attemptMetrics(job);
         assertThat(m.passed()).isFalse();
         assertThat(m.target().metric()).isEqualTo("mean-iou");
-        assertThat(m.target().value()).isCloseTo(sum / MAP_SAMPLES, Offset.offset(1e-9)).isLessThan(0.98);
+        assertThat(m.target().value()).isCloseTo(MapJobVerdictTest.expectedMeanIou(2f), Offset.offset(1e-9))
+            .isLessThan(0.98);
         assertThat(m.outputs().meanIou()).isEqualTo(m.target().value());
         assertThat(m.diagnosis()).isNotBlank();
         assertThat(m.route()).isNotBlank().isNotEqualTo("export");
