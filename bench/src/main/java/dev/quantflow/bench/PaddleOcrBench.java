@@ -96,7 +96,7 @@ public final class PaddleOcrBench {
         StaticQuantizationResult result = new StaticQdqQuantizer().quantize(prepared.model(), stats, recipe);
         System.out.printf(Locale.ROOT, "%s: preparation %.1f s (%s; max |diff| %.2e on %d inputs), calibration %.1f s"
                 + " (%d samples), int8 %d nodes, fp32 %d%n", name, (t1 - t0) / 1e9, prepared.report().summary(),
-            prepared.check().maxAbsDifference(), prepared.check().samples(), (t2 - t1) / 1e9, calib.array("x").rows(),
+            prepared.check().maxAbsDiff(), prepared.check().samples(), (t2 - t1) / 1e9, calib.array("x").rows(),
             result.quantizedNodes().size(), result.keptFloatNodes().size());
         Map<String, Integer> reasons = new TreeMap<>();
         for (NodeDecision d : result.keptFloatNodes()) {
