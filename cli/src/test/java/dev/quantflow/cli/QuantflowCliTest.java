@@ -299,6 +299,15 @@ class QuantflowCliTest {
     }
 
     @Test
+    void theReportSaysWhichIsaTheRecipeWasMadeFor() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static","quantization":{"isa":{"hardwareClass":"x86-avx512-vnni",
+             "weightBits":8,"headline":"recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations"}}}"""));
+        assertThat(text).contains("\nrecipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations\n");
+        assertThat(ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\"}"))).doesNotContain("recipe made for");
+    }
+
+    @Test
     void aReportOfAnotherShapeIsAClearErrorNotAStackTrace() throws Exception {
         assertThatThrownBy(() -> ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\",\"attempts\":\"three\"}")))
             .isInstanceOf(CliException.class).hasMessageContaining("cannot read").hasMessageContaining("attempts");

@@ -62,6 +62,35 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
         return forHost(host);
     }
 
+    /**
+     * {@link #resolve(String, CpuFeatures)} with the user's weight range, which wins when set.
+     *
+     * @param reduceRangeWeights the recipe's choice, or null for the rule's
+     */
+    public static IsaRecipe resolve(String targetHardwareClass, Boolean reduceRangeWeights, CpuFeatures host) {
+        IsaRecipe r = resolve(targetHardwareClass, host);
+        return reduceRangeWeights == null ? r : r.withReduceRangeWeights(reduceRangeWeights);
+    }
+
+    /**
+     * {@link #resolve(String, Boolean, CpuFeatures)} with the user's activation type, which wins when set.
+     *
+     * @param activationType {@code uint8}, {@code int8}, or empty / null for the rule's
+     * @throws IllegalArgumentException for an unknown class or activation type (the message says which are known)
+     */
+    public static IsaRecipe resolve(String targetHardwareClass, Boolean reduceRangeWeights, String activationType,
+                                    CpuFeatures host) {
+        IsaRecipe r = resolve(targetHardwareClass, reduceRangeWeights, host);
+        String act = activationType == null ? "" : activationType.trim().toLowerCase(Locale.ROOT);
+        return switch (act) {
+            case "" -> r;
+            case "uint8" -> r.withUserActivationType(ActivationType.UINT8, act);
+            case "int8" -> r.withUserActivationType(ActivationType.INT8, act);
+            default -> throw new IllegalArgumentException("activation type must be uint8 or int8 (or empty: per the "
+                + "target ISA), not '" + activationType + "'");
+        };
+    }
+
     /** The recipe for a CPU of class {@code c} (the model is made for that class, wherever it is quantized). */
     public static IsaRecipe forTarget(IsaClass c) {
         return rule(c, SOURCE_TARGET, null, definingFlags(c), c == IsaClass.GENERIC ? "another architecture" : c.id());
@@ -83,8 +112,8 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
             case X86_SSE, X86_AVX2, X86_AVX512 -> {
                 reduce = true;
                 weightNote = "no VNNI";
-                weightReason = String.format(Locale.ROOT, "7-bit weights [-%d, %d]: %s has no VNNI; (v)pmaddubsw adds two "
-                    + "u8·s8 products into a saturating int16 (2·255·%d = %d > 32767, 2·255·%d = %d fits)", reduced, reduced,
+                weightReason = String.format(Locale.ROOT, "7-bit weights (|code| ≤ %d): %s has no VNNI; (v)pmaddubsw adds two "
+                    + "u8·s8 products into a saturating int16 (2·255·%d = %d > 32767, 2·255·%d = %d fits)", reduced,
                     where, full, 2 * 255 * full, reduced, 2 * 255 * reduced);
             }
             case X86_AVX512_VNNI, X86_AVX_VNNI, X86_AMX -> {
@@ -95,8 +124,8 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
                     case X86_AVX_VNNI -> "avx_vnni (vpdpbusd)";
                     default -> "avx512_vnni (vpdpbusd)";
                 };
-                weightReason = String.format(Locale.ROOT, "8-bit weights [-%d, %d]: %s accumulates u8·s8 products in int32, "
-                    + "no int16 pair sum to saturate", full, full, instruction);
+                weightReason = String.format(Locale.ROOT, "8-bit weights (|code| ≤ %d): %s accumulates u8·s8 products in int32, "
+                    + "no int16 pair sum to saturate", full, instruction);
             }
             case ARM64_NEON, ARM64_DOTPROD, ARM64_I8MM -> {
                 reduce = false;
@@ -110,14 +139,14 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
                     case ARM64_DOTPROD -> "asimddp (sdot) accumulates four s8·s8 products in int32";
                     default -> "NEON widens 8-bit products to int16 and accumulates them in int32";
                 };
-                weightReason = String.format(Locale.ROOT, "8-bit weights [-%d, %d]: %s; even an int16 pair sum fits "
-                    + "(2·128·127 = 32512 ≤ 32767)", full, full, instruction);
+                weightReason = String.format(Locale.ROOT, "8-bit weights (|code| ≤ %d): %s; even an int16 pair sum fits "
+                    + "(2·128·127 = 32512 ≤ 32767)", full, instruction);
             }
             default -> {
                 reduce = true;
                 weightNote = "generic";
-                weightReason = String.format(Locale.ROOT, "7-bit weights [-%d, %d]: no known integer ISA on %s; the range "
-                    + "that cannot saturate any int16 pair sum (2·255·%d = %d ≤ 32767)", reduced, reduced, where, reduced,
+                weightReason = String.format(Locale.ROOT, "7-bit weights (|code| ≤ %d): no known integer ISA on %s; the range "
+                    + "that cannot saturate any int16 pair sum (2·255·%d = %d ≤ 32767)", reduced, where, reduced,
                     2 * 255 * reduced);
             }
         }
@@ -165,8 +194,8 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
     /** The user's choice of weight range, which wins over the rule. */
     public IsaRecipe withReduceRangeWeights(boolean reduce) {
         int max = reduce ? SymmetricWeightQuantizer.REDUCED_RANGE : SymmetricWeightQuantizer.FULL_RANGE;
-        String reason = String.format(Locale.ROOT, "%d-bit weights [-%d, %d]: set by the recipe (reduceRangeWeights = %s)",
-            reduce ? 7 : 8, max, max, reduce);
+        String reason = String.format(Locale.ROOT, "%d-bit weights (|code| ≤ %d): set by the recipe (reduceRangeWeights = %s)",
+            reduce ? 7 : 8, max, reduce);
         return new IsaRecipe(isaClass, source, cpuModel, flags, reduce ? 7 : 8, max, activationType, "set by the recipe",
             List.of(reason, reasons.get(1)));
     }
@@ -192,6 +221,12 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
     public IsaRecipe withActivationType(ActivationType type, String why) {
         return new IsaRecipe(isaClass, source, cpuModel, flags, weightBits, weightMax, type, weightNote,
             List.of(reasons.get(0), why));
+    }
+
+    /** The activation type the user wrote in the recipe ({@code asWritten}, e.g. {@code int8}), which wins. */
+    public IsaRecipe withUserActivationType(ActivationType type, String asWritten) {
+        String label = type == ActivationType.INT8 ? "s8" : "u8";
+        return withActivationType(type, label + " activations: set by the recipe (activationType = " + asWritten + ")");
     }
 
     /** {@code u8} or {@code s8}. */

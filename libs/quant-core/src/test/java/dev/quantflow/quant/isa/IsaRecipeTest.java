@@ -34,7 +34,7 @@ class IsaRecipeTest {
         assertThat(r.activationLabel()).isEqualTo(activations);
         assertThat(r.activationType()).isEqualTo(activations.equals("s8") ? ActivationType.INT8 : ActivationType.UINT8);
         assertThat(r.reasons()).hasSize(2);
-        assertThat(r.reasons().get(0)).startsWith(bits + "-bit weights [-" + r.weightMax() + ", " + r.weightMax() + "]: ");
+        assertThat(r.reasons().get(0)).startsWith(bits + "-bit weights (|code| ≤ " + r.weightMax() + "): ");
         assertThat(r.reasons().get(1)).startsWith(activations + " activations: ");
         assertThat(r.headline()).isEqualTo("recipe made for " + r.isaClass().id() + ": " + bits + "-bit weights (" + note
             + "), " + activations + " activations");
@@ -73,7 +73,7 @@ class IsaRecipeTest {
         assertThat(r.weightBits()).isEqualTo(7);
         assertThat(r.reduceRangeWeights()).isTrue();
         assertThat(r.activationType()).isEqualTo(ActivationType.INT8);
-        assertThat(r.reasons()).containsExactly("7-bit weights [-64, 64]: set by the recipe (reduceRangeWeights = true)",
+        assertThat(r.reasons()).containsExactly("7-bit weights (|code| ≤ 64): set by the recipe (reduceRangeWeights = true)",
             "s8 activations: set by the recipe (activationType = int8)");
         assertThat(r.headline()).isEqualTo("recipe made for x86-avx512-vnni: 7-bit weights (set by the recipe), s8 activations");
         IsaRecipe full = IsaRecipe.forTarget(IsaClass.X86_AVX2).withReduceRangeWeights(false);
