@@ -27,6 +27,7 @@ import dev.quantflow.contracts.Baseline;
 import dev.quantflow.contracts.Comparison;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.NodeDecision;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
@@ -65,7 +66,10 @@ class ReportSchemaTest {
         JobContext job = job("static", percentile);
         QuantizationSummary summary = QuantizationSummary.nodes(430_000L, 120_000L,
             List.of(NodeDecision.of("/conv1/Conv", "Conv", true, "int8 weights and activations")),
-            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")));
+            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")))
+            .withIsa(new IsaSummary("x86-avx2", "host", "AMD EPYC 7B13", List.of("avx2", "f16c", "fma"), 7,
+                IsaSummary.symmetricRange(64), "uint8", "recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations",
+                List.of("7-bit weights (|code| ≤ 64): x86-avx2 has no VNNI", "u8 activations: x86")));
         AttemptMetrics first = int8Metrics(1, minmax, 0.86, false, "calibration", summary);
         AttemptMetrics second = int8Metrics(2, percentile, 0.905, true, "export", summary);
 
@@ -78,6 +82,7 @@ class ReportSchemaTest {
         assertThat(errors(json)).isEmpty();
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
             .contains("\"x86-avx2\"").contains("\"latencyBatchN\"");
+        assertThat(report.quantization().isa().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
     }
 
     @Test
