@@ -199,6 +199,53 @@ class NpzArchiveTest {
             .isInstanceOf(DatasetException.class).hasMessageContaining("pixels").hasMessageContaining("[input, labels]");
     }
 
+    /** A valid float32 array of {@code n} zeros: deflates about 1000:1. */
+    private static byte[] zeros(int n) {
+        return NpyFormat.write(NdArray.ofFloats("x", new float[n], n));
+    }
+
+    @Test
+    void anEntryThatInflatesFarBeyondItsCompressedSizeIsRefusedAsAZipBomb() throws IOException {
+        byte[] bomb = zipOf("x.npy", zeros(8 << 20));          // 32 MiB of zeros in ~32 KiB
+        assertThat(bomb.length).isLessThan(1 << 20);
+        NpzArchive.Limits limits = new NpzArchive.Limits(1L << 30, 100, 1L << 20);
+        assertThatThrownBy(() -> NpzArchive.read(new ByteArrayInputStream(bomb), limits))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("x.npy").hasMessageContaining("zip bomb")
+            .hasMessageContaining("100 times");
+        // the same archive within a generous ratio reads (the check is the ratio, not the size)
+        assertThat(NpzArchive.read(new ByteArrayInputStream(bomb), new NpzArchive.Limits(1L << 30, 1e6, 1L << 20))
+            .array("x").rows()).isEqualTo(8 << 20);
+    }
+
+    @Test
+    void anArchiveLargerThanTheAbsoluteCapIsRefusedWhileReading() throws IOException {
+        byte[] big = zipOf("x.npy", zeros(4 << 20));           // 16 MiB inflated, no size in the local header
+        NpzArchive.Limits limits = new NpzArchive.Limits(8L << 20, 1e9, 0);
+        assertThatThrownBy(() -> NpzArchive.read(new ByteArrayInputStream(big), limits))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("more than 8.0 MiB").hasMessageContaining("'x.npy'");
+    }
+
+    @Test
+    void aDeclaredSizeBeyondTheCapIsRefusedBeforeAnythingIsInflated() throws IOException {
+        byte[] npy = zeros(4 << 20);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {   // STORED: sizes in the local header, as numpy writes
+            ZipEntry e = new ZipEntry("x.npy");
+            e.setMethod(ZipEntry.STORED);
+            e.setSize(npy.length);
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(npy);
+            e.setCrc(crc.getValue());
+            zip.putNextEntry(e);
+            zip.write(npy);
+            zip.closeEntry();
+        }
+        NpzArchive.Limits limits = new NpzArchive.Limits(1L << 20, 1e9, 0);
+        assertThatThrownBy(() -> NpzArchive.read(new ByteArrayInputStream(out.toByteArray()), limits))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("more than 1.0 MiB");
+        assertThat(NpzArchive.read(new ByteArrayInputStream(out.toByteArray())).array("x").rows()).isEqualTo(4 << 20);
+    }
+
     private static byte[] zipOf(String entry, byte[] content) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
