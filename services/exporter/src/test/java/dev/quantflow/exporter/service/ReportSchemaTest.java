@@ -28,6 +28,7 @@ import dev.quantflow.contracts.Comparison;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
@@ -72,12 +73,14 @@ class ReportSchemaTest {
         Report report = export(job, second, List.of(record(1, minmax, false, "calibration"), record(2, percentile, true, "export")),
             List.of(first, second), "INT8", "model.int8.onnx");
         report = StageJson.read(StageJson.write(report), Report.class).withHardwareProfile("x86-avx2", "quantized",
-            ProfileCollector.profile(profile("x86-avx2")));
+            ProfileCollector.profile(profile("x86-avx2"))).withPreparation(StageJson.read(StageJson.write(
+                ReportsTest.preparation()), Preparation.class));
 
         byte[] json = StageJson.write(report);
         assertThat(errors(json)).isEmpty();
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
-            .contains("\"x86-avx2\"").contains("\"latencyBatchN\"");
+            .contains("\"x86-avx2\"").contains("\"latencyBatchN\"").contains("\"constantsToInitializers\" : 250")
+            .contains("\"Softmax\" : 1");
     }
 
     @Test

@@ -1,0 +1,118 @@
+package dev.quantflow.intake.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import ai.onnx.proto.OnnxMl;
+import dev.quantflow.onnx.Nodes;
+import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.onnx.ValueInfos;
+import dev.quantflow.runtime.npz.NdArray;
+
+/**
+ * Model preparation at submit: an opset-9 export with its weights as {@code Constant} nodes
+ * ({@code fixtures/legacy/cnn_bn_opset9_constants.onnx}, made by export_legacy.py) becomes an opset-17 model with
+ * initializers, checked on the first rows of the calibration data, and method selection sees that model; a modern
+ * model is used as uploaded; a model the upgrade cannot move is refused with 422 naming the op and the opset.
+ */
+class ModelIntakePreparationTest {
+
+    static final Path LEGACY = Path.of("../../fixtures/legacy/cnn_bn_opset9_constants.onnx");
+    static final Path FASHION = Path.of("../../fixtures/fashion-cnn");
+
+    @Test
+    void anOpset9ExportWithConstantWeightsIsPreparedAndCheckedOnTheFirstCalibrationRows() throws Exception {
+        byte[] upload = Files.readAllBytes(LEGACY);
+        OnnxModel original = InputValidator.checkModel(upload);
+        assertThat(original.opsetVersion()).isEqualTo(9);
+        assertThat(ops(original)).contains("Constant", "BatchNormalization");
+
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, original,
+            Files.readAllBytes(FASHION.resolve("calib.npz")), Files.readAllBytes(FASHION.resolve("eval.npz")));
+
+        assertThat(out.changed()).isTrue();
+        OnnxModel prepared = OnnxModel.parse(out.bytes());
+        assertThat(prepared.opsetVersion()).isGreaterThanOrEqualTo(13);
+        assertThat(ops(prepared)).doesNotContain("Constant", "BatchNormalization").contains("Conv", "Gemm");
+        prepared.graph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv"))
+            .forEach(n -> assertThat(prepared.initializerNames()).as(n.getName()).contains(n.getInput(1)));
+        assertThat(out.report().constantsToInitializers()).isEqualTo((int) original.graph().getNodeList().stream()
+            .filter(n -> n.getOpType().equals("Constant")).count());
+        assertThat(out.report().foldedBatchNorms()).isEqualTo(3);
+        assertThat(out.report().opsetFrom()).isEqualTo(9);
+        assertThat(out.report().checkedInputs()).isEqualTo(ModelIntakePreparation.SAMPLE_ROWS);
+        assertThat(out.report().checkedFromData()).isEqualTo(ModelIntakePreparation.SAMPLE_ROWS);
+        assertThat(out.report().maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(out.shapes().get("input")).containsExactly(1, 1, 28, 28);
+        assertThat(out.shapes()).containsKey(prepared.graph().getNode(0).getOutput(0));
+
+        // method selection on the prepared graph: its Conv nodes have initializer weights
+        var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(), true);
+        assertThat(plan.getMethod()).isEqualTo("static");
+        assertThat(plan.getMethodReason()).contains("Conv");
+    }
+
+    @Test
+    void aModernModelIsUsedAsUploaded() throws Exception {
+        byte[] upload = Files.readAllBytes(FASHION.resolve("model.onnx"));
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, InputValidator.checkModel(upload),
+            null, Files.readAllBytes(FASHION.resolve("eval.npz")));
+        assertThat(out.changed()).isFalse();
+        assertThat(out.bytes()).isSameAs(upload);
+        assertThat(out.model().opsetVersion()).isEqualTo(13);
+        assertThat(out.report().opsetTo()).isEqualTo(13);
+        assertThat(out.report().checkedInputs()).isNull();
+        assertThat(out.withKeys("jobs/j/input/model.onnx", "jobs/j/prepared/model.onnx").preparedModelKey()).isNull();
+    }
+
+    @Test
+    void withoutCalibrationDataTheValidationRowsAreTheSample() throws Exception {
+        byte[] upload = Files.readAllBytes(LEGACY);
+        byte[] five = InputValidatorTest.npz(NdArray.ofFloats("input", new float[5 * 784], 5, 1, 28, 28));
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, InputValidator.checkModel(upload),
+            null, five);
+        assertThat(out.report().checkedInputs()).isEqualTo(5);
+        assertThat(out.report().checkedFromData()).isEqualTo(5);
+        byte[] misnamed = InputValidatorTest.npz(NdArray.ofFloats("image", new float[784], 1, 1, 28, 28));
+        assertThatThrownBy(() -> ModelIntakePreparation.prepare(upload, InputValidator.checkModel(upload), null, misnamed))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                assertThat(e.code()).isEqualTo("DATASET_MISMATCH");
+                assertThat(e.getMessage()).contains("validation data").contains("'input'");
+            });
+    }
+
+    @Test
+    void aModelThePreparationCannotUpgradeIsRefusedAtSubmitWith422NamingTheOpAndNothingIsStored() {
+        // ImageScaler (an experimental op, gone from opset 10) has no opset-17 form the upgrade knows
+        OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("old")
+            .addInput(ValueInfos.floatTensor("x", 1, 3, 2, 2)).addOutput(ValueInfos.floatTensor("y", 1, 3, 2, 2))
+            .addNode(Nodes.create("ImageScaler", "scale", List.of("x"), List.of("y"), Nodes.floatAttribute("scale", 2f),
+                OnnxMl.AttributeProto.newBuilder().setName("bias").setType(OnnxMl.AttributeProto.AttributeType.FLOATS)
+                    .addFloats(0f).addFloats(0f).addFloats(0f).build()))
+            .build();
+        byte[] model = OnnxMl.ModelProto.newBuilder().setIrVersion(4)
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(9)).setGraph(graph).build().toByteArray();
+        byte[] data = InputValidatorTest.npz(NdArray.ofFloats("x", new float[2 * 12], 2, 1, 3, 2, 2));
+
+        // the submitter has no store nor publisher: anything stored or started would fail differently
+        JobSubmitter submitter = JobPlanTest.submitter();
+        assertThatThrownBy(() -> submitter.submitUpload(new JobSubmitter.Upload(model, data, data),
+            JobOptions.builder().method("static").build()))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                assertThat(e.status()).isEqualTo(422);
+                assertThat(e.code()).isEqualTo("INVALID_MODEL");
+                assertThat(e.getMessage()).startsWith("model preparation").contains("ImageScaler").contains("opset 9")
+                    .doesNotContain("Exception", "\tat ");
+            });
+    }
+
+    private static List<String> ops(OnnxModel m) {
+        return m.graph().getNodeList().stream().map(OnnxMl.NodeProto::getOpType).toList();
+    }
+}
