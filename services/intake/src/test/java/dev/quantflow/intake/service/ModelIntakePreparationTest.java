@@ -56,6 +56,9 @@ class ModelIntakePreparationTest {
         var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(), true);
         assertThat(plan.getMethod()).isEqualTo("static");
         assertThat(plan.getMethodReason()).contains("Conv");
+        // on the upload, its Conv weights (Constant outputs) are invisible and the Softmax head looks like attention
+        assertThat(JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), original, true).getMethod())
+            .isEqualTo("dynamic");
     }
 
     @Test
