@@ -115,6 +115,69 @@ class ModelIntakePreparationTest {
             });
     }
 
+    /**
+     * The PaddleOCR direction classifier (paddle2onnx, opset 9, every weight a Constant; {@code fixtures/paddleocr/
+     * fetch.sh}) through the submit path's preparation, checked on 8 rows of calibration data in its input range.
+     */
+    @Test
+    void thePaddleOcrDirectionClassifierIsPreparedAtSubmit() throws Exception {
+        Path file = paddleOcr("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+        byte[] upload = Files.readAllBytes(file);
+        OnnxModel original = InputValidator.checkModel(upload);
+        java.util.Random random = new java.util.Random(7);
+        float[] x = new float[8 * 3 * 48 * 192];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = random.nextFloat() * 2 - 1; // (pixel/255 - 0.5) / 0.5, as PaddleOCR normalises
+        }
+        byte[] calib = InputValidatorTest.npz(NdArray.ofFloats("x", x, 8, 3, 48, 192));
+
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, original, calib, calib);
+
+        System.out.println("cls at submit: " + out.report().summary() + "; max |diff| " + out.report().maxAbsDiff()
+            + " on " + out.report().checkedInputs() + " rows, " + out.report().seconds() + " s");
+        assertThat(out.changed()).isTrue();
+        assertThat(out.model().opsetVersion()).isEqualTo(17);
+        assertThat(ops(out.model())).doesNotContain("Constant", "BatchNormalization");
+        assertThat(out.report().checkedFromData()).isEqualTo(8);
+        assertThat(out.report().maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(out.shapes().get("x")).containsExactly(1, 3, 48, 192);
+        var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(), true);
+        assertThat(plan.getMethod()).isEqualTo("static");
+        assertThat(plan.getMethodReason()).contains("Conv");
+        // the upload's Conv weights are Constant outputs: auto took it for an attention model (issue 13)
+        assertThat(JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), original, true).getMethod())
+            .isEqualTo("dynamic");
+    }
+
+    /**
+     * A model fetched by {@code fixtures/paddleocr/fetch.sh}: {@code -Dtest.paddleocr.dir}, {@code
+     * QUANTFLOW_PADDLEOCR_DIR}, or the script's default cache; absent, the test is skipped (failed with
+     * {@code -Dtest.require-real-models=true}, as in CI).
+     */
+    static Path paddleOcr(String file) {
+        String dir = System.getProperty("test.paddleocr.dir");
+        if (dir == null || dir.isBlank()) {
+            dir = System.getenv("QUANTFLOW_PADDLEOCR_DIR");
+        }
+        Path base;
+        if (dir != null && !dir.isBlank()) {
+            base = Path.of(dir);
+        } else {
+            String cache = System.getenv("QUANTFLOW_CACHE");
+            base = (cache == null || cache.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "quantflow")
+                : Path.of(cache)).resolve("paddleocr");
+        }
+        Path path = base.resolve(file);
+        if (!Files.isRegularFile(path)) {
+            String message = file + " not found in " + base + ": run fixtures/paddleocr/fetch.sh";
+            if (Boolean.getBoolean("test.require-real-models")) {
+                throw new AssertionError(message + " (test.require-real-models=true)");
+            }
+            org.junit.jupiter.api.Assumptions.abort(message);
+        }
+        return path;
+    }
+
     private static List<String> ops(OnnxModel m) {
         return m.graph().getNodeList().stream().map(OnnxMl.NodeProto::getOpType).toList();
     }
