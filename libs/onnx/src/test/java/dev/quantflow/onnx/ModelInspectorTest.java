@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +40,90 @@ class ModelInspectorTest {
         assumeTrue(Files.exists(lstm), "LSTM fixture not built yet");
         assertThat(ModelInspector.inspect(OnnxModel.parse(Files.readAllBytes(lstm))).family())
             .isEqualTo(ModelInspector.Family.RECURRENT);
+    }
+
+    @Test
+    void theBundledCnnIsDecidedByItsConvolutionShare() throws Exception {
+        var kind = ModelInspector.inspect(OnnxModel.parse(Files.readAllBytes(FIXTURES.resolve("fashion-cnn/model.onnx"))));
+        assertThat(kind.byCompute()).isTrue();
+        assertThat(kind.macs().dominant()).contains(MacEstimator.OpFamily.CONVOLUTION);
+        assertThat(kind.reason()).containsPattern("^Conv \\d+\\.\\d% of \\d+\\.\\d M MACs per sample");
+    }
+
+    @Test
+    void miniLmWithShapesIsAnEncoderByItsWeightMatMulsAndSequenceSigns() throws Exception {
+        try (InputStream in = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx")) {
+            assumeTrue(in != null, "MiniLM jar not on the test classpath");
+            OnnxModel minilm = OnnxModel.parse(in.readAllBytes());
+            long[] tokens = {1, 128};
+            var kind = ModelInspector.inspect(minilm, Map.of("input_ids", tokens, "attention_mask", tokens,
+                "token_type_ids", tokens));
+            assertThat(kind.family()).isEqualTo(ModelInspector.Family.NLP_ENCODER);
+            assertThat(kind.byCompute()).isTrue();
+            assertThat(kind.macs().dominant()).contains(MacEstimator.OpFamily.MATMUL);
+            assertThat(kind.macs().share(MacEstimator.OpFamily.ATTENTION)).isBetween(0.01, 0.2);
+            assertThat(kind.reason()).startsWith("MatMul/Gemm ").contains("G MACs")
+                .contains("integer token input").contains("embedding Gather").contains("LayerNormalization");
+        }
+    }
+
+    @Test
+    void aCnnWithASmallMatMulSoftmaxHeadIsVisionByComputeAndByStructureWithoutShapes() {
+        // paddle2onnx style: Constant weights, dynamic H and W, a MatMul + Softmax classifier head
+        OnnxModel cls = smallHeadCnn();
+        var withoutShapes = ModelInspector.inspect(cls);
+        assertThat(withoutShapes.family()).isEqualTo(ModelInspector.Family.VISION);
+        assertThat(withoutShapes.byCompute()).isFalse();
+        assertThat(withoutShapes.reason()).contains("MAC estimate not available").contains("Conv 'conv_");
+        var withShapes = ModelInspector.inspect(cls, Map.of("x", new long[] {1, 3, 48, 192}));
+        assertThat(withShapes.family()).isEqualTo(ModelInspector.Family.VISION);
+        assertThat(withShapes.byCompute()).isTrue();
+        assertThat(withShapes.macs().share(MacEstimator.OpFamily.CONVOLUTION)).isGreaterThan(0.9);
+        assertThat(withShapes.reason()).startsWith("Conv ").contains("% of").doesNotContain("transformer");
+    }
+
+    /** Conv 3→16 3×3 stride 2, Conv 16→32 3×3, global pool, Flatten, MatMul [32, 2], Softmax; weights as Constants. */
+    static OnnxModel smallHeadCnn() {
+        return MacEstimatorTest.Graph.of().input("x", 1, 3, -1, -1)
+            .constant("w1", Tensors.floatTensor("w1", new long[] {16, 3, 3, 3}, new float[16 * 27]))
+            .constant("w2", Tensors.floatTensor("w2", new long[] {32, 16, 3, 3}, new float[32 * 16 * 9]))
+            .constant("fc", Tensors.floatTensor("fc", new long[] {32, 2}, new float[64]))
+            .node("Conv", java.util.List.of("x", "w1"), "c1", Nodes.intsAttribute("strides", 2, 2),
+                Nodes.intsAttribute("pads", 1, 1, 1, 1))
+            .node("Relu", java.util.List.of("c1"), "r1")
+            .node("Conv", java.util.List.of("r1", "w2"), "c2", Nodes.intsAttribute("pads", 1, 1, 1, 1))
+            .node("GlobalAveragePool", java.util.List.of("c2"), "g")
+            .node("Flatten", java.util.List.of("g"), "f")
+            .node("MatMul", java.util.List.of("f", "fc"), "logits")
+            .node("Softmax", java.util.List.of("logits"), "p").output("p").model();
+    }
+
+    @Test
+    void aMatMulNetworkIsDenseWithoutSequenceSignsAndAnEncoderWithThem() {
+        OnnxModel mlp = MacEstimatorTest.Graph.of().input("x", -1, 64).weight("w1", 64, 128).weight("w2", 128, 10)
+            .node("MatMul", java.util.List.of("x", "w1"), "h").node("Relu", java.util.List.of("h"), "r")
+            .node("MatMul", java.util.List.of("r", "w2"), "y").output("y").model();
+        var dense = ModelInspector.inspect(mlp);
+        assertThat(dense.family()).isEqualTo(ModelInspector.Family.DENSE);
+        // 64·128 + 128·10 = 9,472 MatMul MACs, 128 Relu outputs: 9,472 / 9,600 = 98.7%
+        assertThat(dense.reason()).startsWith("MatMul/Gemm 98.7% of 9.6 k MACs per sample (other 1.3%)")
+            .contains("no sequence signs");
+        OnnxModel tokens = MacEstimatorTest.Graph.of().intInput("ids", 1, 16).weight("emb", 1000, 64)
+            .weight("w1", 64, 128)
+            .node("Gather", java.util.List.of("emb", "ids"), "e")
+            .node("MatMul", java.util.List.of("e", "w1"), "h").output("h").model();
+        var encoder = ModelInspector.inspect(tokens);
+        assertThat(encoder.family()).isEqualTo(ModelInspector.Family.NLP_ENCODER);
+        assertThat(encoder.reason()).contains("integer token input, embedding Gather");
+    }
+
+    @Test
+    void theLstmFixtureIsRecurrentByCompute() throws Exception {
+        Path lstm = FIXTURES.resolve("lstm/model.onnx");
+        assumeTrue(Files.exists(lstm), "LSTM fixture not built yet");
+        var kind = ModelInspector.inspect(OnnxModel.parse(Files.readAllBytes(lstm)));
+        assertThat(kind.byCompute()).isTrue();
+        assertThat(kind.reason()).startsWith("recurrent 100.0% of ").endsWith("1 LSTM node(s): recurrent network");
     }
 
     @Test
