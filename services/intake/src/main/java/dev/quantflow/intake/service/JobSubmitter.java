@@ -115,7 +115,7 @@ public class JobSubmitter {
             upload.calibration(), upload.validation());
         OnnxModel parsed = prepared.model();
         Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
-        JobPlan plan = plan(options, parsed, given);
+        JobPlan plan = plan(options, parsed, given, shapes);
         Prepared data = prepare(parsed, plan, upload.calibration(), upload.calibrationFileName(), upload.validation(),
             upload.validationFileName(), upload.training(), upload.tokenizer());
         byte[] calibNpz = data.calibration();
@@ -172,7 +172,7 @@ public class JobSubmitter {
             validBytes);
         OnnxModel parsed = prepared.model();
         Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
-        JobPlan plan = plan(options, parsed, given);
+        JobPlan plan = plan(options, parsed, given, shapes);
         byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
         byte[] trainingBytes = training == null ? null : load(training, "training data");
         // Text data (lines / JSONL named by the object key) is tokenized here, like on the REST path.
@@ -264,6 +264,11 @@ public class JobSubmitter {
     }
 
     JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given) {
+        return plan(options, model, given, Map.of());
+    }
+
+    /** @param shapes tensor shapes of {@code model} known from a run on the job's data (for auto's MAC estimate) */
+    JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given, Map<String, long[]> shapes) {
         MethodSelection.Choice choice;
         // Without the model, "auto" cannot be resolved yet: only checks that hold for every method are made.
         java.util.Optional<QuantMethod> named = MethodSelection.requested(options.method()); // refuses unknown names
@@ -271,7 +276,7 @@ public class JobSubmitter {
         if (model == null) {
             choice = new MethodSelection.Choice(named.orElse(QuantMethod.STATIC), "", List.of());
         } else {
-            choice = MethodSelection.choose(options.method(), model, given);
+            choice = MethodSelection.choose(options.method(), model, given, shapes);
         }
         QuantMethod method = choice.method();
         String reason = choice.reason();

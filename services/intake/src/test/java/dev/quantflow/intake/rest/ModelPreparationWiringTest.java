@@ -21,12 +21,15 @@ import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.events.JobInputs;
+import dev.quantflow.intake.service.MethodSelection;
 import dev.quantflow.onnx.Nodes;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.onnx.ValueInfos;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.runtime.npz.NdArray;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.npz.NpzWriter;
 import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.JobProbe;
@@ -85,8 +88,14 @@ class ModelPreparationWiringTest extends StageWiringTest {
         assertThat(prepared.graph().getNodeList()).extracting(OnnxMl.NodeProto::getOpType)
             .doesNotContain("Constant", "BatchNormalization").contains("Conv");
 
+        // auto decided on the prepared graph (BatchNormalization folded away), not on the upload
+        String reason = started.getFirst().getContext().getPlan().getMethodReason();
+        MethodSelection.Inputs given = new MethodSelection.Inputs(true, false, false);
         assertThat(started.getFirst().getContext().getPlan().getMethod()).isEqualTo("static");
-        assertThat(started.getFirst().getContext().getPlan().getMethodReason()).contains("Conv");
+        var shapes = ModelPreparer.intermediateShapes(prepared, Map.of("input",
+            NpzArchive.read(Fixtures.path("fashion-cnn/calib.npz")).array("input").slice(0, 1)), 1);
+        assertThat(reason).contains("Conv").isEqualTo(MethodSelection.choose("auto", prepared, given, shapes).reason())
+            .isNotEqualTo(MethodSelection.choose("auto", OnnxModel.parse(probe.get(model)), given, shapes).reason());
 
         Preparation section = StageJson.read(probe.get(inputs.getPreparation()), Preparation.class);
         assertThat(section.changed()).isTrue();
