@@ -112,7 +112,7 @@ public class JobSubmitter {
         OnnxModel uploaded = InputValidator.checkModel(upload.model());
         // every stage, method selection included, sees the prepared model
         ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(upload.model(), uploaded,
-            upload.calibration(), upload.validation());
+            upload.calibration(), upload.validation(), MethodSelection.requested(options.method()).isEmpty());
         OnnxModel parsed = prepared.model();
         Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
         JobPlan plan = plan(options, parsed, given, shapes);
@@ -169,7 +169,7 @@ public class JobSubmitter {
         byte[] validBytes = load(valid, "validation data");
         // every stage, method selection included, sees the prepared model
         ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(modelBytes, uploaded, calibBytes,
-            validBytes);
+            validBytes, MethodSelection.requested(options.method()).isEmpty());
         OnnxModel parsed = prepared.model();
         Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
         JobPlan plan = plan(options, parsed, given, shapes);

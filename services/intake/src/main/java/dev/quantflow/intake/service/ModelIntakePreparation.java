@@ -8,6 +8,7 @@ import org.jboss.logging.Logger;
 
 import dev.quantflow.contracts.Preparation;
 import dev.quantflow.onnx.OnnxFormatException;
+import dev.quantflow.onnx.ModelInspector;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.onnx.prepare.ModelPreparation;
 import dev.quantflow.onnx.prepare.PreparationReport;
@@ -54,8 +55,8 @@ final class ModelIntakePreparation {
      * @param bytes   the prepared model's bytes, or the upload's when nothing changed
      * @param model   the same, parsed
      * @param report  the counts and the check, for the report's {@code preparation} section (keys filled at store)
-     * @param shapes  tensor shapes of the prepared model on one row of the data (empty when nothing changed or
-     *                there was no .npz data)
+     * @param shapes  tensor shapes of the model on one row of the data, for auto's MAC estimate (empty without .npz
+     *                data, for a named method, or when the declared shapes already make the estimate complete)
      */
     record Outcome(byte[] bytes, OnnxModel model, Preparation report, Map<String, long[]> shapes) {
         boolean changed() {
@@ -83,6 +84,15 @@ final class ModelIntakePreparation {
      * @param validation  the validation data as sent
      */
     static Outcome prepare(byte[] modelBytes, OnnxModel parsed, byte[] calibration, byte[] validation) {
+        return prepare(modelBytes, parsed, calibration, validation, true);
+    }
+
+    /**
+     * @param shapesWanted whether to run the model once more for {@link Outcome#shapes} (auto's MAC estimate needs
+     *                     them; a named method does not)
+     */
+    static Outcome prepare(byte[] modelBytes, OnnxModel parsed, byte[] calibration, byte[] validation,
+                           boolean shapesWanted) {
         long started = System.nanoTime();
         PreparationResult dry;
         try {
@@ -90,17 +100,19 @@ final class ModelIntakePreparation {
         } catch (OnnxFormatException e) {
             throw refused(e.getMessage());
         }
+        boolean fromCalibration = calibration != null && TextInputs.isNpz(calibration);
+        byte[] data = fromCalibration ? calibration : validation != null && TextInputs.isNpz(validation) ? validation : null;
+        String what = fromCalibration ? "calibration data" : "validation data";
         if (!needsPreparation(parsed, dry)) {
             PreparationReport r = dry.report();
             Preparation unchanged = new Preparation(false, r.opsetFrom(), r.opsetFrom(), r.nodesBefore(),
                 r.nodesBefore(), 0, 0, 0, 0, Map.of(), 0, 0, 0, r.recognizedRelu6(), r.notes(), null, null, null, null,
                 null, seconds(started), null, null);
-            return new Outcome(modelBytes, parsed, unchanged, Map.of());
+            return new Outcome(modelBytes, parsed, unchanged, shapesWanted && data != null
+                ? shapesOfUnchanged(parsed, data, what) : Map.of());
         }
 
-        boolean fromCalibration = calibration != null && TextInputs.isNpz(calibration);
-        byte[] data = fromCalibration ? calibration : validation != null && TextInputs.isNpz(validation) ? validation : null;
-        NpzArchive sample = data == null ? null : sample(parsed, data, fromCalibration ? "calibration data" : "validation data");
+        NpzArchive sample = data == null ? null : sample(parsed, data, what, SAMPLE_ROWS);
         PreparationOptions options = PreparationOptions.defaults();
         if (sample != null) {
             options = options.withSamples(rows(parsed, sample)); // rows of the data only: no synthesized inputs
@@ -109,7 +121,7 @@ final class ModelIntakePreparation {
         Map<String, long[]> shapes;
         try {
             prepared = ModelPreparer.prepare(modelBytes, sample, options);
-            shapes = sample == null ? Map.of() : ModelPreparer.intermediateShapes(prepared.model(),
+            shapes = sample == null || !shapesWanted ? Map.of() : ModelPreparer.intermediateShapes(prepared.model(),
                 firstRow(prepared.model(), sample), options.threads());
         } catch (ModelPreparationException e) {
             throw refused(e.getMessage());
@@ -142,14 +154,35 @@ final class ModelIntakePreparation {
     }
 
     /**
+     * Shapes of a model used as uploaded, on the first row of the data, when its declared shapes leave the MAC
+     * estimate incomplete (dynamic H and W, …). Empty when they do not, for a decoder-only LM (every intermediate of
+     * a long sequence would be held at once; its method does not come from the estimate), and when that row does not
+     * fit the model or ONNX Runtime cannot run it (the dataset check and the stages say why, in their words).
+     */
+    private static Map<String, long[]> shapesOfUnchanged(OnnxModel model, byte[] npz, String what) {
+        ModelInspector.Kind declared = ModelInspector.inspect(model);
+        if (declared.family() == ModelInspector.Family.DECODER_LLM
+            || declared.estimate() != null && declared.estimate().complete()) {
+            return Map.of();
+        }
+        try {
+            NpzArchive row = sample(model, npz, what, 1);
+            return ModelPreparer.intermediateShapes(model, firstRow(model, row), 1);
+        } catch (RejectedInputException | ModelRunException | DatasetException e) {
+            LOG.debugf("no tensor shapes for the MAC estimate: %s", e.getMessage());
+            return Map.of();
+        }
+    }
+
+    /**
      * The first rows of the model's input arrays. What is wrong with them is wrong with the file, so it is refused
      * here with the words the full dataset check uses.
      */
-    private static NpzArchive sample(OnnxModel model, byte[] npz, String what) {
+    private static NpzArchive sample(OnnxModel model, byte[] npz, String what, int rows) {
         List<String> inputs = model.inputs().stream().map(OnnxModel.ValueInfo::name).toList();
         NpzArchive head;
         try {
-            head = NpzArchive.readHead(new ByteArrayInputStream(npz), inputs, SAMPLE_ROWS);
+            head = NpzArchive.readHead(new ByteArrayInputStream(npz), inputs, rows);
         } catch (DatasetException e) {
             throw new RejectedInputException(422, ReasonCodes.INVALID_DATASET, what + ": " + e.getMessage());
         }

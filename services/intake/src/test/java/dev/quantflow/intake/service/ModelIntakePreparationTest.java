@@ -69,6 +69,32 @@ class ModelIntakePreparationTest {
         assertThat(out.report().opsetTo()).isEqualTo(13);
         assertThat(out.report().checkedInputs()).isNull();
         assertThat(out.withKeys("jobs/j/input/model.onnx", "jobs/j/prepared/model.onnx").preparedModelKey()).isNull();
+        assertThat(out.shapes()).as("declared shapes make the MAC estimate complete").isEmpty();
+    }
+
+    @Test
+    void aModernModelWithDynamicHeightAndWidthGetsItsShapesFromTheFirstRowForAuto() {
+        float[] w = new float[4 * 1 * 3 * 3];
+        java.util.Arrays.fill(w, 0.1f);
+        OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("conv")
+            .addInput(ValueInfos.tensor("x", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "N", 1, "H", "W"))
+            .addOutput(ValueInfos.tensor("y", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "N", 4, "H2", "W2"))
+            .addInitializer(dev.quantflow.onnx.Tensors.floatTensor("w", new long[] {4, 1, 3, 3}, w))
+            .addNode(Nodes.create("Conv", "conv", List.of("x", "w"), List.of("y")))
+            .build();
+        byte[] model = OnnxMl.ModelProto.newBuilder().setIrVersion(8)
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(17)).setGraph(graph).build().toByteArray();
+        byte[] data = InputValidatorTest.npz(NdArray.ofFloats("x", new float[2 * 10 * 12], 2, 1, 10, 12));
+
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(model, InputValidator.checkModel(model),
+            data, data);
+        assertThat(out.changed()).isFalse();
+        assertThat(out.shapes().get("y")).containsExactly(1, 4, 8, 10);
+        assertThat(ModelIntakePreparation.prepare(model, InputValidator.checkModel(model), data, data, false).shapes())
+            .as("a named method needs no shapes").isEmpty();
+        var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(),
+            new MethodSelection.Inputs(true, false, false), out.shapes());
+        assertThat(plan.getMethodReason()).contains("MACs").doesNotContain("not available");
     }
 
     @Test
