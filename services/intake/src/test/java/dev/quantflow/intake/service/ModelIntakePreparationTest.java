@@ -156,8 +156,6 @@ class ModelIntakePreparationTest {
 
         ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, original, calib, calib);
 
-        System.out.println("cls at submit: " + out.report().summary() + "; max |diff| " + out.report().maxAbsDiff()
-            + " on " + out.report().checkedInputs() + " rows, " + out.report().seconds() + " s");
         assertThat(out.changed()).isTrue();
         assertThat(out.model().opsetVersion()).isEqualTo(17);
         assertThat(ops(out.model())).doesNotContain("Constant", "BatchNormalization");
@@ -167,12 +165,47 @@ class ModelIntakePreparationTest {
         // auto on the prepared graph with the shapes of the check run: by compute, with the numbers
         var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(),
             new MethodSelection.Inputs(true, false, false), out.shapes());
-        System.out.println("cls auto: " + plan.getMethodReason());
+        System.out.println("cls at submit: " + out.report().summary() + "; max |diff| " + out.report().maxAbsDiff()
+            + " on " + out.report().checkedInputs() + " rows, " + out.report().seconds() + " s; auto: "
+            + plan.getMethodReason());
         assertThat(plan.getMethod()).isEqualTo("static");
         assertThat(plan.getMethodReason()).containsPattern("Conv \\d+\\.\\d% of [\\d.]+ M MACs");
         // without them the input's dynamic H and W leave the estimate incomplete
         assertThat(JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(), true)
             .getMethodReason()).contains("MAC estimate not available");
+    }
+
+    /**
+     * The PaddleOCR text detector (opset 11, dynamic H and W, Constant weights) on 32 rows of 320×320: prepared, and
+     * auto decides by compute with the shapes bound from the data.
+     */
+    @Test
+    void thePaddleOcrDetectorIsPreparedAtSubmitAndAutoDecidesByCompute() throws Exception {
+        byte[] upload = Files.readAllBytes(paddleOcr("ch_PP-OCRv4_det_infer.onnx"));
+        OnnxModel original = InputValidator.checkModel(upload);
+        java.util.Random random = new java.util.Random(11);
+        float[] x = new float[32 * 3 * 320 * 320];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = random.nextFloat() * 2 - 1;
+        }
+        byte[] calib = InputValidatorTest.npz(NdArray.ofFloats("x", x, 32, 3, 320, 320));
+        x = null;
+
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, original, calib, calib);
+
+        var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(),
+            new MethodSelection.Inputs(true, false, false), out.shapes());
+        System.out.println("det at submit: " + out.report().summary() + "; max |diff| " + out.report().maxAbsDiff()
+            + " on " + out.report().checkedInputs() + " rows, " + out.report().seconds() + " s; auto: "
+            + plan.getMethodReason());
+        assertThat(out.changed()).isTrue();
+        assertThat(out.report().opsetFrom()).isEqualTo(11);
+        assertThat(out.model().opsetVersion()).isEqualTo(17);
+        assertThat(ops(out.model())).doesNotContain("Constant", "BatchNormalization");
+        assertThat(out.report().checkedFromData()).isEqualTo(32);
+        assertThat(out.report().maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(plan.getMethod()).isEqualTo("static");
+        assertThat(plan.getMethodReason()).containsPattern("Conv \\d+\\.\\d% of [\\d.]+ [MG] MACs");
     }
 
     /**
