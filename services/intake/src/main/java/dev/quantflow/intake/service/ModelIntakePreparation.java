@@ -38,6 +38,8 @@ import dev.quantflow.runtime.prepare.PreparedModel;
  *       data, on inputs ModelPreparer synthesizes.</li>
  *   <li>A refusal (an op or opset the upgrade cannot move, a prepared model that does not match) is a 422
  *       INVALID_MODEL with the op and opset or the numbers, before anything is stored.</li>
+ *   <li>For {@code auto}, the tensor shapes of one more run on the first row (dynamic H and W bound from the data)
+ *       go to the MAC estimate of method selection.</li>
  * </ol>
  */
 final class ModelIntakePreparation {
@@ -56,7 +58,8 @@ final class ModelIntakePreparation {
      * @param model   the same, parsed
      * @param report  the counts and the check, for the report's {@code preparation} section (keys filled at store)
      * @param shapes  tensor shapes of the model on one row of the data, for auto's MAC estimate (empty without .npz
-     *                data, for a named method, or when the declared shapes already make the estimate complete)
+     *                data, for a named method, or for a model used as uploaded whose declared shapes already make
+     *                the estimate complete)
      */
     record Outcome(byte[] bytes, OnnxModel model, Preparation report, Map<String, long[]> shapes) {
         boolean changed() {
