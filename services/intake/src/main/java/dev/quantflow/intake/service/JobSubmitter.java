@@ -112,7 +112,8 @@ public class JobSubmitter {
         OnnxModel uploaded = InputValidator.checkModel(upload.model());
         // every stage, method selection included, sees the prepared model
         ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(upload.model(), uploaded,
-            upload.calibration(), upload.validation(), MethodSelection.requested(options.method()).isEmpty());
+            new ModelIntakePreparation.Data(upload.calibration(), upload.calibrationFileName(), upload.validation(),
+                upload.validationFileName(), upload.tokenizer()), MethodSelection.requested(options.method()).isEmpty());
         OnnxModel parsed = prepared.model();
         Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
         JobPlan plan = plan(options, parsed, given, shapes);
@@ -167,13 +168,14 @@ public class JobSubmitter {
         OnnxModel uploaded = InputValidator.checkModel(modelBytes);
         byte[] calibBytes = calib == null ? null : load(calib, "calibration data");
         byte[] validBytes = load(valid, "validation data");
+        byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
         // every stage, method selection included, sees the prepared model
-        ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(modelBytes, uploaded, calibBytes,
-            validBytes, MethodSelection.requested(options.method()).isEmpty());
+        ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(modelBytes, uploaded,
+            new ModelIntakePreparation.Data(calibBytes, calib == null ? null : calib.getKey(), validBytes, valid.getKey(),
+                tokenizerJson), MethodSelection.requested(options.method()).isEmpty());
         OnnxModel parsed = prepared.model();
         Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
         JobPlan plan = plan(options, parsed, given, shapes);
-        byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
         byte[] trainingBytes = training == null ? null : load(training, "training data");
         // Text data (lines / JSONL named by the object key) is tokenized here, like on the REST path.
         Prepared data = prepare(parsed, plan, calibBytes, calib == null ? null : calib.getKey(), validBytes, valid.getKey(),

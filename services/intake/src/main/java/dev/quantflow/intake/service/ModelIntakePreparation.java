@@ -34,8 +34,8 @@ import dev.quantflow.runtime.prepare.PreparedModel;
  *   <li>The rewriting runs once without shapes (pure Java). A model at opset 13 or newer whose graph it leaves as it
  *       was (nothing to fold or rewrite) is used as uploaded: no ONNX Runtime run, no extra model artifact.</li>
  *   <li>Otherwise the check runs on the first {@value #SAMPLE_ROWS} rows of the calibration data (the validation data
- *       when there is none), read with {@link NpzArchive#readHead} so the rest of the file is never held; with text
- *       data, on inputs ModelPreparer synthesizes.</li>
+ *       when there is none), read with {@link NpzArchive#readHead} so the rest of the file is never held; text data
+ *       is tokenized first, as the stages will get it; without usable data, on inputs ModelPreparer synthesizes.</li>
  *   <li>A refusal (an op or opset the upgrade cannot move, a prepared model that does not match) is a 422
  *       INVALID_MODEL with the op and opset or the numbers, before anything is stored.</li>
  *   <li>For {@code auto}, the tensor shapes of one more run on the first row (dynamic H and W bound from the data)
@@ -87,15 +87,26 @@ final class ModelIntakePreparation {
      * @param validation  the validation data as sent
      */
     static Outcome prepare(byte[] modelBytes, OnnxModel parsed, byte[] calibration, byte[] validation) {
-        return prepare(modelBytes, parsed, calibration, validation, true);
+        return prepare(modelBytes, parsed, new Data(calibration, null, validation, null, null), true);
+    }
+
+    /**
+     * The job's data as sent: .npz, or text (plain lines / JSONL, named by the file name) with the tokenizer.
+     *
+     * @param calibration     null when the job has none
+     * @param calibrationName file name or object key of the calibration data (decides the text format)
+     */
+    record Data(byte[] calibration, String calibrationName, byte[] validation, String validationName,
+                byte[] tokenizer) {
     }
 
     /**
      * @param shapesWanted whether to run the model once more for {@link Outcome#shapes} (auto's MAC estimate needs
      *                     them; a named method does not)
      */
-    static Outcome prepare(byte[] modelBytes, OnnxModel parsed, byte[] calibration, byte[] validation,
-                           boolean shapesWanted) {
+    static Outcome prepare(byte[] modelBytes, OnnxModel parsed, Data given, boolean shapesWanted) {
+        byte[] calibration = given.calibration();
+        byte[] validation = given.validation();
         long started = System.nanoTime();
         PreparationResult dry;
         try {
@@ -115,6 +126,12 @@ final class ModelIntakePreparation {
                 ? shapesOfUnchanged(parsed, data, what) : Map.of());
         }
 
+        if (data == null && given.tokenizer() != null) { // text data: tokenized as the stages will get it
+            fromCalibration = calibration != null;
+            what = fromCalibration ? "calibration data" : "validation data";
+            data = tokenized(parsed, fromCalibration ? calibration : validation,
+                fromCalibration ? given.calibrationName() : given.validationName(), given.tokenizer(), what);
+        }
         NpzArchive sample = data == null ? null : sample(parsed, data, what, SAMPLE_ROWS);
         PreparationOptions options = PreparationOptions.defaults();
         if (sample != null) {
@@ -154,6 +171,16 @@ final class ModelIntakePreparation {
     private static boolean needsPreparation(OnnxModel parsed, PreparationResult dry) {
         return parsed.opsetVersion() < MODERN_OPSET || !dry.model().graph().equals(parsed.graph())
             || dry.model().graph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("BatchNormalization"));
+    }
+
+    /** Text data as the .npz the stages will read; null when it cannot be (the dataset checks say why later). */
+    private static byte[] tokenized(OnnxModel model, byte[] text, String name, byte[] tokenizer, String what) {
+        try {
+            return TextInputs.toNpz(model, text, name, tokenizer, what);
+        } catch (RejectedInputException | DatasetException e) {
+            LOG.debugf("%s cannot be tokenized for the preparation check: %s", what, e.getMessage());
+            return null;
+        }
     }
 
     /**

@@ -90,7 +90,8 @@ class ModelIntakePreparationTest {
             data, data);
         assertThat(out.changed()).isFalse();
         assertThat(out.shapes().get("y")).containsExactly(1, 4, 8, 10);
-        assertThat(ModelIntakePreparation.prepare(model, InputValidator.checkModel(model), data, data, false).shapes())
+        assertThat(ModelIntakePreparation.prepare(model, InputValidator.checkModel(model),
+            new ModelIntakePreparation.Data(data, null, data, null, null), false).shapes())
             .as("a named method needs no shapes").isEmpty();
         var plan = JobPlanTest.submitter().plan(JobOptions.builder().method("auto").build(), out.model(),
             new MethodSelection.Inputs(true, false, false), out.shapes());
