@@ -99,6 +99,40 @@ class ModelIntakePreparationTest {
     }
 
     @Test
+    void textDataIsTokenizedForTheCheckAsTheStagesWillGetIt() throws Exception {
+        byte[] minilm;
+        byte[] tokenizer;
+        try (var in = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2.onnx");
+             var tok = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
+            minilm = in.readAllBytes();
+            tokenizer = tok.readAllBytes();
+        }
+        // an Identity before the output, as old exports leave them: something for the preparation to do
+        OnnxMl.ModelProto.Builder proto = OnnxMl.ModelProto.parseFrom(minilm).toBuilder();
+        OnnxMl.GraphProto.Builder graph = proto.getGraphBuilder();
+        String out0 = graph.getOutput(0).getName();
+        for (OnnxMl.NodeProto.Builder n : graph.getNodeBuilderList()) {
+            for (int i = 0; i < n.getOutputCount(); i++) {
+                if (n.getOutput(i).equals(out0)) {
+                    n.setOutput(i, out0 + "_before_identity");
+                }
+            }
+        }
+        graph.addNode(Nodes.create("Identity", "left_in", List.of(out0 + "_before_identity"), List.of(out0)));
+        byte[] upload = proto.build().toByteArray();
+        byte[] text = Files.readAllBytes(Path.of("../../fixtures/text/calibration.txt"));
+
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, InputValidator.checkModel(upload),
+            new ModelIntakePreparation.Data(text, "calibration.txt", text, "calibration.txt", tokenizer), false);
+
+        assertThat(out.changed()).isTrue();
+        assertThat(out.report().removedIdentities()).isEqualTo(1);
+        assertThat(out.report().checkedFromData()).as("rows of the tokenized text, no synthesized ids")
+            .isEqualTo(ModelIntakePreparation.SAMPLE_ROWS);
+        assertThat(out.report().maxAbsDiff()).isZero();
+    }
+
+    @Test
     void withoutCalibrationDataTheValidationRowsAreTheSample() throws Exception {
         byte[] upload = Files.readAllBytes(LEGACY);
         byte[] five = InputValidatorTest.npz(NdArray.ofFloats("input", new float[5 * 784], 5, 1, 28, 28));
