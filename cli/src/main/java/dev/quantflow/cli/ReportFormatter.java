@@ -30,7 +30,7 @@ public final class ReportFormatter {
     static final String NA = "n/a";
     private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null,
         null, null, null, null, null, null);
-    private static final Target NO_TARGET = new Target(null, null, null, null, null, null, null);
+    private static final Target NO_TARGET = new Target(null, null, null, null, null, null, null, null);
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
 
     private ReportFormatter() {
@@ -78,10 +78,19 @@ public final class ReportFormatter {
             Double threshold = target.threshold();
             targetText = "  (" + ("mse".equals(targetMetric) ? "output MSE <= " : "mean cosine to FP32 >= ")
                 + (threshold == null ? NA : threshold.toString()) + ")";
+        } else if ("mean-iou".equals(targetMetric) || "position-agreement".equals(targetMetric)) {
+            Double threshold = target.threshold();
+            Double value = target.value();
+            targetText = "  (" + ("mean-iou".equals(targetMetric) ? "mean IoU to FP32 " : "agreement per position ")
+                + (value == null ? NA : String.format(java.util.Locale.ROOT, "%.4f", value)) + ", needs >= "
+                + (threshold == null ? NA : String.format(java.util.Locale.ROOT, "%.4f", threshold)) + ")";
         } else {
             targetText = maxDrop != null ? "  (max relative accuracy drop " + percent(maxDrop, 1) + ")" : "";
         }
         summary.add(new String[] {"Meets target", (meets == null ? NA : meets ? "yes" : "no") + targetText});
+        if (target.metricReason() != null && !target.metricReason().isEmpty()) {
+            summary.add(new String[] {"Judged on", target.metricReason()});
+        }
         appendAligned(out, summary);
         out.append('\n');
 

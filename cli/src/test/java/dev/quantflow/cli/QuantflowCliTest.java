@@ -290,6 +290,15 @@ class QuantflowCliTest {
     }
 
     @Test
+    void aMapJobsReportShowsItsMeanIouTargetAndWhyThatMetric() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\",\"state\":\"READY\",\"meetsTarget\":true,"
+            + "\"target\":{\"metric\":\"mean-iou\",\"maxRelativeDrop\":0.02,\"value\":0.9712,\"threshold\":0.98,"
+            + "\"metricReason\":\"auto: one-channel map [N, 1, ?, ?] with fp32 values in [0, 1]: a probability map, mean IoU\"}}"));
+        assertThat(text).contains("Meets target  yes  (mean IoU to FP32 0.9712, needs >= 0.9800)")
+            .contains("Judged on     auto: one-channel map [N, 1, ?, ?] with fp32 values in [0, 1]: a probability map");
+    }
+
+    @Test
     void reportTablePrintsNaForEverythingMissing() throws Exception {
         String text = ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\",\"state\":\"FAILED\",\"fp32\":null}"));
         assertThat(text).contains("Meets target  n/a")

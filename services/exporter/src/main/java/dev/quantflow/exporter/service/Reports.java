@@ -132,6 +132,9 @@ final class Reports {
                 .append("). The model below is the best attempt found; it does not meet the target.</p>\n");
         }
         s.append("<p>").append(esc(text(r.verdict()))).append("</p>\n");
+        if (r.target() != null && !text(r.target().metricReason()).isEmpty()) {
+            s.append("<p>Judged on: ").append(esc(r.target().metricReason())).append("</p>\n");
+        }
 
         if (llm) {
             llmTables(s, r, label);
@@ -215,7 +218,14 @@ final class Reports {
         row(s, "Accuracy (top-1, %)", pct(f.accuracy()), pct(q.accuracy()), 2);
         row(s, "RAM (MB, peak)", f.peakRamMb(), q.peakRamMb(), 1);
         s.append("</table>\n<p>");
-        if (r.outputs() != null && r.outputs().meanCosine() != null) {
+        if (r.outputs() != null && r.outputs().meanIou() != null) {
+            s.append("Mean IoU of the maps (binarized at &gt; ").append(fmt(r.outputs().mapThreshold(), 2))
+                .append(") to FP32: ").append(fmt(r.outputs().meanIou(), 4)).append(", min ")
+                .append(fmt(r.outputs().minIou(), 4)).append(". ");
+        } else if (r.outputs() != null && r.outputs().positionAgreement() != null) {
+            s.append("Argmax agreement with FP32 at every position: ")
+                .append(fmt(pct(r.outputs().positionAgreement()), 2)).append("%. ");
+        } else if (r.outputs() != null && r.outputs().meanCosine() != null) {
             s.append("Cosine of outputs to FP32: mean ").append(fmt(r.outputs().meanCosine(), 5))
                 .append(", min ").append(fmt(r.outputs().minCosine(), 5)).append(". ");
         } else {

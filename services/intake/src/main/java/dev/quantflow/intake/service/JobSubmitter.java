@@ -336,9 +336,10 @@ public class JobSubmitter {
         }
         Recipe recipe = recipeBuilder.build();
         String metric = options.metric() == null || options.metric().isBlank() ? "auto" : options.metric().trim().toLowerCase();
-        if (!List.of("auto", "top1", "agreement", "cosine", "mse", "perplexity").contains(metric)) {
+        List<String> metrics = List.of("auto", "top1", "agreement", "cosine", "mse", "iou", "perplexity");
+        if (!metrics.contains(metric)) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
-                "metric must be one of auto, top1, agreement, cosine, mse, perplexity; was '" + options.metric() + "'");
+                "metric must be one of " + String.join(", ", metrics) + "; was '" + options.metric() + "'");
         }
         if (llm && !(metric.equals("auto") || metric.equals("perplexity"))) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,

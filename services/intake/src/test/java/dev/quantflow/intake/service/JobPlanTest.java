@@ -104,6 +104,20 @@ class JobPlanTest {
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("metric"));
     }
 
+    @Test
+    void iouIsAMetricAndAnUnknownNameIsRefusedWithTheValidOnes() {
+        var plan = submitter().plan(JobOptions.builder().metric(" IoU ").metricThreshold(0.95).build(), cnn(), true);
+        assertThat(plan.getMetric()).isEqualTo("iou");
+        assertThat(plan.getMetricThreshold()).isEqualTo(0.95);
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().metric("dice").build(), cnn(), true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                assertThat(e.status()).isEqualTo(400);
+                assertThat(e.code()).isEqualTo("INVALID_REQUEST");
+                assertThat(e.getMessage()).contains("'dice'")
+                    .contains("auto, top1, agreement, cosine, mse, iou, perplexity");
+            });
+    }
+
     static dev.quantflow.onnx.OnnxModel gpt() {
         try {
             return dev.quantflow.onnx.OnnxModel.parse(java.nio.file.Files.readAllBytes(
