@@ -13,6 +13,7 @@ import java.util.Locale;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.quantflow.contracts.Baseline;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.OutputSimilarity;
 import dev.quantflow.contracts.Preparation;
@@ -146,6 +147,11 @@ public final class ReportFormatter {
                 .append(", min ").append(fixed(outputs.minCosine(), 5)).append('\n');
         } else if (agreement != null) {
             out.append('\n').append("Top-1 agreement with FP32: ").append(percent(agreement, 2)).append('\n');
+        }
+
+        IsaSummary isa = report.quantization() == null ? null : report.quantization().isa();
+        if (isa != null && isa.headline() != null) {
+            out.append('\n').append(isa.headline()).append('\n');
         }
 
         if (attempts != null && !attempts.isEmpty()) {

@@ -94,6 +94,10 @@ final class SubmitCommand implements Callable<Integer> {
         description = "Hardware classes to profile the result on after export (a hardware-profiler per class must run), e.g. x86-avx2.")
     List<String> profileOn;
 
+    @Option(names = "--target-hardware", paramLabel = "CLASS",
+        description = "Make the INT8 recipe for this hardware class instead of the quantizer's CPU: x86-avx2 (7-bit weights), x86-avx512-vnni, x86-avx-vnni, x86-amx, arm64-dotprod, arm64-i8mm, …")
+    String targetHardware;
+
     @Mixin
     WaitOptions wait;
 
@@ -122,6 +126,7 @@ final class SubmitCommand implements Callable<Integer> {
             .trainingSteps(trainingSteps)
             .learningRate(learningRate)
             .profileOn(profileOn)
+            .targetHardwareClass(targetHardware)
             .build();
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,

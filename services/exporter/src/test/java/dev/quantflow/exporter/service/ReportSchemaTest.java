@@ -27,6 +27,7 @@ import dev.quantflow.contracts.Baseline;
 import dev.quantflow.contracts.Comparison;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.NodeDecision;
 import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
@@ -66,7 +67,10 @@ class ReportSchemaTest {
         JobContext job = job("static", percentile);
         QuantizationSummary summary = QuantizationSummary.nodes(430_000L, 120_000L,
             List.of(NodeDecision.of("/conv1/Conv", "Conv", true, "int8 weights and activations")),
-            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")));
+            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")))
+            .withIsa(new IsaSummary("x86-avx2", "host", "AMD EPYC 7B13", List.of("avx2", "f16c", "fma"), 7,
+                IsaSummary.symmetricRange(64), "uint8", "recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations",
+                List.of("7-bit weights (|code| ≤ 64): x86-avx2 has no VNNI", "u8 activations: x86")));
         AttemptMetrics first = int8Metrics(1, minmax, 0.86, false, "calibration", summary);
         AttemptMetrics second = int8Metrics(2, percentile, 0.905, true, "export", summary);
 
@@ -81,6 +85,7 @@ class ReportSchemaTest {
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
             .contains("\"x86-avx2\"").contains("\"latencyBatchN\"").contains("\"constantsToInitializers\" : 250")
             .contains("\"Softmax\" : 1");
+        assertThat(report.quantization().isa().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
     }
 
     @Test
