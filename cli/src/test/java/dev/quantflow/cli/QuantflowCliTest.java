@@ -309,6 +309,21 @@ class QuantflowCliTest {
     }
 
     @Test
+    void theReportSaysWhatModelPreparationChangedInOneLine() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static",
+             "preparation":{"changed":true,"opsetFrom":9,"opsetTo":17,"nodesBefore":420,"nodesAfter":212,
+               "constantsToInitializers":250,"foldedBatchNorms":35,"upgradedOps":{"Softmax":1},
+               "checkedInputs":32,"maxAbsDiff":2.4e-6}}"""));
+        assertThat(text).contains("Prepared      opset 9 → 17; nodes 420 → 212; 250 Constant → initializer; upgraded "
+            + "{Softmax=1}; 35 BatchNormalization folded  (max |diff| 2.40e-06 on 32 inputs)");
+        String asIs = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static","preparation":{"changed":false,"opsetFrom":13}}"""));
+        assertThat(asIs).contains("Prepared      nothing to change (opset 13)");
+        assertThat(ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\"}"))).doesNotContain("Prepared");
+    }
+
+    @Test
     void theReportSaysWhichIsaTheRecipeWasMadeFor() throws Exception {
         String text = ReportFormatter.report(Json.MAPPER.readTree("""
             {"jobId":"j","state":"READY","method":"static","quantization":{"isa":{"hardwareClass":"x86-avx512-vnni",

@@ -219,6 +219,47 @@ public final class NpzArchive {
         }
     }
 
+    /**
+     * The first {@code maxRows} samples of the named arrays of an .npz archive, read from a stream without holding
+     * the rest: each entry's data past those rows is decompressed and dropped, never stored. Arrays not named are
+     * skipped; a named array the archive lacks is simply absent from the result. For a look at a dataset (e.g. a
+     * few rows to run a model on) where reading it whole would cost its full size in memory.
+     */
+    public static NpzArchive readHead(InputStream stream, Collection<String> names, int maxRows) {
+        if (maxRows < 1) {
+            throw new IllegalArgumentException("maxRows must be >= 1, was " + maxRows);
+        }
+        BufferedInputStream in = new BufferedInputStream(stream);
+        try {
+            in.mark(8);
+            byte[] head = in.readNBytes(4);
+            in.reset();
+            if (head.length < 4 || head[0] != 'P' || head[1] != 'K') {
+                throw new DatasetException("the data file is not an .npz archive (not a zip file); save the arrays with "
+                    + "np.savez_compressed('data.npz', input=x, labels=y)");
+            }
+            Map<String, NdArray> arrays = new LinkedHashMap<>();
+            try (ZipInputStream zip = new ZipInputStream(in)) {
+                ZipEntry entry;
+                while ((entry = zip.getNextEntry()) != null) {
+                    String entryName = entry.getName();
+                    if (entry.isDirectory() || !entryName.endsWith(".npy")) {
+                        continue;
+                    }
+                    String name = entryName.substring(0, entryName.length() - 4);
+                    if (names.contains(name) && !arrays.containsKey(name)) {
+                        arrays.put(name, NpyFormat.readHead(name, zip, maxRows));
+                    }
+                }
+            }
+            return new NpzArchive(arrays);
+        } catch (java.util.zip.ZipException | java.io.EOFException e) {
+            throw new DatasetException("the .npz archive is damaged or truncated (" + e.getMessage() + "); re-save the file", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Array names in file order. */
     public List<String> names() {
         return new ArrayList<>(arrays.keySet());

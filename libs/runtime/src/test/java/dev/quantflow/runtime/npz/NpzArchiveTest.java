@@ -53,6 +53,30 @@ class NpzArchiveTest {
     }
 
     @Test
+    void headReadsTheFirstRowsOfTheNamedArraysOnly() throws IOException {
+        for (String file : List.of("numpy_compressed.npz", "numpy_stored.npz")) {
+            NpzArchive whole = resource(file);
+            String first = whole.names().getFirst();
+            NpzArchive head;
+            try (InputStream in = NpzArchiveTest.class.getResourceAsStream("/npz/" + file)) {
+                head = NpzArchive.readHead(in, List.of(first, "absent"), 2);
+            }
+            assertThat(head.names()).as(file).containsExactly(first);
+            NdArray all = whole.array(first);
+            NdArray two = head.array(first);
+            assertThat(two.dtype()).isEqualTo(all.dtype());
+            assertThat(two.rows()).isEqualTo(Math.min(2, all.rows()));
+            assertThat(two.toFloats()).containsExactly(all.slice(0, two.rows()).toFloats());
+        }
+        byte[] npz = resourceBytes("numpy_compressed.npz");
+        NpzArchive more = NpzArchive.readHead(new ByteArrayInputStream(npz), List.of("input", "labels"), 50);
+        assertThat(more.array("input").shape()).containsExactly(5, 1, 2, 3);
+        assertThat(more.array("labels").toLongs()).containsExactly(3, 1, 4, 1, 5);
+        assertThatThrownBy(() -> NpzArchive.readHead(new ByteArrayInputStream("not a zip".getBytes()), List.of("x"), 1))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("not an .npz archive");
+    }
+
+    @Test
     void readsEveryDtypeFromNumpySavezStored() throws IOException {
         NpzArchive npz = resource("numpy_stored.npz");
         assertThat(npz.array("f8").toFloats()).containsExactly(0f, 0.25f, 0.5f, 0.75f, 1f, 1.25f);

@@ -15,6 +15,7 @@ import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.events.AttemptRecord;
@@ -61,7 +62,7 @@ final class Reports {
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,
-            null, null);
+            null, null, null);
     }
 
     /** The attempt's method at its recipe's bits, as the registry labels it; null for a method this version lacks. */
@@ -170,6 +171,7 @@ final class Reports {
         }
         s.append("</table>\n");
 
+        preparation(s, r.preparation());
         hardware(s, r.hardware());
         training(s, r.training());
         layers(s, list(r.layers()));
@@ -297,6 +299,30 @@ final class Reports {
             s.append("<td>").append(fmt(baseline, digits)).append("</td>");
         }
         s.append("<td>").append(fmt(q, digits)).append("</td><td>").append(change).append("</td></tr>\n");
+    }
+
+    /** What intake's model preparation changed before the job ran, and how closely the result matched the upload. */
+    private static void preparation(StringBuilder s, Preparation p) {
+        if (p == null) {
+            return;
+        }
+        s.append("<h2>Model preparation</h2>\n<p>");
+        if (!isTrue(p.changed())) {
+            s.append("The model was used as uploaded (opset ").append(p.opsetFrom()).append("): nothing to prepare.");
+        } else {
+            s.append(esc(p.summary())).append(".<br>Checked in ONNX Runtime against the upload on ")
+                .append(count(p.checkedInputs())).append(" inputs (").append(count(p.checkedFromData()))
+                .append(" from the data): max |diff| ").append(sci(p.maxAbsDiff())).append(", tolerance ")
+                .append(sci(p.tolerance())).append("; ").append(fmt(p.seconds(), 1)).append(" s.");
+        }
+        for (String note : list(p.notes())) {
+            s.append("<br>").append(esc(note));
+        }
+        s.append("</p>\n");
+    }
+
+    private static String sci(Double v) {
+        return v == null ? "n/a" : String.format(Locale.ROOT, "%.3g", v);
     }
 
     /** Hardware profiles: one column per hardware class, each cell "quantized / fp32". */

@@ -29,6 +29,7 @@ import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
@@ -76,12 +77,14 @@ class ReportSchemaTest {
         Report report = export(job, second, List.of(record(1, minmax, false, "calibration"), record(2, percentile, true, "export")),
             List.of(first, second), "INT8", "model.int8.onnx");
         report = StageJson.read(StageJson.write(report), Report.class).withHardwareProfile("x86-avx2", "quantized",
-            ProfileCollector.profile(profile("x86-avx2")));
+            ProfileCollector.profile(profile("x86-avx2"))).withPreparation(StageJson.read(StageJson.write(
+                ReportsTest.preparation()), Preparation.class));
 
         byte[] json = StageJson.write(report);
         assertThat(errors(json)).isEmpty();
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
-            .contains("\"x86-avx2\"").contains("\"latencyBatchN\"");
+            .contains("\"x86-avx2\"").contains("\"latencyBatchN\"").contains("\"constantsToInitializers\" : 250")
+            .contains("\"Softmax\" : 1");
         assertThat(report.quantization().isa().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
     }
 
