@@ -179,8 +179,10 @@ final class IntakeRest {
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new QuantflowException(QuantflowException.UNAVAILABLE, "cannot reach intake at " + base + " ("
-                + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", 0, e);
+            String why = e instanceof java.net.ConnectException ? "connection refused: is it running? ('./quantflow up')"
+                : e instanceof java.net.http.HttpTimeoutException ? "timed out"
+                : e.getMessage() == null ? "connection failed" : e.getMessage();
+            throw new QuantflowException(QuantflowException.UNAVAILABLE, "cannot reach intake at " + base + " (" + why + ")", 0, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new QuantflowException(QuantflowException.UNAVAILABLE, "interrupted", 0, e);
