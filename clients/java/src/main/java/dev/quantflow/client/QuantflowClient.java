@@ -102,7 +102,7 @@ public final class QuantflowClient implements AutoCloseable {
     /**
      * The job's {@code ModelReady}; completes exceptionally with a {@link JobFailedException} (code = the job's reason
      * code) when it fails, or a {@link QuantflowException} when the job is unknown or the outcome cannot be read.
-     * Cancelling the future stops the wait. Bound the wait with {@code orTimeout} or {@code get(timeout, unit)}.
+     * Cancelling the future stops the wait (over REST at the next status event or poll). Bound the wait with {@code orTimeout} or {@code get(timeout, unit)}.
      *
      * <p>Over Kafka the future holds the event as the exporter wrote it. Over REST it is rebuilt from intake's
      * answers ({@code GET /api/jobs/{id}} and {@code …/artifacts}): the header has the job id, the attempt and the
