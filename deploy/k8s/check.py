@@ -42,7 +42,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 TOPICS_JAVA = os.path.join(ROOT, "libs/pipeline/src/main/java/dev/quantflow/pipeline/Topics.java")
 QUANT_METHOD_JAVA = os.path.join(ROOT, "libs/pipeline/src/main/java/dev/quantflow/pipeline/QuantMethod.java")
 LLM_APP = "quantizer-llm"
-PROFILE_STAGE_JAVA = os.path.join(ROOT, "services/hardware-profiler/src/main/java/dev/quantflow/profiler/messaging/ProfileStage.java")
+BINDINGS_JAVA = os.path.join(ROOT, "libs/pipeline/src/main/java/dev/quantflow/pipeline/kafka/Bindings.java")
 
 KNOWN_KINDS = {
     ("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "Service"), ("v1", "Secret"), ("v1", "ConfigMap"),
@@ -51,7 +51,7 @@ KNOWN_KINDS = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
 }
-STAGE_WORKER_WRITES = ["quantflow.jobs.status", "quantflow.jobs.failed"]
+STAGE_WORKER_WRITES = ["quantflow.jobs.status", "quantflow.jobs.failed", "quantflow.dlq"]
 PRESTOP_SECONDS_MAX = 60
 
 
@@ -312,9 +312,9 @@ def check(kust, docs):
             err(f"services/{service_dir}/README.md names no consumed topic with its group")
             continue
         if hc:
-            prefix = re.search(r'GROUP_PREFIX\s*=\s*"([^"]+)"', open(PROFILE_STAGE_JAVA).read()).group(1)
+            prefix = re.search(r'PROFILER_GROUP_PREFIX\s*=\s*"([^"]+)"', open(BINDINGS_JAVA).read()).group(1)
             if group != prefix + hc:
-                err(f"{name}: README group {group} differs from ProfileStage's {prefix + hc}")
+                err(f"{name}: README group {group} differs from Bindings.PROFILER_GROUP_PREFIX + class ({prefix + hc})")
         is_pool = dep["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "worker-pool"
         if is_pool:
             so = scaled.get(name)

@@ -13,6 +13,7 @@ import java.util.Locale;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.quantflow.contracts.Baseline;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.OutputSimilarity;
 import dev.quantflow.contracts.Report;
@@ -29,7 +30,7 @@ public final class ReportFormatter {
     static final String NA = "n/a";
     private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null,
         null, null, null, null, null, null);
-    private static final Target NO_TARGET = new Target(null, null, null, null, null, null, null);
+    private static final Target NO_TARGET = new Target(null, null, null, null, null, null, null, null);
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
 
     private ReportFormatter() {
@@ -71,10 +72,19 @@ public final class ReportFormatter {
             Double threshold = target.threshold();
             targetText = "  (" + ("mse".equals(targetMetric) ? "output MSE <= " : "mean cosine to FP32 >= ")
                 + (threshold == null ? NA : threshold.toString()) + ")";
+        } else if ("mean-iou".equals(targetMetric) || "position-agreement".equals(targetMetric)) {
+            Double threshold = target.threshold();
+            Double value = target.value();
+            targetText = "  (" + ("mean-iou".equals(targetMetric) ? "mean IoU to FP32 " : "agreement per position ")
+                + (value == null ? NA : String.format(java.util.Locale.ROOT, "%.4f", value)) + ", needs >= "
+                + (threshold == null ? NA : String.format(java.util.Locale.ROOT, "%.4f", threshold)) + ")";
         } else {
             targetText = maxDrop != null ? "  (max relative accuracy drop " + percent(maxDrop, 1) + ")" : "";
         }
         summary.add(new String[] {"Meets target", (meets == null ? NA : meets ? "yes" : "no") + targetText});
+        if (target.metricReason() != null && !target.metricReason().isEmpty()) {
+            summary.add(new String[] {"Judged on", target.metricReason()});
+        }
         appendAligned(out, summary);
         out.append('\n');
 
@@ -130,6 +140,11 @@ public final class ReportFormatter {
                 .append(", min ").append(fixed(outputs.minCosine(), 5)).append('\n');
         } else if (agreement != null) {
             out.append('\n').append("Top-1 agreement with FP32: ").append(percent(agreement, 2)).append('\n');
+        }
+
+        IsaSummary isa = report.quantization() == null ? null : report.quantization().isa();
+        if (isa != null && isa.headline() != null) {
+            out.append('\n').append(isa.headline()).append('\n');
         }
 
         if (attempts != null && !attempts.isEmpty()) {

@@ -38,10 +38,10 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "tokenizer.json", description = "The model's HF tokenizer.json, for text data.")
     Path tokenizer;
 
-    @Option(names = "--metric", paramLabel = "METRIC", description = "auto (default), top1, agreement, cosine, mse or perplexity (causal LMs).")
+    @Option(names = "--metric", paramLabel = "METRIC", description = "auto (default: chosen from the labels and the output's shape, the reason in the report), top1, agreement (per position for [N,T,C] and [N,C,H,W] outputs), cosine, mse, iou (probability maps binarized at 0.3, mean IoU to fp32) or perplexity (causal LMs).")
     String metric;
 
-    @Option(names = "--metric-threshold", paramLabel = "VALUE", description = "For cosine: minimum mean cosine to fp32 (default 0.99); for mse: maximum MSE; for perplexity: maximum relative increase (default: --max-drop).")
+    @Option(names = "--metric-threshold", paramLabel = "VALUE", description = "For cosine: minimum mean cosine to fp32 (default 0.99); for mse: maximum MSE; for iou: minimum mean IoU, for agreement: minimum share (default: 1 - --max-drop); for perplexity: maximum relative increase (default: --max-drop).")
     Double metricThreshold;
 
     @Option(names = "--method", paramLabel = "METHOD", description = "static, dynamic, fp16, bf16, gptq, awq, rtn, qat or auto (default: static; qat with --allow-retraining and --training).")
@@ -55,7 +55,7 @@ final class SubmitCommand implements Callable<Integer> {
         description = "Attempt budget of the debug loop (default: the server's, 4); when it is spent the best attempt is exported as best effort.")
     Integer maxAttempts;
 
-    @Option(names = "--time-budget", paramLabel = "SECONDS", description = "No new attempt starts after this long (default: the server's, 1 h).")
+    @Option(names = "--time-budget", paramLabel = "SECONDS", description = "Deadline: no new attempt starts after this long, and a job still running then fails with DEADLINE_EXCEEDED (default: the server's, 1 h).")
     Integer timeBudgetSeconds;
 
     @Option(names = "--max-size-ratio", paramLabel = "FRACTION",
@@ -94,6 +94,10 @@ final class SubmitCommand implements Callable<Integer> {
         description = "Hardware classes to profile the result on after export (a hardware-profiler per class must run), e.g. x86-avx2.")
     List<String> profileOn;
 
+    @Option(names = "--target-hardware", paramLabel = "CLASS",
+        description = "Make the INT8 recipe for this hardware class instead of the quantizer's CPU: x86-avx2 (7-bit weights), x86-avx512-vnni, x86-avx-vnni, x86-amx, arm64-dotprod, arm64-i8mm, …")
+    String targetHardware;
+
     @Mixin
     WaitOptions wait;
 
@@ -122,6 +126,7 @@ final class SubmitCommand implements Callable<Integer> {
             .trainingSteps(trainingSteps)
             .learningRate(learningRate)
             .profileOn(profileOn)
+            .targetHardwareClass(targetHardware)
             .build();
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,

@@ -88,7 +88,7 @@ class QuantflowCliTest {
         intake.json("POST /api/jobs", 202, "{\"jobId\":\"job-1\",\"state\":\"ACCEPTED\"}");
 
         Result result = run(submitArgs("--method", "static", "--max-drop", "0.02", "--max-attempts", "3",
-            "--exclude-nodes", "conv1,fc", "--name", "my model"));
+            "--exclude-nodes", "conv1,fc", "--name", "my model", "--target-hardware", "x86-avx512-vnni"));
 
         assertThat(result.exitCode()).isZero();
         assertThat(result.out().strip()).isEqualTo("job-1");
@@ -103,7 +103,8 @@ class QuantflowCliTest {
             .contains("name=\"maxRelativeDrop\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n0.02\r\n")
             .contains("name=\"maxAttempts\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n3\r\n")
             .contains("name=\"excludedNodes\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nconv1,fc\r\n")
-            .contains("name=\"name\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nmy model\r\n");
+            .contains("name=\"name\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nmy model\r\n")
+            .contains("name=\"targetHardwareClass\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nx86-avx512-vnni\r\n");
     }
 
     @Test
@@ -290,12 +291,30 @@ class QuantflowCliTest {
     }
 
     @Test
+    void aMapJobsReportShowsItsMeanIouTargetAndWhyThatMetric() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\",\"state\":\"READY\",\"meetsTarget\":true,"
+            + "\"target\":{\"metric\":\"mean-iou\",\"maxRelativeDrop\":0.02,\"value\":0.9712,\"threshold\":0.98,"
+            + "\"metricReason\":\"auto: one-channel map [N, 1, ?, ?] with fp32 values in [0, 1]: a probability map, mean IoU\"}}"));
+        assertThat(text).contains("Meets target  yes  (mean IoU to FP32 0.9712, needs >= 0.9800)")
+            .contains("Judged on     auto: one-channel map [N, 1, ?, ?] with fp32 values in [0, 1]: a probability map");
+    }
+
+    @Test
     void reportTablePrintsNaForEverythingMissing() throws Exception {
         String text = ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\",\"state\":\"FAILED\",\"fp32\":null}"));
         assertThat(text).contains("Meets target  n/a")
             .contains("Model size (MB)          |  n/a |  n/a | n/a")
             .contains("Latency batch-N p50 (ms) |  n/a |  n/a | n/a")
             .contains("Accuracy (top-1)         |  n/a |  n/a | n/a");
+    }
+
+    @Test
+    void theReportSaysWhichIsaTheRecipeWasMadeFor() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static","quantization":{"isa":{"hardwareClass":"x86-avx512-vnni",
+             "weightBits":8,"headline":"recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations"}}}"""));
+        assertThat(text).contains("\nrecipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations\n");
+        assertThat(ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\"}"))).doesNotContain("recipe made for");
     }
 
     @Test

@@ -20,6 +20,26 @@ final class ItCluster {
     private ItCluster() {
     }
 
+    /**
+     * Where {@code fixtures/paddleocr/fetch.sh} put the PaddleOCR models ({@code -Dtest.paddleocr.dir}, which
+     * {@code ./quantflow test} passes, else the script's default cache). Without them the test is skipped with a
+     * message, or fails under {@code -Dtest.require-real-models=true} (CI).
+     */
+    static java.nio.file.Path paddleOcrDir() {
+        String dir = System.getProperty("test.paddleocr.dir", "");
+        java.nio.file.Path path = dir.isBlank()
+            ? java.nio.file.Path.of(System.getProperty("user.home"), ".cache", "quantflow", "paddleocr")
+            : java.nio.file.Path.of(dir);
+        if (!java.nio.file.Files.isRegularFile(path.resolve("ch_PP-OCRv4_det_infer.onnx"))) {
+            String message = "PaddleOCR models not found in " + path + ": run fixtures/paddleocr/fetch.sh";
+            if (Boolean.getBoolean("test.require-real-models")) {
+                throw new AssertionError(message + " (test.require-real-models=true)");
+            }
+            org.junit.jupiter.api.Assumptions.abort(message);
+        }
+        return path;
+    }
+
     /** A client of the cluster's S3 server, with the credentials and bucket the services use. */
     static ArtifactStore store(LocalCluster cluster) {
         return new ArtifactStore(new StoreSettings(cluster.s3Endpoint(), LocalCluster.ACCESS_KEY, LocalCluster.SECRET_KEY,

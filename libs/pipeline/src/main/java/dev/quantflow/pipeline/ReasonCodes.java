@@ -19,6 +19,12 @@ public final class ReasonCodes {
     public static final String RUNTIME_ERROR = "RUNTIME_ERROR";
     public static final String TARGET_MISSED = "TARGET_MISSED";
     public static final String STAGE_ERROR = "STAGE_ERROR";
+    /** The job ran past its {@code timeBudgetSeconds}; the supervisor (intake) failed it in the stage it was in. */
+    public static final String DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED";
+    /** The stage working on the job sent no status or heartbeat for longer than its lease (worker gone or stuck). */
+    public static final String STAGE_LOST = "STAGE_LOST";
+    /** The job's event was delivered to workers that died before finishing it too often (a poison record). */
+    public static final String STAGE_CRASHED = "STAGE_CRASHED";
 
     private ReasonCodes() {
     }

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 
 import dev.quantflow.events.CalibrationRequested;
+import dev.quantflow.events.DeadLetter;
 import dev.quantflow.events.ExportRequested;
 import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.JobStatus;
@@ -66,6 +67,14 @@ public final class Topics {
         new Topic<>("quantflow.jobs.status", JobStatus.class, WORK_PARTITIONS,
             Map.of("cleanup.policy", "compact", "min.compaction.lag.ms", String.valueOf(24L * 3600 * 1000)));
 
+    /**
+     * Records a stage gave up on: delivered to workers that died on them {@code max-deliveries} times, or unreadable.
+     * One topic for every stage ({@code DeadLetter.sourceTopic} and {@code group} say where it came from); nothing
+     * consumes it automatically: operators inspect it and re-publish the payload once the cause is fixed.
+     */
+    public static final Topic<DeadLetter> DEAD_LETTERS =
+        new Topic<>("quantflow.dlq", DeadLetter.class, WORK_PARTITIONS, WORK);
+
     /** Profiling requests are per hardware class: {@code quantflow.profile.requested.<hwclass>}. */
     public static final String PROFILE_REQUESTED_PREFIX = "quantflow.profile.requested.";
     public static final String PROFILES_COMPLETED = "quantflow.profiles.completed";
@@ -84,7 +93,7 @@ public final class Topics {
 
     public static final List<Topic<?>> ALL = List.of(REQUESTS, CALIBRATION_REQUESTED, QUANTIZE_STATIC, QUANTIZE_DYNAMIC,
         QUANTIZE_GPTQ, QUANTIZE_RTN, QUANTIZE_AWQ, QUANTIZE_QAT, QUANTIZE_CAST, VALIDATION_REQUESTED, EXPORT_REQUESTED, MODELS_READY,
-        JOBS_FAILED, JOBS_STATUS, PROFILES_COMPLETED_TOPIC);
+        JOBS_FAILED, JOBS_STATUS, PROFILES_COMPLETED_TOPIC, DEAD_LETTERS);
 
     private Topics() {
     }

@@ -27,12 +27,15 @@ import dev.quantflow.events.JobInputs;
 import dev.quantflow.events.JobPlan;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
+import dev.quantflow.events.DeadLetter;
 import dev.quantflow.pipeline.kafka.EventPublisher;
+import dev.quantflow.pipeline.kafka.GuardSettings;
 import dev.quantflow.pipeline.kafka.KafkaSettings;
 import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.kafka.StageWorker;
 import dev.quantflow.pipeline.kafka.StoreProcessedEvents;
+import dev.quantflow.pipeline.kafka.StoreWorkLedger;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.testsupport.TestInfra;
 
@@ -183,6 +186,41 @@ class StageWorkerIT {
             publisher.publish(Topics.CALIBRATION_REQUESTED, job, request(job));
             assertThat(readAll(Topics.QUANTIZE_STATIC, job, Duration.ofSeconds(6))).hasSize(1);
             assertThat(readAll(Topics.JOBS_FAILED, job, Duration.ofSeconds(1))).isEmpty();
+        }
+    }
+
+    @Test
+    void aRecordItsWorkersDiedOnGoesToTheDeadLetterTopicTheJobFailsAndOtherJobsRun() throws Exception {
+        var h = new ForwardingHandler();
+        var ledger = new StoreWorkLedger(store);
+        String poison = "job-" + UUID.randomUUID();
+        CalibrationRequested req = request(poison);
+        String eventId = req.getHeader().getEventId();
+        for (int i = 0; i < 3; i++) { // three workers counted their delivery and were killed
+            ledger.saveDelivery(poison, h.group(), eventId, ledger.delivery(poison, h.group(), eventId).next());
+        }
+        try (var w = new StageWorker<>(h, new KafkaSettings(infra.bootstrap(), Duration.ofMinutes(1), 2, Duration.ofMillis(100)),
+            publisher, new StoreProcessedEvents(store), ledger, new GuardSettings(3, Duration.ofSeconds(1)), "test-worker", "1")) {
+            w.start();
+            publisher.publish(Topics.CALIBRATION_REQUESTED, poison, req);
+            String ok = "job-" + UUID.randomUUID();
+            publisher.publish(Topics.CALIBRATION_REQUESTED, ok, request(ok));
+
+            List<DeadLetter> dead = readAll(Topics.DEAD_LETTERS, poison, Duration.ofSeconds(6));
+            assertThat(dead).singleElement().satisfies(d -> {
+                assertThat(d.getDeliveries()).isEqualTo(3);
+                assertThat(d.getReasonCode()).isEqualTo(ReasonCodes.STAGE_CRASHED);
+                assertThat(AvroCodec.decode(d.getPayload().array(), CalibrationRequested.class)).isEqualTo(req);
+            });
+            assertThat(readAll(Topics.JOBS_FAILED, poison, Duration.ofSeconds(1))).singleElement()
+                .extracting(JobFailed::getReasonCode).isEqualTo(ReasonCodes.STAGE_CRASHED);
+            assertThat(ledger.failure(poison)).isPresent();
+            assertThat(readAll(Topics.QUANTIZE_STATIC, ok, Duration.ofSeconds(2))).hasSize(1);
+
+            // the job has failed: a later event of it is dropped, not worked on
+            publisher.publish(Topics.CALIBRATION_REQUESTED, poison, request(poison));
+            assertThat(readAll(Topics.QUANTIZE_STATIC, poison, Duration.ofSeconds(3))).isEmpty();
+            assertThat(h.calls.get()).isEqualTo(1);
         }
     }
 }

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeoutException;
 
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -21,7 +22,7 @@ import dev.quantflow.pipeline.Topics.Topic;
  */
 public final class EventPublisher implements AutoCloseable {
 
-    private final KafkaProducer<String, byte[]> producer;
+    private final Producer<String, byte[]> producer;
 
     public EventPublisher(String bootstrapServers, String clientId) {
         this(bootstrapServers, clientId, java.util.Map.of());
@@ -40,6 +41,11 @@ public final class EventPublisher implements AutoCloseable {
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.producer = new KafkaProducer<>(p);
+    }
+
+    /** Over a given producer (tests: Kafka's {@code MockProducer}). */
+    public EventPublisher(Producer<String, byte[]> producer) {
+        this.producer = producer;
     }
 
     public <V extends SpecificRecord> void publish(Topic<V> topic, String jobId, V event) {

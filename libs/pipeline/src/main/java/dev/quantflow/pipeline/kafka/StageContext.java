@@ -17,6 +17,7 @@ public final class StageContext {
     private final String version;
     private final String stage;
     private int statusSeq;
+    private volatile double lastProgress;
 
     public StageContext(EventHeader input, EventPublisher publisher, String producer, String version, String stage) {
         this.input = input;
@@ -53,6 +54,7 @@ public final class StageContext {
     }
 
     public void status(String state, int attempt, double progress, String message) {
+        lastProgress = progress;
         JobStatus s = JobStatus.newBuilder()
             .setHeader(header("status-" + stage + "-" + (statusSeq++), attempt))
             .setStage(stage)
@@ -61,6 +63,11 @@ public final class StageContext {
             .setMessage(message == null ? "" : message)
             .build();
         publisher.publish(Topics.JOBS_STATUS, jobId(), s);
+    }
+
+    /** The progress of the last status this context reported (0 before any); heartbeats repeat it. */
+    public double lastProgress() {
+        return lastProgress;
     }
 
     public String producer() {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
@@ -14,6 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,6 +29,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jboss.logging.Logger;
 
+import dev.quantflow.events.DeadLetter;
 import dev.quantflow.events.EventHeader;
 import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.JobStatus;
@@ -34,6 +37,7 @@ import dev.quantflow.pipeline.AvroCodec;
 import dev.quantflow.pipeline.EventHeaders;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.Failures;
+import dev.quantflow.pipeline.Heartbeats;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -59,6 +63,14 @@ import dev.quantflow.pipeline.UndecodableEventException;
  * back-off, then fail the job with {@code STAGE_ERROR}. Reasons carry no class names or stack frames. Either way
  * the record is committed: nothing blocks the partition and nothing is silently dropped.
  *
+ * <p>Guards ({@link WorkLedger}, {@link GuardSettings}): an event of a job that has already failed (its marker
+ * {@code jobs/<job>/failed} exists) is dropped unprocessed. Each delivery is counted before work starts; once an
+ * event was delivered {@code maxDeliveries} times without being finished (its workers died on it: killed for memory,
+ * crashed), the next delivery publishes it to {@link Topics#DEAD_LETTERS} and fails the job with STAGE_CRASHED, and
+ * the partition moves on. While the handler works, the poll thread publishes a heartbeat status every
+ * {@code heartbeatInterval} (and notes the process's peak memory in the delivery record), and one
+ * {@link Heartbeats#DONE} at the end, for intake's supervisor.
+ *
  * <p>Shutdown: {@link #stop(Duration)} lets the in-flight job finish and commits it; a job still running when the
  * grace period ends is interrupted and handed back uncommitted, and the consumer leaves the group so another
  * process takes the record at once instead of after the session timeout.
@@ -73,9 +85,11 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private final KafkaSettings settings;
     private final EventPublisher publisher;
     private final ProcessedEvents processed;
+    private final WorkLedger ledger;
+    private final GuardSettings guards;
     private final String producer;
     private final String version;
-    private final KafkaConsumer<String, byte[]> consumer;
+    private final Consumer<String, byte[]> consumer;
     private final ExecutorService work;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong processedCount = new AtomicLong();
@@ -89,15 +103,37 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private final Thread pollThread;
     private volatile boolean healthy = true;
     private volatile String lastError = "";
+    /** Heartbeats of the event being worked on; touched by the poll thread only. */
+    private Beat beat;
 
+    /** Without guards: no failed-job check, no delivery counting, default heartbeats (tests, tools). */
     public StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
                        String producer, String version) {
+        this(handler, settings, publisher, processed, WorkLedger.NONE, GuardSettings.DEFAULTS, producer, version);
+    }
+
+    public StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
+                       WorkLedger ledger, GuardSettings guards, String producer, String version) {
+        this(handler, settings, publisher, processed, ledger, guards, producer, version, newConsumer(handler, settings));
+    }
+
+    /** Over a given consumer (tests: Kafka's {@code MockConsumer}). */
+    StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
+                WorkLedger ledger, GuardSettings guards, String producer, String version, Consumer<String, byte[]> consumer) {
         this.handler = handler;
         this.settings = settings;
         this.publisher = publisher;
         this.processed = processed;
+        this.ledger = ledger;
+        this.guards = guards;
         this.producer = producer;
         this.version = version;
+        this.consumer = consumer;
+        this.work = Executors.newSingleThreadExecutor(r -> new Thread(r, handler.stage() + "-work"));
+        this.pollThread = new Thread(this::loop, handler.stage() + "-poll");
+    }
+
+    private static KafkaConsumer<String, byte[]> newConsumer(StageHandler<?> handler, KafkaSettings settings) {
         Properties p = new Properties();
         p.putAll(settings.clientProperties());
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
@@ -112,9 +148,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        this.consumer = new KafkaConsumer<>(p);
-        this.work = Executors.newSingleThreadExecutor(r -> new Thread(r, handler.stage() + "-work"));
-        this.pollThread = new Thread(this::loop, handler.stage() + "-poll");
+        return new KafkaConsumer<>(p);
     }
 
     public void start() {
@@ -239,15 +273,33 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         } catch (Exception e) {
             LOG.warnf("%s: cannot check processed marker (%s); processing anyway", handler.stage(), e.getMessage());
         }
+        if (handler.binding().failsJob()) {
+            Optional<String> failed = jobFailure(header.getJobId());
+            if (failed.isPresent()) {
+                LOG.infof("%s: job %s has already failed (%s); dropping event %s", handler.stage(), header.getJobId(),
+                    failed.get(), header.getEventId());
+                commit(tp, record.offset());
+                return;
+            }
+        }
+        Delivery delivery = startDelivery(header);
+        if (delivery != null && delivery.count() > guards.maxDeliveries()) {
+            deadLetterCrashed(record, header, delivery);
+            commit(tp, record.offset());
+            return;
+        }
 
         LOG.infof("%s: handling event %s of job %s from %s@%d", handler.stage(), header.getEventId(), header.getJobId(), tp,
             record.offset());
         long started = System.nanoTime();
         Throwable failure = null;
+        beat = new Beat(header, delivery);
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
+            StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
+            beat.context = context;
             failure = runPaused(() -> {
                 long t0 = System.nanoTime();
-                handler.handle(event, new StageContext(header, publisher, producer, version, handler.stage()));
+                handler.handle(event, context);
                 long left = settings.minJobDuration().toNanos() - (System.nanoTime() - t0);
                 if (left > 0) {
                     TimeUnit.NANOSECONDS.sleep(left);
@@ -259,6 +311,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             }
             LOG.warnf(failure, "%s: job %s attempt %d/%d failed, retrying", handler.stage(), header.getJobId(), attempt,
                 settings.maxAttempts());
+            beat.noteError(Failures.reasonOf(failure));
             sleepPolling(settings.retryBackoff().multipliedBy(1L << (attempt - 1)));
         }
         if (failure != null && !running.get() && !Failures.classify(failure).permanent()) {
@@ -266,8 +319,12 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             handedBackCount.incrementAndGet();
             LOG.infof("%s: handing event %s of job %s back uncommitted (shutting down)", handler.stage(),
                 header.getEventId(), header.getJobId());
+            beat.handBack();
+            beat = null;
             return;
         }
+        beat.done();
+        beat = null;
         if (failure != null) {
             Failures.Classified c = Failures.classify(failure);
             String code = c.reasonCode();
@@ -312,6 +369,9 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                     }
                     // Keeps the group membership alive; paused partitions return nothing.
                     pollHolding(Duration.ZERO);
+                    if (beat != null) {
+                        beat.maybeSend();
+                    }
                 } catch (java.util.concurrent.ExecutionException e) {
                     return e.getCause();
                 } catch (CancellationException e) {
@@ -376,12 +436,160 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private void failUndecodable(ConsumerRecord<String, byte[]> record, UndecodableEventException e) {
         String jobId = record.key();
         if (jobId == null || jobId.isBlank()) {
-            LOG.errorf("%s: dropping undecodable record without a job id key at %s-%d@%d", handler.stage(), record.topic(),
-                record.partition(), record.offset());
+            LOG.errorf("%s: undecodable record without a job id key at %s-%d@%d; sending it to %s", handler.stage(),
+                record.topic(), record.partition(), record.offset(), Topics.DEAD_LETTERS.name());
+            publishDeadLetter(record, EventHeaders.fresh("", 1, producer, version), ReasonCodes.BAD_EVENT,
+                "the record on " + record.topic() + " could not be read: " + e.getMessage(), 1, -1);
             return;
         }
         EventHeader header = EventHeaders.fresh(jobId, 1, producer, version);
-        publishFailure(header, ReasonCodes.BAD_EVENT, "the event on " + record.topic() + " could not be read: " + e.getMessage());
+        String reason = "the event on " + record.topic() + " could not be read: " + e.getMessage();
+        publishDeadLetter(record, header, ReasonCodes.BAD_EVENT, reason, 1, -1);
+        publishFailure(header, ReasonCodes.BAD_EVENT, reason);
+    }
+
+    private Optional<String> jobFailure(String jobId) {
+        try {
+            return ledger.failure(jobId);
+        } catch (Exception e) {
+            LOG.warnf("%s: cannot read the failed marker of job %s (%s); processing anyway", handler.stage(), jobId,
+                e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Counts this delivery before work starts; null when the ledger cannot be reached (the event is worked on). */
+    private Delivery startDelivery(EventHeader header) {
+        try {
+            Delivery before = ledger.delivery(header.getJobId(), handler.group(), header.getEventId());
+            if (before.count() >= guards.maxDeliveries()) {
+                return before.next(); // given up on: not written again, the record goes to the dead-letter topic
+            }
+            Delivery now = before.next().withPeakRss(PeakRss.bytes());
+            ledger.saveDelivery(header.getJobId(), handler.group(), header.getEventId(), now);
+            return now;
+        } catch (Exception e) {
+            LOG.warnf("%s: cannot count the delivery of event %s (%s); processing anyway", handler.stage(),
+                header.getEventId(), e.getMessage());
+            return null;
+        }
+    }
+
+    /** The event was delivered {@code maxDeliveries} times and never finished: its workers died on it. */
+    private void deadLetterCrashed(ConsumerRecord<String, byte[]> record, EventHeader header, Delivery delivery) {
+        int crashed = delivery.count() - 1;
+        String reason = handler.stage() + " worker killed while working on this job, " + crashed + " times: likely out of"
+            + " memory; peak RSS " + PeakRss.describe(delivery.peakRssBytes())
+            + (delivery.lastError().isEmpty() ? "" : "; last error: " + delivery.lastError());
+        LOG.errorf("%s: giving up on event %s of job %s after %d unfinished deliveries; sending it to %s", handler.stage(),
+            header.getEventId(), header.getJobId(), crashed, Topics.DEAD_LETTERS.name());
+        publishDeadLetter(record, header, ReasonCodes.STAGE_CRASHED,
+            delivery.lastError().isEmpty() ? "worker killed while working on it (no error recorded)" : delivery.lastError(),
+            crashed, delivery.peakRssBytes());
+        publishFailure(header, ReasonCodes.STAGE_CRASHED, reason);
+        try {
+            processed.mark(header.getJobId(), handler.group(), header.getEventId());
+        } catch (Exception e) {
+            LOG.warnf("%s: cannot write processed marker: %s", handler.stage(), e.getMessage());
+        }
+    }
+
+    private void publishDeadLetter(ConsumerRecord<String, byte[]> record, EventHeader cause, String code, String lastError,
+                                   int deliveries, long peakRss) {
+        try {
+            publishDeadLetterOrThrow(record, cause, code, lastError, deliveries, peakRss);
+        } catch (RuntimeException e) {
+            // The job's failure still goes out; the record stays where it was, at a logged offset.
+            LOG.errorf("%s: cannot publish %s-%d@%d to %s (%s)", handler.stage(), record.topic(), record.partition(),
+                record.offset(), Topics.DEAD_LETTERS.name(), e.getMessage());
+        }
+    }
+
+    private void publishDeadLetterOrThrow(ConsumerRecord<String, byte[]> record, EventHeader cause, String code,
+                                          String lastError, int deliveries, long peakRss) {
+        publisher.publish(Topics.DEAD_LETTERS, cause.getJobId(), DeadLetter.newBuilder()
+            .setHeader(EventHeaders.derived(cause, cause.getAttempt(), producer, version, "dead-letter-" + handler.group()))
+            .setSourceTopic(record.topic())
+            .setSourcePartition(record.partition())
+            .setSourceOffset(record.offset())
+            .setGroup(handler.group())
+            .setStage(handler.stage())
+            .setDeliveries(deliveries)
+            .setReasonCode(code)
+            .setLastError(Failures.clean(lastError))
+            .setPeakRssBytes(peakRss < 0 ? null : peakRss)
+            .setPayload(java.nio.ByteBuffer.wrap(record.value() == null ? new byte[0] : record.value()))
+            .build());
+    }
+
+    /**
+     * Heartbeats and the delivery record of the event being worked on. Heartbeat ids are fresh (not derived), so the
+     * heartbeats of a redelivery are not taken for repeats of the earlier delivery's.
+     */
+    private final class Beat {
+        private final EventHeader input;
+        private final long started = System.nanoTime();
+        private long nextDue;
+        private Delivery delivery;
+        volatile StageContext context;
+
+        Beat(EventHeader input, Delivery delivery) {
+            this.input = input;
+            this.delivery = delivery;
+            this.nextDue = started + guards.heartbeatInterval().toNanos();
+        }
+
+        void maybeSend() {
+            long now = System.nanoTime();
+            if (now < nextDue || !handler.binding().failsJob()) {
+                return;
+            }
+            nextDue = now + guards.heartbeatInterval().toNanos();
+            send(Heartbeats.working(Duration.ofNanos(now - started)));
+            save(delivery == null ? null : delivery.withPeakRss(PeakRss.bytes()));
+        }
+
+        void noteError(String error) {
+            save(delivery == null ? null : delivery.withError(error));
+        }
+
+        void handBack() {
+            save(delivery == null ? null : delivery.handedBack());
+        }
+
+        void done() {
+            if (handler.binding().failsJob()) {
+                send(Heartbeats.DONE);
+            }
+        }
+
+        private void send(String message) {
+            StageContext c = context;
+            try {
+                publisher.publish(Topics.JOBS_STATUS, input.getJobId(), JobStatus.newBuilder()
+                    .setHeader(EventHeaders.fresh(input.getJobId(), input.getAttempt(), producer, version))
+                    .setStage(handler.stage())
+                    .setState(JobStates.RUNNING)
+                    .setProgress(c == null ? 0.0 : c.lastProgress())
+                    .setMessage(message)
+                    .build());
+            } catch (RuntimeException e) {
+                LOG.warnf("%s: cannot publish a heartbeat of job %s: %s", handler.stage(), input.getJobId(), e.getMessage());
+            }
+        }
+
+        private void save(Delivery next) {
+            if (next == null) {
+                return;
+            }
+            try {
+                ledger.saveDelivery(input.getJobId(), handler.group(), input.getEventId(), next);
+                delivery = next;
+            } catch (Exception e) {
+                LOG.warnf("%s: cannot update the delivery record of event %s: %s", handler.stage(), input.getEventId(),
+                    e.getMessage());
+            }
+        }
     }
 
     private void publishFailure(EventHeader cause, String code, String reason) {
@@ -389,6 +597,11 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.errorf("%s: event of job %s failed (%s: %s); side work, the job's state is left as it is",
                 handler.stage(), cause.getJobId(), code, reason);
             return;
+        }
+        try {
+            ledger.markFailed(cause.getJobId(), code, Failures.clean(reason));
+        } catch (Exception e) {
+            LOG.warnf("%s: cannot write the failed marker of job %s: %s", handler.stage(), cause.getJobId(), e.getMessage());
         }
         try {
             publisher.publish(Topics.JOBS_FAILED, cause.getJobId(), JobFailed.newBuilder()

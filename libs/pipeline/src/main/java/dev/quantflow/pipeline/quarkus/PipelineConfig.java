@@ -102,5 +102,19 @@ public interface PipelineConfig {
          */
         @WithDefault("0s")
         Duration minJobDuration();
+
+        /**
+         * Deliveries of one event that may end with the worker dead (killed for memory, crashed) before the next
+         * delivery sends the event to {@code quantflow.dlq} and fails the job with STAGE_CRASHED.
+         */
+        @WithDefault("3")
+        int maxDeliveries();
+
+        /**
+         * How often a working stage publishes a heartbeat status. Keep it well below the supervisor's
+         * {@code quantflow.supervisor.stage-lease} (intake), which fails a silent stage's job with STAGE_LOST.
+         */
+        @WithDefault("30s")
+        Duration heartbeatInterval();
     }
 }

@@ -13,10 +13,12 @@ import org.apache.avro.specific.SpecificRecord;
 import org.jboss.logging.Logger;
 
 import dev.quantflow.pipeline.kafka.EventPublisher;
+import dev.quantflow.pipeline.kafka.GuardSettings;
 import dev.quantflow.pipeline.kafka.KafkaSettings;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.kafka.StageWorker;
 import dev.quantflow.pipeline.kafka.StoreProcessedEvents;
+import dev.quantflow.pipeline.kafka.StoreWorkLedger;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -51,6 +53,7 @@ public class StageRunner {
 
     private <V extends SpecificRecord> void start(StageHandler<V> handler) {
         StageWorker<V> w = new StageWorker<>(handler, settings, publisher, new StoreProcessedEvents(store),
+            new StoreWorkLedger(store), new GuardSettings(config.worker().maxDeliveries(), config.worker().heartbeatInterval()),
             identity.name(), identity.version());
         w.start();
         workers.add(w);

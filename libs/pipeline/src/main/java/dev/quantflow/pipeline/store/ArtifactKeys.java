@@ -26,6 +26,19 @@ public final class ArtifactKeys {
         return "jobs/" + jobId + "/processed/" + group + "/" + eventId;
     }
 
+    /**
+     * Written once a job has failed (by the stage worker that failed it, or by intake's supervisor); every stage
+     * worker reads it before working on an event of the job and drops the work when it exists.
+     */
+    public static String failedMarker(String jobId) {
+        return "jobs/" + jobId + "/failed";
+    }
+
+    /** Delivery count (and last error, peak memory) of one event in one consumer group: the poison-record guard. */
+    public static String deliveries(String jobId, String group, String eventId) {
+        return "jobs/" + jobId + "/deliveries/" + group + "/" + eventId;
+    }
+
     public static String jobPrefix(String jobId) {
         return "jobs/" + jobId + "/";
     }

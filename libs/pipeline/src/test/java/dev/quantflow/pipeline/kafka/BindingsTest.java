@@ -28,7 +28,8 @@ class BindingsTest {
         }
         for (Topics.Topic<?> t : Topics.ALL) {
             boolean consumed = all.stream().anyMatch(b -> b.topic().equals(t));
-            boolean userFacing = t.equals(Topics.MODELS_READY) || t.equals(Topics.JOBS_FAILED) || t.equals(Topics.JOBS_STATUS);
+            boolean userFacing = t.equals(Topics.MODELS_READY) || t.equals(Topics.JOBS_FAILED) || t.equals(Topics.JOBS_STATUS)
+                || t.equals(Topics.DEAD_LETTERS); // for operators: nothing consumes it automatically
             assertThat(consumed || userFacing).as(t.name() + " has a consumer pool").isTrue();
         }
         assertThat(Bindings.quantizer(QuantMethod.BF16).group()).isEqualTo(Bindings.quantizer(QuantMethod.FP16).group());

@@ -10,8 +10,14 @@ import java.util.function.Consumer;
  * @param outputName output to compare; null = the first output of the reference model
  * @param pooling how a sample's output becomes the vector that is compared
  * @param maxSamples compare at most this many samples (the first ones); 0 = all
+ * @param mapThreshold the IoU of maps binarizes both outputs at this value: foreground is {@code value > mapThreshold}
+ *                     (default {@value #DEFAULT_MAP_THRESHOLD}, PaddleOCR's detection threshold)
  */
-public record ComparisonOptions(int intraOpThreads, int batchSize, String outputName, Pooling pooling, int maxSamples) {
+public record ComparisonOptions(int intraOpThreads, int batchSize, String outputName, Pooling pooling, int maxSamples,
+                                double mapThreshold) {
+
+    /** PaddleOCR's DB post-processing binarizes the detector's probability map at 0.3 ({@code det_db_thresh}). */
+    public static final double DEFAULT_MAP_THRESHOLD = 0.3;
 
     /** How a sample's output becomes the compared vector. */
     public enum Pooling {
@@ -39,10 +45,13 @@ public record ComparisonOptions(int intraOpThreads, int batchSize, String output
         if (pooling == null) {
             throw new IllegalArgumentException("pooling must be set");
         }
+        if (!Double.isFinite(mapThreshold)) {
+            throw new IllegalArgumentException("mapThreshold must be a finite number, was " + mapThreshold);
+        }
     }
 
     public static ComparisonOptions defaults() {
-        return new ComparisonOptions(1, 32, null, Pooling.NONE, 0);
+        return new ComparisonOptions(1, 32, null, Pooling.NONE, 0, DEFAULT_MAP_THRESHOLD);
     }
 
     public ComparisonOptions withIntraOpThreads(int n) {
@@ -65,6 +74,10 @@ public record ComparisonOptions(int intraOpThreads, int batchSize, String output
         return copy(c -> c.maxSamples = n);
     }
 
+    public ComparisonOptions withMapThreshold(double t) {
+        return copy(c -> c.mapThreshold = t);
+    }
+
     /** This record with the changes {@code edit} makes to a mutable copy of its components (what every wither does). */
     private ComparisonOptions copy(Consumer<Copy> edit) {
         Copy c = new Copy(this);
@@ -79,6 +92,7 @@ public record ComparisonOptions(int intraOpThreads, int batchSize, String output
         private String outputName;
         private Pooling pooling;
         private int maxSamples;
+        private double mapThreshold;
 
         private Copy(ComparisonOptions from) {
             intraOpThreads = from.intraOpThreads;
@@ -86,10 +100,11 @@ public record ComparisonOptions(int intraOpThreads, int batchSize, String output
             outputName = from.outputName;
             pooling = from.pooling;
             maxSamples = from.maxSamples;
+            mapThreshold = from.mapThreshold;
         }
 
         private ComparisonOptions build() {
-            return new ComparisonOptions(intraOpThreads, batchSize, outputName, pooling, maxSamples);
+            return new ComparisonOptions(intraOpThreads, batchSize, outputName, pooling, maxSamples, mapThreshold);
         }
     }
 }

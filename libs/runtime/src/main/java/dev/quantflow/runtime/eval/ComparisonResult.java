@@ -17,8 +17,19 @@ package dev.quantflow.runtime.eval;
  *                      ([N,C]) compared without pooling
  * @param nonFiniteSamples samples where either model produced NaN or ±Inf
  * @param cosines cosine per sample, in data order
+ * @param mapThreshold the value at which both outputs were binarized for the IoU
+ * @param meanIou mean over samples of the IoU of the binarized outputs; NaN if any sample's output is not finite;
+ *                null with pooling
+ * @param minIou smallest per-sample IoU (NaN / null as {@code meanIou})
+ * @param positionAgreement share of positions whose argmax over the class axis ({@link OutputLayout}) agrees; null
+ *                          unless the output has rank 3 or more and is compared without pooling
+ * @param positionsPerSample positions per sample behind {@code positionAgreement} (0 when it is null)
+ * @param referenceMin smallest finite value of the reference output (NaN when it has none)
+ * @param referenceMax largest finite value of the reference output (NaN when it has none)
  */
 public record ComparisonResult(int samples, String outputName, ComparisonOptions.Pooling pooling, int vectorLength,
                                double meanCosine, double minCosine, int minCosineSample, double mse, double maxAbsDiff,
-                               Double top1Agreement, int nonFiniteSamples, double[] cosines) {
+                               Double top1Agreement, int nonFiniteSamples, double[] cosines, double mapThreshold,
+                               Double meanIou, Double minIou, Double positionAgreement, long positionsPerSample,
+                               double referenceMin, double referenceMax) {
 }

@@ -34,9 +34,18 @@ import dev.quantflow.runtime.session.OrtModels;
  *   <li>top-1 agreement {@code #{i : argmax a_i = argmax b_i} / N} (argmax as in {@link ModelEvaluator}), only for an
  *       output of shape [N, C] or [N] without pooling; with one value per sample ([N, 1] or [N]) the binary decisions
  *       of {@link ModelEvaluator} are compared instead (threshold 0.5 after a Sigmoid, else 0).</li>
+ *   <li>IoU of maps (without pooling): with {@code t} = {@link ComparisonOptions#mapThreshold()}, the foreground of a
+ *       sample's output is {@code F(a_i) = {d : a_id > t}}; {@code iou_i = |F(a_i) ∩ F(b_i)| / |F(a_i) ∪ F(b_i)|},
+ *       1 when both are empty. {@code meanIou = Σ iou_i / N}, {@code minIou = min iou_i}.</li>
+ *   <li>per-position agreement (without pooling, outputs of rank 3 or more): the class axis is
+ *       {@link OutputLayout#classAxis}; every other non-sample index is a position {@code p} with a score vector
+ *       {@code a_i[p, ·]}. {@code positionAgreement = #{(i, p) : argmax a_i[p, ·] = argmax b_i[p, ·]} / (N·P)} (argmax
+ *       as above: lowest index on ties, NaN never winning).</li>
+ *   <li>{@code referenceMin}, {@code referenceMax}: the range of the reference's finite output values (what tells a
+ *       probability map, in [0, 1], from logits).</li>
  * </ul>
  * A sample whose outputs hold NaN or ±Inf in either model is counted in {@code nonFiniteSamples} and makes the
- * cosine statistics NaN, which meets no budget ({@link OutputMetric#meets}).
+ * cosine and IoU statistics NaN, which meets no budget ({@link OutputMetric#meets}).
  *
  * <p>Outputs may be float32, float64, float16 or bfloat16 (a cast model that keeps a half-precision output); they
  * are widened to float first. Both models must take the same inputs and give the compared output the same shape.
@@ -77,7 +86,8 @@ public final class OutputComparison {
         int samples = options.maxSamples() > 0 ? Math.min(rows, options.maxSamples()) : rows;
         NdArray mask = data.get("attention_mask").orElse(null);
 
-        Accumulator acc = new Accumulator(samples, ModelEvaluator.binaryThreshold(reference, output));
+        Accumulator acc = new Accumulator(samples, ModelEvaluator.binaryThreshold(reference, output),
+            options.mapThreshold());
         try (OrtSession ref = OrtModels.createSession(referenceModel, options.intraOpThreads(), OrtSession.SessionOptions.OptLevel.ALL_OPT);
              OrtSession cand = OrtModels.createSession(candidateModel, options.intraOpThreads(), OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
             Batch a = new Batch();
@@ -159,7 +169,10 @@ public final class OutputComparison {
         }
     }
 
-    /** Running sums over all batches; per-sample vectors live in buffers reused across samples. */
+    /**
+     * Running sums over all batches; per-sample vectors live in buffers reused across samples. Only per-sample scalars
+     * (the cosines) are kept for the whole run, never an output.
+     */
     private static final class Accumulator {
         private final double[] cosines;
         private int next;
@@ -174,10 +187,21 @@ public final class OutputComparison {
         private double[] vb = new double[0];
 
         private final float binaryThreshold;
+        private final double mapThreshold;
+        private boolean mapsCompared = true;
+        private double iouSum;
+        private double minIou = Double.POSITIVE_INFINITY;
+        private boolean positionsCompared = true;
+        private long positionsPerSample = -1;
+        private long positionsAgreeing;
+        private long positionsSeen;
+        private double referenceMin = Double.POSITIVE_INFINITY;
+        private double referenceMax = Double.NEGATIVE_INFINITY;
 
-        Accumulator(int samples, float binaryThreshold) {
+        Accumulator(int samples, float binaryThreshold, double mapThreshold) {
             cosines = new double[samples];
             this.binaryThreshold = binaryThreshold;
+            this.mapThreshold = mapThreshold;
         }
 
         void add(Batch a, Batch b, int rows, ComparisonOptions.Pooling pooling, long[] mask, String output) {
@@ -187,6 +211,7 @@ public final class OutputComparison {
             if (pooling == ComparisonOptions.Pooling.NONE) {
                 length = perSample;
                 agreementDefined &= shape.length <= 2;
+                positionsCompared &= OutputLayout.isPerPosition(shape);
             } else {
                 if (shape.length != 3) {
                     throw new DatasetException("mean pooling needs an output of shape [N, tokens, features] but '" + output
@@ -199,6 +224,8 @@ public final class OutputComparison {
                 }
                 length = Math.toIntExact(shape[2]);
                 agreementDefined = false;
+                mapsCompared = false;
+                positionsCompared = false;
             }
             if (vectorLength >= 0 && vectorLength != length) {
                 throw new ModelRunException("output '" + output + "' changes its per-sample size between batches ("
@@ -209,10 +236,23 @@ public final class OutputComparison {
                 va = new double[length];
                 vb = new double[length];
             }
+            for (int i = 0; i < rows * perSample; i++) {
+                float x = a.values[i];
+                if (Float.isFinite(x)) {
+                    referenceMin = Math.min(referenceMin, x);
+                    referenceMax = Math.max(referenceMax, x);
+                }
+            }
+            if (positionsCompared && pooling == ComparisonOptions.Pooling.NONE) {
+                addPositions(a.values, b.values, rows, shape, output);
+            }
             for (int r = 0; r < rows; r++) {
                 if (pooling == ComparisonOptions.Pooling.NONE) {
                     widen(a.values, r * perSample, length, va);
                     widen(b.values, r * perSample, length, vb);
+                    double iou = iou(a.values, b.values, r * perSample, perSample, mapThreshold);
+                    iouSum += iou;
+                    minIou = Math.min(minIou, iou);
                 } else {
                     int tokens = Math.toIntExact(shape[1]);
                     pool(a.values, r, tokens, length, mask, va);
@@ -235,6 +275,34 @@ public final class OutputComparison {
                 }
                 addSample(length, same);
             }
+        }
+
+        /** Per-position argmax agreement over the class axis of every sample of one batch. */
+        private void addPositions(float[] a, float[] b, int rows, long[] shape, String output) {
+            int axis = OutputLayout.classAxis(shape);
+            long positions = OutputLayout.positionsPerSample(shape);
+            if (positionsPerSample >= 0 && positionsPerSample != positions) {
+                throw new ModelRunException("output '" + output + "' changes its positions per sample between batches ("
+                    + positionsPerSample + " then " + positions + ")", null);
+            }
+            positionsPerSample = positions;
+            int classes = Math.toIntExact(shape[axis]);
+            int inner = 1; // stride of the class axis: the product of the axes after it
+            for (int d = axis + 1; d < shape.length; d++) {
+                inner = Math.multiplyExact(inner, Math.toIntExact(shape[d]));
+            }
+            int outer = Math.toIntExact(positions / inner); // the axes between the sample axis and the class axis
+            for (int r = 0; r < rows; r++) {
+                for (int o = 0; o < outer; o++) {
+                    int base = (r * outer + o) * classes * inner;
+                    for (int in = 0; in < inner; in++) {
+                        if (argmax(a, base + in, classes, inner) == argmax(b, base + in, classes, inner)) {
+                            positionsAgreeing++;
+                        }
+                    }
+                }
+            }
+            positionsSeen += (long) rows * positions;
         }
 
         private void addSample(int length, boolean sameArgmax) {
@@ -289,9 +357,57 @@ public final class OutputComparison {
                 minAt = -1;
             }
             Double agreement = agreementDefined && next > 0 ? (double) agree / next : null;
+            Double meanIou = null;
+            Double lowestIou = null;
+            if (mapsCompared && next > 0) {
+                meanIou = nonFinite > 0 ? Double.NaN : iouSum / next;
+                lowestIou = nonFinite > 0 ? Double.NaN : minIou;
+            }
+            Double positionAgreement = positionsCompared && positionsSeen > 0
+                ? (double) positionsAgreeing / positionsSeen : null;
+            boolean anyFinite = referenceMin <= referenceMax;
             return new ComparisonResult(next, output, pooling, vectorLength, mean, min, minAt,
-                values == 0 ? 0 : sumSq / values, maxAbs, agreement, nonFinite, cosines.clone());
+                values == 0 ? 0 : sumSq / values, maxAbs, agreement, nonFinite, cosines.clone(), mapThreshold, meanIou,
+                lowestIou, positionAgreement, positionAgreement == null ? 0 : positionsPerSample,
+                anyFinite ? referenceMin : Double.NaN, anyFinite ? referenceMax : Double.NaN);
         }
+    }
+
+    /**
+     * IoU of the foregrounds {@code value > t} of {@code a[offset .. offset+n)} and {@code b[offset .. offset+n)}; 1
+     * when both are empty (NaN is never foreground).
+     */
+    static double iou(float[] a, float[] b, int offset, int n, double t) {
+        long intersection = 0;
+        long union = 0;
+        for (int i = offset; i < offset + n; i++) {
+            boolean fa = a[i] > t;
+            boolean fb = b[i] > t;
+            if (fa && fb) {
+                intersection++;
+            }
+            if (fa || fb) {
+                union++;
+            }
+        }
+        return union == 0 ? 1.0 : (double) intersection / union;
+    }
+
+    /**
+     * Index of the largest of the {@code n} values {@code v[offset + c·stride]}: lowest index on ties, NaN skipped, -1
+     * if all are NaN (as {@link ModelEvaluator#argmax}, with a stride).
+     */
+    static int argmax(float[] v, int offset, int n, int stride) {
+        int best = -1;
+        float bestValue = Float.NEGATIVE_INFINITY;
+        for (int c = 0; c < n; c++) {
+            float x = v[offset + c * stride];
+            if (!Float.isNaN(x) && (best < 0 || x > bestValue)) {
+                best = c;
+                bestValue = x;
+            }
+        }
+        return best;
     }
 
     private static void widen(float[] src, int offset, int n, double[] dst) {

@@ -11,6 +11,7 @@ import dev.quantflow.contracts.AttemptMetrics;
 import dev.quantflow.contracts.AttemptRecipe;
 import dev.quantflow.contracts.Baseline;
 import dev.quantflow.contracts.Comparison;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.NodeDecision;
@@ -28,7 +29,7 @@ final class Reports {
         null, null, null, null, null, null);
     private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null, null,
         null, null, null, null, null);
-    private static final Report.Quantization NO_QUANTIZATION = new Report.Quantization(null, null, null, null);
+    private static final Report.Quantization NO_QUANTIZATION = new Report.Quantization(null, null, null, null, null);
 
     private Reports() {
     }
@@ -54,7 +55,7 @@ final class Reports {
                 a.getMethod(), attemptPrecision(a), a.getDiagnosis(), a.getRoute(), null));
         }
         Report.Quantization quantization = new Report.Quantization(metrics.recipe(), summary.quantizedNodes(),
-            summary.keptFloatNodes(), summary.smoothQuant());
+            summary.keptFloatNodes(), summary.smoothQuant(), summary.isa());
         return new Report(jobId, job.getInputs().getName(), meetsTarget ? "READY" : "FAILED", !meetsTarget,
             meetsTarget ? "" : bestEffortReason, method, job.getPlan().getMethodReason(), precisionLabel,
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
@@ -131,6 +132,10 @@ final class Reports {
                 .append("). The model below is the best attempt found; it does not meet the target.</p>\n");
         }
         s.append("<p>").append(esc(text(r.verdict()))).append("</p>\n");
+        if (r.target() != null && !text(r.target().metricReason()).isEmpty()) {
+            s.append("<p>Judged on: ").append(esc(r.target().metricReason())).append("</p>\n");
+        }
+        isa(s, r.quantization() == null ? null : r.quantization().isa());
 
         if (llm) {
             llmTables(s, r, label);
@@ -148,7 +153,8 @@ final class Reports {
             String recipe = llm
                 ? count(rec.bits()) + "-bit, blocks of " + count(rec.blockSize())
                     + (list(rec.highPrecisionNodes()).isEmpty() ? "" : ", 8-bit: " + String.join(", ", rec.highPrecisionNodes()))
-                : text(rec.calibrator()) + ", W " + text(rec.weightType()) + " / A " + text(rec.activationType());
+                : text(rec.calibrator()) + ", W " + text(rec.weightType()) + " / A "
+                    + (text(rec.activationType()).isEmpty() ? "per ISA" : rec.activationType());
             recipe += list(rec.excludedNodes()).isEmpty() ? "" : ", fp32: " + String.join(", ", rec.excludedNodes());
             String quality = llm ? fmt(a.quantizedPerplexity(), 3) : fmt(pct(a.quantizedAccuracy()), 2);
             s.append("<tr><td>").append(count(a.attempt())).append("</td><td>").append(esc(text(a.method())))
@@ -213,7 +219,14 @@ final class Reports {
         row(s, "Accuracy (top-1, %)", pct(f.accuracy()), pct(q.accuracy()), 2);
         row(s, "RAM (MB, peak)", f.peakRamMb(), q.peakRamMb(), 1);
         s.append("</table>\n<p>");
-        if (r.outputs() != null && r.outputs().meanCosine() != null) {
+        if (r.outputs() != null && r.outputs().meanIou() != null) {
+            s.append("Mean IoU of the maps (binarized at &gt; ").append(fmt(r.outputs().mapThreshold(), 2))
+                .append(") to FP32: ").append(fmt(r.outputs().meanIou(), 4)).append(", min ")
+                .append(fmt(r.outputs().minIou(), 4)).append(". ");
+        } else if (r.outputs() != null && r.outputs().positionAgreement() != null) {
+            s.append("Argmax agreement with FP32 at every position: ")
+                .append(fmt(pct(r.outputs().positionAgreement()), 2)).append("%. ");
+        } else if (r.outputs() != null && r.outputs().meanCosine() != null) {
             s.append("Cosine of outputs to FP32: mean ").append(fmt(r.outputs().meanCosine(), 5))
                 .append(", min ").append(fmt(r.outputs().minCosine(), 5)).append(". ");
         } else {
@@ -228,6 +241,22 @@ final class Reports {
                 .append(b.recoveredFraction() != null ? fmt(pct(b.recoveredFraction()), 1) + "%" : "n/a")
                 .append(" of that drop.</p>\n");
         }
+    }
+
+    /** The CPU class the INT8 recipe was made for: its one line, and each decision's reason. */
+    private static void isa(StringBuilder s, IsaSummary isa) {
+        if (isa == null || isa.headline() == null) {
+            return;
+        }
+        s.append("<p>").append(esc(isa.headline()));
+        if ("host".equals(isa.source()) && isa.cpuModel() != null) {
+            s.append(" (the quantizer's CPU, ").append(esc(isa.cpuModel())).append(")");
+        }
+        s.append("</p>\n<ul>");
+        for (String reason : list(isa.reasons())) {
+            s.append("<li>").append(esc(reason)).append("</li>");
+        }
+        s.append("</ul>\n");
     }
 
     /** Causal LMs: perplexity (FP32, round-to-nearest baseline, the method), decode speed, size. */

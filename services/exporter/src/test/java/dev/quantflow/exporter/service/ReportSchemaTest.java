@@ -27,6 +27,7 @@ import dev.quantflow.contracts.Baseline;
 import dev.quantflow.contracts.Comparison;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.NodeDecision;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
@@ -65,7 +66,10 @@ class ReportSchemaTest {
         JobContext job = job("static", percentile);
         QuantizationSummary summary = QuantizationSummary.nodes(430_000L, 120_000L,
             List.of(NodeDecision.of("/conv1/Conv", "Conv", true, "int8 weights and activations")),
-            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")));
+            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")))
+            .withIsa(new IsaSummary("x86-avx2", "host", "AMD EPYC 7B13", List.of("avx2", "f16c", "fma"), 7,
+                IsaSummary.symmetricRange(64), "uint8", "recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations",
+                List.of("7-bit weights (|code| ≤ 64): x86-avx2 has no VNNI", "u8 activations: x86")));
         AttemptMetrics first = int8Metrics(1, minmax, 0.86, false, "calibration", summary);
         AttemptMetrics second = int8Metrics(2, percentile, 0.905, true, "export", summary);
 
@@ -78,6 +82,7 @@ class ReportSchemaTest {
         assertThat(errors(json)).isEmpty();
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
             .contains("\"x86-avx2\"").contains("\"latencyBatchN\"");
+        assertThat(report.quantization().isa().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
     }
 
     @Test
@@ -96,7 +101,7 @@ class ReportSchemaTest {
         AttemptMetrics metrics = AttemptMetrics.of(1, "gptq",
                 AttemptRecipe.llm(4, 128, false, true, 0.01, List.of(), List.of(), "matmulnbits", ""), fp32, q,
                 new Comparison(null, null, null, 0.209, null, null, 0.00093, 0.0018, 0.52, 1.5),
-                new Target("perplexity-increase", null, 0.02, null, null, 0.00093, 0.02), true, "perplexity 36.402 -> 36.436",
+                new Target("perplexity-increase", null, 0.02, null, null, 0.00093, 0.02, null), true, "perplexity 36.402 -> 36.436",
                 true)
             .withBaseline(new Baseline("rtn", 3_123_619L, null, null, null, null, 36.469))
             .withQuantization(summary)
@@ -111,6 +116,30 @@ class ReportSchemaTest {
         assertThat(report.chosenAttempt()).isEqualTo(1);
         assertThat(report.attempts().getFirst().quantizedPerplexity()).isEqualTo(36.436);
         assertThat(report.attempts().getFirst().baselinePerplexity()).isEqualTo(36.469);
+    }
+
+    @Test
+    void aDetectorReportJudgedByTheMeanIouOfItsMapsMatchesTheSchema() {
+        Recipe recipe = Recipe.newBuilder().setCalibrator("minmax").setWeightType("int8").setActivationType("uint8").build();
+        ModelMetrics fp32 = ModelMetrics.classifier(4_745_517, 200, null, latency(1, 30.0), latency(8, 200.0), 300.0);
+        ModelMetrics q = ModelMetrics.classifier(1_400_000, 200, null, latency(1, 18.0), latency(8, 120.0), 200.0);
+        AttemptMetrics metrics = AttemptMetrics.of(1, "static", AttemptRecipe.int8("minmax", "int8", "uint8", true, false,
+                    List.of(), Map.of(), ""), fp32, q,
+                new Comparison(0.4, null, null, 0.295, 1.67, 1.66, null, null, null, null),
+                new Target("mean-iou", 0.02, null, null, null, 0.97, 0.95,
+                    "auto: one-channel map [N, 1, ?, ?] with fp32 values in [0, 1]: a probability map, mean IoU"), true,
+                "mean IoU 0.97: meets target", false)
+            .withOutputs(new dev.quantflow.contracts.OutputSimilarity("iou", "none", 200, 0.99, 0.95, 1e-4, 0.3, 0.3,
+                0.97, 0.88, null, null, 0.0, 1.0))
+            .withDecision("", "export");
+        Report report = export(job("static", recipe), metrics, List.of(record(1, recipe, true, "export")),
+            List.of(metrics), "INT8", "model.int8.onnx");
+
+        byte[] json = StageJson.write(report);
+        assertThat(errors(json)).isEmpty();
+        assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"meanIou\" : 0.97").contains("\"mapThreshold\" : 0.3")
+            .contains("\"metricReason\" : \"auto: one-channel map");
+        assertThat(Reports.html(report)).contains("Mean IoU of the maps").contains("0.9700").contains("Judged on: auto: one-channel map");
     }
 
     /** A 4-bit report as the exporter wrote it before the records: absent values copied as null, "layers": null. */
@@ -194,7 +223,7 @@ class ReportSchemaTest {
                     r.getActivationType(), r.getPerChannelWeights(), r.getInt8Only(), r.getExcludedNodes(),
                     r.getExclusionReasons(), r.getNote()), fp32, q,
                 new Comparison(0.98, 0.9085 - accuracy, (0.9085 - accuracy) / 0.9085, 0.279, 1.32, 1.29, null, null, null, null),
-                new Target("top1", 0.02, null, null, null, (0.9085 - accuracy) / 0.9085, 0.02), passed,
+                new Target("top1", 0.02, null, null, null, (0.9085 - accuracy) / 0.9085, 0.02, "named by the job"), passed,
                 passed ? "meets target" : "misses target", false)
             .withLayers(List.of(new LayerMetrics("/conv1/Conv", "Conv", "/conv1/Conv_output_0", true, 38.5, 60.0, 21.5, 38.6, null),
                 new LayerMetrics("/Flatten", "Flatten", "/Flatten_output_0", false, null, null, null, null, "not a compute node")))

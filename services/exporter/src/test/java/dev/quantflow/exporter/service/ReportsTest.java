@@ -143,4 +143,21 @@ class ReportsTest {
             .contains("<td>1.500 / 2.000</td><td>0.500 / 2.000</td>").contains("<td>LIMITED</td><td>NATIVE</td>")
             .contains("unavailable / unavailable");
     }
+
+    @Test
+    void theIsaTheRecipeWasMadeForIsOneLineWithItsReasons() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
+        r.put("jobId", "job-5");
+        r.put("method", "static");
+        ObjectNode isa = r.putObject("quantization").putObject("isa");
+        isa.put("hardwareClass", "x86-avx512-vnni").put("source", "host").put("cpuModel", "AMD EPYC 9B45")
+            .put("headline", "recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations");
+        isa.putArray("reasons").add("8-bit weights (|code| ≤ 127): avx512_vnni (vpdpbusd) accumulates u8·s8 products in int32")
+            .add("u8 activations: x86");
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        assertThat(html).contains("<p>recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations "
+            + "(the quantizer's CPU, AMD EPYC 9B45)</p>").contains("<li>8-bit weights (|code| ≤ 127): avx512_vnni");
+        r.remove("quantization");
+        assertThat(Reports.html(StageJson.MAPPER.treeToValue(r, Report.class))).doesNotContain("recipe made for");
+    }
 }

@@ -17,7 +17,7 @@ public interface IntakeConfig {
     @WithDefault("4")
     int defaultMaxAttempts();
 
-    /** Time budget when a request states none: no new attempt starts after it. */
+    /** Time budget when a request states none: no new attempt starts after it, and the supervisor fails a job still running. */
     @WithDefault("1h")
     Duration defaultTimeBudget();
 

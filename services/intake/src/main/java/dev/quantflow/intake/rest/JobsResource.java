@@ -83,7 +83,8 @@ public class JobsResource {
                            @RestForm("maxLatencyMs") String maxLatencyMs,
                            @RestForm("trainingSteps") String trainingSteps,
                            @RestForm("learningRate") String learningRate,
-                           @RestForm("profileOn") String profileOn) {
+                           @RestForm("profileOn") String profileOn,
+                           @RestForm("targetHardwareClass") String targetHardwareClass) {
         JobOptions options = JobOptions.builder()
             .name(name)
             .method(method)
@@ -101,6 +102,7 @@ public class JobsResource {
             .trainingSteps(parseInt("trainingSteps", trainingSteps))
             .learningRate(parseDouble("learningRate", learningRate))
             .profileOn(splitList(profileOn))
+            .targetHardwareClass(targetHardwareClass)
             .build();
         String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
             read(tokenizer), calibration == null ? null : calibration.fileName(),
@@ -142,6 +144,7 @@ public class JobsResource {
                 .trainingSteps(body.trainingSteps())
                 .learningRate(body.learningRate())
                 .profileOn(body.profileOn())
+                .targetHardwareClass(body.targetHardwareClass())
                 .build());
         return accepted(jobId);
     }

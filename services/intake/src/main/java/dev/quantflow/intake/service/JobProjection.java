@@ -17,6 +17,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -32,6 +33,7 @@ import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.JobStatus;
 import dev.quantflow.events.ModelReady;
 import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.Heartbeats;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.UndecodableEventException;
@@ -42,7 +44,9 @@ import io.quarkus.runtime.StartupEvent;
 /**
  * Job state for the API, materialized from Kafka: the compacted status topic plus the model-ready and job-failed
  * topics, read from the beginning by every intake process (no consumer group), so any intake instance can answer
- * for any job and a restarted one rebuilds its view. Statuses are deduplicated by event id.
+ * for any job and a restarted one rebuilds its view. Statuses are deduplicated by event id. Heartbeats (see
+ * {@link Heartbeats}) are not part of a job's history; {@link #observe} hands every event, heartbeats included, to
+ * the supervisor.
  */
 @ApplicationScoped
 public class JobProjection {
@@ -54,6 +58,10 @@ public class JobProjection {
 
     private final Map<String, JobView> jobs = new LinkedHashMap<>();
     private final Map<String, List<Consumer<JobView.Snapshot>>> listeners = new ConcurrentHashMap<>();
+    private final List<Consumer<SpecificRecord>> observers = new CopyOnWriteArrayList<>();
+    /** End offsets at start-up; null once every partition was read up to them. Touched by the projection thread. */
+    private Map<TopicPartition, Long> catchUpTo;
+    private volatile boolean caughtUp;
     private volatile boolean running = true;
     private volatile boolean healthy = true;
     private Thread thread;
@@ -104,10 +112,12 @@ public class JobProjection {
             }
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
+            catchUpTo = new java.util.HashMap<>(consumer.endOffsets(parts));
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     apply(r);
                 }
+                checkCaughtUp();
             }
         } catch (WakeupException e) {
             // shutting down
@@ -121,15 +131,54 @@ public class JobProjection {
         }
     }
 
+    private void checkCaughtUp() {
+        if (catchUpTo == null) {
+            return;
+        }
+        catchUpTo.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+        if (catchUpTo.isEmpty()) {
+            catchUpTo = null;
+            caughtUp = true;
+            LOG.infof("job projection caught up: %d jobs", all().size());
+        }
+    }
+
+    /**
+     * True once the projection has read everything that was on its topics when intake started: before that, a job's
+     * state may be an old one (its end not read yet), so the supervisor waits for this.
+     */
+    public boolean caughtUp() {
+        return caughtUp;
+    }
+
+    /** Calls {@code observer} with every event read (statuses, heartbeats included, model-ready, job-failed), in order. */
+    public void observe(Consumer<SpecificRecord> observer) {
+        observers.add(observer);
+    }
+
+    private void notifyObservers(SpecificRecord event) {
+        for (Consumer<SpecificRecord> o : observers) {
+            try {
+                o.accept(event);
+            } catch (RuntimeException e) {
+                LOG.warnf("job event observer failed: %s", e.getMessage());
+            }
+        }
+    }
+
     private void apply(ConsumerRecord<String, byte[]> r) {
         try {
             if (r.topic().equals(Topics.JOBS_STATUS.name())) {
-                onStatus(AvroCodec.decode(r.value(), JobStatus.class));
+                JobStatus status = AvroCodec.decode(r.value(), JobStatus.class);
+                notifyObservers(status);
+                onStatus(status);
             } else if (r.topic().equals(Topics.MODELS_READY.name())) {
                 ModelReady ready = AvroCodec.decode(r.value(), ModelReady.class);
+                notifyObservers(ready);
                 update(ready.getHeader(), v -> v.ready = ready);
             } else {
                 JobFailed failed = AvroCodec.decode(r.value(), JobFailed.class);
+                notifyObservers(failed);
                 update(failed.getHeader(), v -> v.failure = failed);
             }
         } catch (UndecodableEventException e) {
@@ -144,10 +193,14 @@ public class JobProjection {
             v.name = name;
             v.method = method;
         }
+        notifyObservers(accepted);
         onStatus(accepted);
     }
 
     private void onStatus(JobStatus s) {
+        if (Heartbeats.is(s)) {
+            return; // liveness for the supervisor, not progress
+        }
         EventHeader h = s.getHeader();
         JobView.Snapshot snapshot;
         synchronized (jobs) {

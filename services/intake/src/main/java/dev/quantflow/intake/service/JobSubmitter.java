@@ -33,6 +33,7 @@ import dev.quantflow.pipeline.quarkus.ServiceIdentity;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreException;
+import dev.quantflow.quant.isa.IsaClass;
 
 /**
  * Accepts jobs: validates every input first, stores what was uploaded, then starts the job with one
@@ -273,7 +274,7 @@ public class JobSubmitter {
         }
         Recipe.Builder recipeBuilder = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
             .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request")
-            .setBits(bits).setBlockSize(blockSize);
+            .setBits(bits).setBlockSize(blockSize).setTargetHardwareClass(targetHardwareClass(options.targetHardwareClass()));
         if (options.trainingSteps() != null && !(options.trainingSteps() >= 1 && options.trainingSteps() <= 1_000_000)) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "trainingSteps must be between 1 and 1000000; was "
                 + options.trainingSteps());
@@ -294,9 +295,10 @@ public class JobSubmitter {
         }
         Recipe recipe = recipeBuilder.build();
         String metric = options.metric() == null || options.metric().isBlank() ? "auto" : options.metric().trim().toLowerCase();
-        if (!List.of("auto", "top1", "agreement", "cosine", "mse", "perplexity").contains(metric)) {
+        List<String> metrics = List.of("auto", "top1", "agreement", "cosine", "mse", "iou", "perplexity");
+        if (!metrics.contains(metric)) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
-                "metric must be one of auto, top1, agreement, cosine, mse, perplexity; was '" + options.metric() + "'");
+                "metric must be one of " + String.join(", ", metrics) + "; was '" + options.metric() + "'");
         }
         if (llm && !(metric.equals("auto") || metric.equals("perplexity"))) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST,
@@ -342,6 +344,21 @@ public class JobSubmitter {
         return bits.size() == 1 ? String.valueOf(bits.get(0))
             : bits.subList(0, bits.size() - 1).stream().map(String::valueOf).collect(Collectors.joining(", "))
                 + " or " + bits.get(bits.size() - 1);
+    }
+
+    /**
+     * The class the INT8 recipe is made for, as the quantizers name it ({@link IsaClass#id()}); empty when the
+     * request names none (the quantizer's own CPU decides).
+     */
+    static String targetHardwareClass(String requested) {
+        if (requested == null || requested.isBlank()) {
+            return "";
+        }
+        try {
+            return IsaClass.parse(requested).id();
+        } catch (IllegalArgumentException e) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "targetHardwareClass: " + e.getMessage());
+        }
     }
 
     /** Hardware class names become topic suffixes: lower-case letters, digits and dashes only. */

@@ -40,13 +40,20 @@ class IntakeWiringTest extends StageWiringTest {
     URL jobs;
 
     HttpResponse<String> submit(ArtifactRef model, ArtifactRef calibration, ArtifactRef validation) throws Exception {
+        return submit(model, calibration, validation, java.util.Map.of());
+    }
+
+    HttpResponse<String> submit(ArtifactRef model, ArtifactRef calibration, ArtifactRef validation,
+                                java.util.Map<String, Object> options) throws Exception {
         String bucket = probe.store().bucket();
-        String body = JSON.writeValueAsString(java.util.Map.of(
+        java.util.Map<String, Object> fields = new java.util.HashMap<>(options);
+        fields.putAll(java.util.Map.of(
             "name", "wiring",
             "method", "static",
             "model", java.util.Map.of("bucket", bucket, "key", model.getKey()),
             "calibration", java.util.Map.of("bucket", bucket, "key", calibration.getKey()),
             "validation", java.util.Map.of("bucket", bucket, "key", validation.getKey())));
+        String body = JSON.writeValueAsString(fields);
         return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -68,6 +75,27 @@ class IntakeWiringTest extends StageWiringTest {
         assertThat(started.getFirst().getContext().getPlan().getMethod()).isEqualTo("static");
         assertThat(started.getFirst().getContext().getInputs().getModel().getKey()).isEqualTo(model.getKey());
         assertThat(probe.readFor(Topics.QUANTIZE_STATIC, job, QUIET)).as("static calibrates first").isEmpty();
+    }
+
+    @Test
+    void metricIouIsAcceptedAndAnUnknownMetricIsRefusedWith400ListingTheValidOnes() throws Exception {
+        String upload = JobProbe.newJobId();
+        ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
+        ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
+        ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
+
+        HttpResponse<String> accepted = submit(model, calib, eval, java.util.Map.of("metric", "iou"));
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        String job = JSON.readTree(accepted.body()).path("jobId").asText();
+        List<CalibrationRequested> started = probe.awaitFirst(Topics.CALIBRATION_REQUESTED, job, WAIT);
+        assertThat(started.getFirst().getContext().getPlan().getMetric()).isEqualTo("iou");
+
+        HttpResponse<String> refused = submit(model, calib, eval, java.util.Map.of("metric", "dice"));
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+        JsonNode error = JSON.readTree(refused.body());
+        assertThat(error.path("error").asText()).isEqualTo("INVALID_REQUEST");
+        assertThat(error.path("reason").asText()).contains("'dice'")
+            .contains("auto, top1, agreement, cosine, mse, iou, perplexity");
     }
 
     @Test

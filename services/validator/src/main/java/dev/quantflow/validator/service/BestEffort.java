@@ -9,7 +9,8 @@ import dev.quantflow.events.AttemptRecord;
 
 /**
  * Chooses what a job that ran out of budget hands back: the attempt with the highest quality (lowest perplexity for
- * causal LMs, top-1 accuracy, or agreement with fp32 without labels), then the smaller model, then the earlier attempt.
+ * causal LMs, top-1 accuracy, the mean IoU of maps or the agreement per position for jobs judged on those, or top-1
+ * agreement with fp32 without labels), then the smaller model, then the earlier attempt.
  */
 final class BestEffort {
 
@@ -32,8 +33,11 @@ final class BestEffort {
             AttemptMetrics m = loader.load(a.getMetrics());
             ModelMetrics q = m.quantized();
             Double agreement = m.comparison() == null ? null : m.comparison().top1Agreement();
+            Double maps = m.outputs() == null ? null
+                : m.outputs().meanIou() != null ? m.outputs().meanIou() : m.outputs().positionAgreement();
             double quality = q != null && q.perplexity() != null ? -q.perplexity()
                 : q != null && q.accuracy() != null ? q.accuracy()
+                : maps != null && !maps.isNaN() ? maps
                 : agreement != null ? agreement : Double.NEGATIVE_INFINITY;
             long size = q != null && q.sizeBytes() != null ? q.sizeBytes() : Long.MAX_VALUE;
             if (quality > bestQuality || (quality == bestQuality && size < bestSize)) {

@@ -124,7 +124,8 @@ final class LlmValidation {
     private static Target target(JobContext job, Verdicts.Verdict verdict) {
         Double threshold = Double.isNaN(verdict.threshold()) ? null : verdict.threshold();
         return new Target(verdict.metric(), null, threshold, job.getPlan().getMaxSizeRatio(), null,
-            Double.isNaN(verdict.value()) ? null : verdict.value(), threshold);
+            Double.isNaN(verdict.value()) ? null : verdict.value(), threshold,
+            "a causal language model: perplexity on held-out tokens");
     }
 
     private static ModelMetrics model(long size, PerplexityResult ppl, DecodeSpeedResult speed) {

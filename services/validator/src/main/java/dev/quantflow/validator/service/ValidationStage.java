@@ -118,15 +118,18 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
         Verdicts.Verdict verdict;
         double agreement = Double.NaN;
         OnnxModel fp32Model = OnnxModel.parse(fp32);
-        String metric = Verdicts.resolveMetric(job.getPlan().getMetric(), data.get("labels").isPresent(),
-            fp32Model.outputs().get(0).shape());
+        Verdicts.MetricChoice metric = Verdicts.resolveMetric(job.getPlan().getMetric(), data.get("labels").isPresent(),
+            fp32Model.outputs().get(0).shape(), hasAttentionMask(fp32Model));
         ComparisonResult outputs = null;
         if (qResult != null) {
             agreement = ModelEvaluator.top1Agreement(fp32Result.predictions(), qResult.predictions());
-            if (metric.equals("cosine") || metric.equals("mse")) {
-                ctx.status(JobStates.RUNNING, 0.7, "comparing outputs with fp32 (" + metric + ")");
+            if (metric.comparesOutputs()) {
+                ctx.status(JobStates.RUNNING, 0.7, "comparing outputs with fp32 (" + metric.metric() + ")");
                 outputs = compareOutputs(fp32, fp32Model, quantized, data);
-                verdict = Verdicts.judgeOutputs(outputs, metric, job.getPlan().getMetricThreshold());
+                Verdicts.Judged judged = Verdicts.judgeComparison(metric, outputs, job.getPlan().getMetricThreshold(),
+                    job.getPlan().getMaxRelativeDrop());
+                metric = judged.metric();
+                verdict = judged.verdict();
             } else {
                 verdict = Verdicts.judge(fp32Result, qResult, agreement, job.getPlan().getMaxRelativeDrop());
             }
@@ -168,12 +171,12 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
                 .build());
         }
 
-        AttemptMetrics metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText)
+        AttemptMetrics metrics = metrics(job, ctx.attempt(), fp32Result, qResult, agreement, verdict, passed, verdictText,
+                metric.reason())
             .withLayers(layerMetrics(layers))
             .withQuantization(summary);
         if (outputs != null) {
-            metrics = metrics.withOutputs(new OutputSimilarity(metric, outputs.pooling().name().toLowerCase(),
-                outputs.samples(), outputs.meanCosine(), outputs.minCosine(), outputs.mse(), outputs.maxAbsDiff()));
+            metrics = metrics.withOutputs(outputSimilarity(metric, outputs));
         }
         if (event.getBaselineModel() != null && qResult != null) {
             ctx.status(JobStates.RUNNING, 0.9, "evaluating the baseline model");
@@ -357,10 +360,31 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
             .build();
     }
 
+    private static boolean hasAttentionMask(OnnxModel model) {
+        return model.inputs().stream().anyMatch(i -> i.name().equals("attention_mask"));
+    }
+
+    /**
+     * The report's {@code outputs}: cosine and MSE always; the IoU fields for an iou job, the per-position agreement
+     * for an agreement job on a rank-3+ output, each with the fp32 value range.
+     */
+    static OutputSimilarity outputSimilarity(Verdicts.MetricChoice metric, ComparisonResult c) {
+        boolean iou = metric.metric().equals("iou");
+        boolean maps = iou || metric.perPosition();
+        return new OutputSimilarity(metric.metric(), c.pooling().name().toLowerCase(), c.samples(), c.meanCosine(),
+            c.minCosine(), c.mse(), c.maxAbsDiff(), iou ? c.mapThreshold() : null, iou ? c.meanIou() : null,
+            iou ? c.minIou() : null, metric.perPosition() ? c.positionAgreement() : null,
+            metric.perPosition() ? c.positionsPerSample() : null, maps ? finiteOrNull(c.referenceMin()) : null,
+            maps ? finiteOrNull(c.referenceMax()) : null);
+    }
+
+    private static Double finiteOrNull(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
     /** Output similarity to fp32; sentence-embedding style outputs ([N, T, D] with an attention mask) are mean-pooled. */
     private ComparisonResult compareOutputs(byte[] fp32, OnnxModel fp32Model, byte[] quantized, NpzArchive data) {
-        boolean pooled = fp32Model.outputs().get(0).shape().length == 3
-            && fp32Model.inputs().stream().anyMatch(i -> i.name().equals("attention_mask"));
+        boolean pooled = fp32Model.outputs().get(0).shape().length == 3 && hasAttentionMask(fp32Model);
         try {
             return OutputComparison.compare(fp32, quantized, data, ComparisonOptions.defaults()
                 .withIntraOpThreads(config.intraOpThreads())
@@ -431,7 +455,7 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
     }
 
     static AttemptMetrics metrics(JobContext job, int attempt, EvalResult fp32, EvalResult q, double agreement,
-                                  Verdicts.Verdict verdict, boolean passed, String verdictText) {
+                                  Verdicts.Verdict verdict, boolean passed, String verdictText, String metricReason) {
         Recipe r = job.getPlan().getRecipe();
         AttemptRecipe recipe = AttemptRecipe.int8(r.getCalibrator(), r.getWeightType(), r.getActivationType(),
             r.getPerChannelWeights(), r.getInt8Only(), r.getExcludedNodes(), r.getExclusionReasons(), r.getNote());
@@ -450,7 +474,7 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
         }
         Target target = new Target(verdict.metric(), job.getPlan().getMaxRelativeDrop(), null, job.getPlan().getMaxSizeRatio(),
             job.getPlan().getMaxLatencyMs(), Double.isNaN(verdict.value()) ? null : verdict.value(),
-            Double.isNaN(verdict.threshold()) ? null : verdict.threshold());
+            Double.isNaN(verdict.threshold()) ? null : verdict.threshold(), metricReason);
         return AttemptMetrics.of(attempt, job.getPlan().getMethod(), recipe, modelMetrics(fp32),
             q == null ? null : modelMetrics(q), c, target, passed, verdictText, false);
     }

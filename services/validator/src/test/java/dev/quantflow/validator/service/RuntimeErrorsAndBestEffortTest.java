@@ -43,4 +43,14 @@ class RuntimeErrorsAndBestEffortTest {
         assertThat(best.getAttempt()).isEqualTo(3); // attempt 4 never produced a runnable model
         assertThat(BestEffort.choose(List.of(attempt(1, false)), ref -> AttemptMetrics.NONE)).isNull();
     }
+
+    @Test
+    void bestEffortOfAMapJobTakesTheHighestMeanIouNotTheTop1AgreementOfItsPixels() throws Exception {
+        Map<String, String> metrics = Map.of(
+            "m1", "{\"quantized\":{\"sizeBytes\":100},\"comparison\":{\"top1Agreement\":0.9},\"outputs\":{\"meanIou\":0.80}}",
+            "m2", "{\"quantized\":{\"sizeBytes\":100},\"comparison\":{\"top1Agreement\":0.1},\"outputs\":{\"meanIou\":0.93}}");
+        var best = BestEffort.choose(List.of(attempt(1, true), attempt(2, true)),
+            ref -> StageJson.read(metrics.get(ref.getKey()).getBytes(StandardCharsets.UTF_8), AttemptMetrics.class));
+        assertThat(best.getAttempt()).isEqualTo(2);
+    }
 }

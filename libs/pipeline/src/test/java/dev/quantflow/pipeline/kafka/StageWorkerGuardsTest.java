@@ -1,0 +1,332 @@
+package dev.quantflow.pipeline.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.events.CalibrationRequested;
+import dev.quantflow.events.DeadLetter;
+import dev.quantflow.events.EventHeader;
+import dev.quantflow.events.JobContext;
+import dev.quantflow.events.JobFailed;
+import dev.quantflow.events.JobInputs;
+import dev.quantflow.events.JobPlan;
+import dev.quantflow.events.JobStatus;
+import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.Recipe;
+import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.Heartbeats;
+import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.ReasonCodes;
+import dev.quantflow.pipeline.Stages;
+import dev.quantflow.pipeline.Topics;
+import dev.quantflow.pipeline.store.ArtifactStore;
+
+/**
+ * The stage worker's guards over Kafka's mock consumer and producer (the real worker code, no broker): dropping work
+ * of failed jobs, the delivery counter with its dead-letter topic, heartbeats. The real-broker behaviour is in
+ * {@code StageWorkerIT} (libs/test-support).
+ */
+class StageWorkerGuardsTest {
+
+    static final String GROUP = "test-calibration";
+    static final TopicPartition TP = new TopicPartition(Topics.CALIBRATION_REQUESTED.name(), 0);
+
+    /** Like a broker-backed consumer, waits a little when it has nothing, instead of spinning. */
+    static final class PacedMockConsumer extends MockConsumer<String, byte[]> {
+        PacedMockConsumer() {
+            super("earliest");
+        }
+
+        @Override
+        public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
+            ConsumerRecords<String, byte[]> r = super.poll(timeout);
+            if (r.isEmpty()) {
+                try {
+                    wait(Math.min(20, Math.max(1, timeout.toMillis())));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return r;
+        }
+    }
+
+    static final class MemoryLedger implements WorkLedger {
+        final Map<String, String> failed = new ConcurrentHashMap<>();
+        final Map<String, Delivery> deliveries = new ConcurrentHashMap<>();
+
+        @Override
+        public Optional<String> failure(String jobId) {
+            return Optional.ofNullable(failed.get(jobId));
+        }
+
+        @Override
+        public void markFailed(String jobId, String reasonCode, String reason) {
+            failed.put(jobId, reasonCode + ": " + reason);
+        }
+
+        @Override
+        public Delivery delivery(String jobId, String group, String eventId) {
+            return deliveries.getOrDefault(jobId + "/" + group + "/" + eventId, Delivery.NONE);
+        }
+
+        @Override
+        public void saveDelivery(String jobId, String group, String eventId, Delivery delivery) {
+            deliveries.put(jobId + "/" + group + "/" + eventId, delivery);
+        }
+    }
+
+    static final class MemoryProcessed implements ProcessedEvents {
+        final Set<String> done = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public boolean seen(String jobId, String group, String eventId) {
+            return done.contains(jobId + "/" + group + "/" + eventId);
+        }
+
+        @Override
+        public void mark(String jobId, String group, String eventId) {
+            done.add(jobId + "/" + group + "/" + eventId);
+        }
+    }
+
+    /** Forwards to the static quantizer topic; records which jobs it saw and what the ledger held meanwhile. */
+    final class Forwarding implements StageHandler<CalibrationRequested> {
+        final List<String> jobs = new CopyOnWriteArrayList<>();
+        final List<Integer> countsSeenWhileWorking = new CopyOnWriteArrayList<>();
+        volatile long sleepMs;
+
+        @Override
+        public Binding<CalibrationRequested> binding() {
+            return new Binding<>(Topics.CALIBRATION_REQUESTED, Stages.CALIBRATION, GROUP);
+        }
+
+        @Override
+        public void handle(CalibrationRequested event, StageContext ctx) throws Exception {
+            jobs.add(ctx.jobId());
+            countsSeenWhileWorking.add(ledger.delivery(ctx.jobId(), GROUP, ctx.input().getEventId()).count());
+            ctx.status(JobStates.RUNNING, 0.25, "calibrating");
+            if (sleepMs > 0) {
+                Thread.sleep(sleepMs);
+            }
+            ctx.publish(Topics.QUANTIZE_STATIC, QuantizeRequested.newBuilder()
+                .setHeader(ctx.header("quantize", ctx.attempt()))
+                .setContext(event.getContext())
+                .build());
+        }
+    }
+
+    final MemoryLedger ledger = new MemoryLedger();
+    final MemoryProcessed processed = new MemoryProcessed();
+    final PacedMockConsumer consumer = new PacedMockConsumer();
+    final MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    final Forwarding handler = new Forwarding();
+    StageWorker<CalibrationRequested> worker;
+
+    @AfterEach
+    void stop() {
+        if (worker != null) {
+            worker.stop(Duration.ofSeconds(5));
+        }
+    }
+
+    void start(GuardSettings guards, CalibrationRequested... events) {
+        worker = new StageWorker<>(handler, new KafkaSettings("mock:9092", Duration.ofMinutes(1), 2, Duration.ofMillis(50)),
+            new EventPublisher(producer), processed, ledger, guards, "test-worker", "1", consumer);
+        worker.start();
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(TP));
+            consumer.updateBeginningOffsets(Map.of(TP, 0L));
+            long offset = 0;
+            for (CalibrationRequested e : events) {
+                consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), offset++, e.getHeader().getJobId(),
+                    AvroCodec.encode(e)));
+            }
+        });
+    }
+
+    static CalibrationRequested request(String jobId) {
+        ArtifactRef model = ArtifactStore.ref("quantflow", "jobs/" + jobId + "/input/model.onnx", "00", 1, "application/onnx");
+        return CalibrationRequested.newBuilder()
+            .setHeader(EventHeader.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId).setAttempt(1)
+                .setOccurredAt(Instant.now()).setProducer("test").setProducerVersion("1").build())
+            .setContext(JobContext.newBuilder()
+                .setInputs(JobInputs.newBuilder().setModel(model).build())
+                .setPlan(JobPlan.newBuilder().setMethod("static").setRecipe(Recipe.newBuilder().build()).build())
+                .build())
+            .build();
+    }
+
+    <V extends SpecificRecord> List<V> published(Topics.Topic<V> topic, String jobId) {
+        return producer.history().stream()
+            .filter(r -> r.topic().equals(topic.name()) && jobId.equals(r.key()))
+            .map(ProducerRecord::value)
+            .map(b -> AvroCodec.decode(b, topic.valueType()))
+            .toList();
+    }
+
+    long committed() {
+        var c = consumer.committed(Set.of(TP)).get(TP);
+        return c == null ? 0 : c.offset();
+    }
+
+    static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void countsTheDeliveryBeforeTheHandlerRunsSoAKilledWorkerLeavesItBehind() throws Exception {
+        CalibrationRequested a = request("job-a");
+        start(GuardSettings.DEFAULTS, a);
+        await("job-a forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-a").isEmpty());
+        assertThat(handler.countsSeenWhileWorking).containsExactly(1);
+        assertThat(ledger.delivery("job-a", GROUP, a.getHeader().getEventId()).count()).isEqualTo(1);
+    }
+
+    @Test
+    void afterMaxDeliveriesTheRecordGoesToTheDeadLetterTopicAndTheJobFailsWhileTheNextRecordIsProcessed() throws Exception {
+        CalibrationRequested poison = request("job-poison");
+        CalibrationRequested next = request("job-next");
+        // What three workers that were killed while calibrating leave behind: each counted its delivery (the last
+        // one noted 11.3 GB peak memory at its last heartbeat) and died before finishing.
+        String eventId = poison.getHeader().getEventId();
+        for (int i = 1; i <= 3; i++) {
+            ledger.saveDelivery("job-poison", GROUP, eventId, ledger.delivery("job-poison", GROUP, eventId).next()
+                .withPeakRss(i == 3 ? 11_300_000_000L : 2_000_000_000L));
+        }
+        start(new GuardSettings(3, Duration.ofSeconds(30)), poison, next);
+
+        await("job-next forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-next").isEmpty());
+        await("both committed", () -> committed() == 2);
+
+        assertThat(handler.jobs).containsExactly("job-next");
+        List<DeadLetter> dead = published(Topics.DEAD_LETTERS, "job-poison");
+        assertThat(dead).hasSize(1);
+        DeadLetter d = dead.getFirst();
+        assertThat(d.getSourceTopic()).isEqualTo(Topics.CALIBRATION_REQUESTED.name());
+        assertThat(d.getSourceOffset()).isZero();
+        assertThat(d.getGroup()).isEqualTo(GROUP);
+        assertThat(d.getDeliveries()).isEqualTo(3);
+        assertThat(d.getReasonCode()).isEqualTo(ReasonCodes.STAGE_CRASHED);
+        assertThat(d.getPeakRssBytes()).isEqualTo(11_300_000_000L);
+        assertThat(AvroCodec.decode(d.getPayload().array(), CalibrationRequested.class)).isEqualTo(poison);
+
+        List<JobFailed> failed = published(Topics.JOBS_FAILED, "job-poison");
+        assertThat(failed).hasSize(1);
+        assertThat(failed.getFirst().getReasonCode()).isEqualTo(ReasonCodes.STAGE_CRASHED);
+        assertThat(failed.getFirst().getStage()).isEqualTo(Stages.CALIBRATION);
+        assertThat(failed.getFirst().getReason())
+            .isEqualTo("calibration worker killed while working on this job, 3 times: likely out of memory; peak RSS 11.3 GB");
+        assertThat(ledger.failure("job-poison")).get().asString().startsWith(ReasonCodes.STAGE_CRASHED);
+        assertThat(published(Topics.JOBS_FAILED, "job-next")).isEmpty();
+        assertThat(published(Topics.DEAD_LETTERS, "job-next")).isEmpty();
+    }
+
+    @Test
+    void belowMaxDeliveriesARedeliveredRecordIsWorkedOnAgain() throws Exception {
+        CalibrationRequested a = request("job-a");
+        String eventId = a.getHeader().getEventId();
+        ledger.saveDelivery("job-a", GROUP, eventId, Delivery.NONE.next().next()); // two workers died on it
+        start(new GuardSettings(3, Duration.ofSeconds(30)), a);
+        await("job-a forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-a").isEmpty());
+        assertThat(handler.countsSeenWhileWorking).containsExactly(3);
+        assertThat(published(Topics.DEAD_LETTERS, "job-a")).isEmpty();
+    }
+
+    @Test
+    void dropsWorkForAJobThatHasAlreadyFailedAndMovesOn() throws Exception {
+        ledger.markFailed("job-failed", ReasonCodes.DEADLINE_EXCEEDED, "past its time budget");
+        start(GuardSettings.DEFAULTS, request("job-failed"), request("job-ok"));
+        await("job-ok forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-ok").isEmpty());
+        await("both committed", () -> committed() == 2);
+        assertThat(handler.jobs).containsExactly("job-ok");
+        assertThat(producer.history()).noneMatch(r -> "job-failed".equals(r.key()));
+    }
+
+    @Test
+    void aWorkingStageSendsHeartbeatsAndADoneBeatAndNotesItsPeakMemory() throws Exception {
+        handler.sleepMs = 900;
+        CalibrationRequested a = request("job-slow");
+        start(new GuardSettings(3, Duration.ofMillis(200)), a);
+        await("job-slow forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-slow").isEmpty());
+        Predicate<JobStatus> done = Heartbeats::isDone;
+        await("done beat", () -> published(Topics.JOBS_STATUS, "job-slow").stream().anyMatch(done));
+
+        List<JobStatus> statuses = published(Topics.JOBS_STATUS, "job-slow");
+        List<JobStatus> beats = statuses.stream().filter(Heartbeats::is).filter(done.negate()).toList();
+        assertThat(beats).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(beats).allSatisfy(b -> {
+            assertThat(b.getStage()).isEqualTo(Stages.CALIBRATION);
+            assertThat(b.getState()).isEqualTo(JobStates.RUNNING);
+            assertThat(b.getProgress()).isEqualTo(0.25); // the handler's last progress, repeated
+        });
+        assertThat(beats.stream().map(b -> b.getHeader().getEventId()).distinct()).hasSameSizeAs(beats);
+        assertThat(statuses.getLast().getMessage()).isEqualTo(Heartbeats.DONE);
+        if (PeakRss.bytes() > 0) {
+            assertThat(ledger.delivery("job-slow", GROUP, a.getHeader().getEventId()).peakRssBytes()).isPositive();
+        }
+    }
+
+    @Test
+    void anUnreadableRecordGoesToTheDeadLetterTopicUnchanged() throws Exception {
+        start(GuardSettings.DEFAULTS);
+        byte[] garbage = "{\"not\":\"avro\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        consumer.schedulePollTask(() -> {
+            consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), 0, "job-garbage", garbage));
+            consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), 1, "job-ok",
+                AvroCodec.encode(request("job-ok"))));
+        });
+        await("job-ok forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-ok").isEmpty());
+        assertThat(published(Topics.DEAD_LETTERS, "job-garbage")).singleElement().satisfies(d -> {
+            assertThat(d.getReasonCode()).isEqualTo(ReasonCodes.BAD_EVENT);
+            assertThat(d.getPayload().array()).isEqualTo(garbage);
+            assertThat(d.getSourceOffset()).isZero();
+        });
+        assertThat(published(Topics.JOBS_FAILED, "job-garbage")).singleElement()
+            .extracting(JobFailed::getReasonCode).isEqualTo(ReasonCodes.BAD_EVENT);
+    }
+
+    @Test
+    void theStoredDeliveryRecordReadsBackAsWritten() throws Exception {
+        Delivery d = Delivery.NONE.next().next().withError("store unreachable").withPeakRss(11_300_000_000L);
+        assertThat(StoreWorkLedger.decode(StoreWorkLedger.encode(d))).isEqualTo(d);
+        assertThat(new String(StoreWorkLedger.encode(d), java.nio.charset.StandardCharsets.UTF_8))
+            .contains("\"count\":2", "\"peakRssBytes\":11300000000");
+    }
+
+    @Test
+    void describesPeakMemory() {
+        assertThat(PeakRss.describe(11_300_000_000L)).isEqualTo("11.3 GB");
+        assertThat(PeakRss.describe(512_000_000L)).isEqualTo("512 MB");
+        assertThat(PeakRss.describe(-1)).isEqualTo("unknown");
+    }
+}
