@@ -277,6 +277,7 @@ final class IntakeRest {
         put(f, "trainingSteps", s.trainingSteps);
         put(f, "learningRate", s.learningRate);
         put(f, "profileOn", s.profileOn.isEmpty() ? null : String.join(",", s.profileOn));
+        put(f, "targetHardwareClass", s.targetHardwareClass);
         return f;
     }
 
@@ -309,6 +310,7 @@ final class IntakeRest {
         if (s.trainingSteps != null) body.put("trainingSteps", s.trainingSteps);
         if (s.learningRate != null) body.put("learningRate", s.learningRate);
         if (!s.profileOn.isEmpty()) s.profileOn.forEach(body.putArray("profileOn")::add);
+        if (s.targetHardwareClass != null) body.put("targetHardwareClass", s.targetHardwareClass);
         return body;
     }
 

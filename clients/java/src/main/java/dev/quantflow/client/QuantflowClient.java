@@ -351,6 +351,7 @@ public final class QuantflowClient implements AutoCloseable {
             .setTrainingSteps(s.trainingSteps)
             .setLearningRate(s.learningRate)
             .setProfileHardwareClasses(s.profileOn)
+            .setTargetHardwareClass(s.targetHardwareClass == null ? "" : s.targetHardwareClass)
             .build();
     }
 

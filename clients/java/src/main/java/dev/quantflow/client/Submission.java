@@ -58,6 +58,7 @@ public final class Submission {
     final Integer trainingSteps;
     final Double learningRate;
     final List<String> profileOn;
+    final String targetHardwareClass;
 
     private Submission(Builder b) {
         if (b.model == null) {
@@ -84,6 +85,7 @@ public final class Submission {
         this.trainingSteps = b.trainingSteps;
         this.learningRate = b.learningRate;
         this.profileOn = b.profileOn == null ? List.of() : List.copyOf(b.profileOn);
+        this.targetHardwareClass = b.targetHardwareClass;
     }
 
     public static Builder builder() {
@@ -118,6 +120,7 @@ public final class Submission {
         private Integer trainingSteps;
         private Double learningRate;
         private List<String> profileOn;
+        private String targetHardwareClass;
 
         private Builder() {
         }
@@ -156,6 +159,8 @@ public final class Submission {
         public Builder learningRate(Double v) { this.learningRate = v; return this; }
         /** Hardware classes to profile the result on, e.g. x86-avx2. */
         public Builder profileOn(List<String> v) { this.profileOn = v; return this; }
+        /** The hardware class the INT8 recipe is made for, e.g. x86-avx512-vnni (default: the quantizer's own CPU). */
+        public Builder targetHardwareClass(String v) { this.targetHardwareClass = v; return this; }
 
         public Submission build() {
             return new Submission(this);

@@ -53,7 +53,8 @@ class QuantflowClientTest {
         Path eval = write("eval.npz", "eval-bytes");
 
         String jobId = client.submit(Submission.builder().model(model).calibration(calib).validation(eval)
-            .name("cnn").method("static").maxRelativeDrop(0.02).excludedNodes(List.of("conv1", "fc")).build());
+            .name("cnn").method("static").maxRelativeDrop(0.02).excludedNodes(List.of("conv1", "fc"))
+            .targetHardwareClass("x86-avx2").build());
 
         assertThat(jobId).isEqualTo(JOB);
         assertThat(intake.submits).hasSize(1);
@@ -63,6 +64,7 @@ class QuantflowClientTest {
         assertThat(parts).containsEntry("model", "onnx-bytes").containsEntry("calibration", "calib-bytes")
             .containsEntry("validation", "eval-bytes").containsEntry("name", "cnn").containsEntry("method", "static")
             .containsEntry("maxRelativeDrop", "0.02").containsEntry("excludedNodes", "conv1,fc")
+            .containsEntry("targetHardwareClass", "x86-avx2")
             .doesNotContainKeys("tokenizer", "maxAttempts", "allowRetraining");
         assertThat(fileNames).containsEntry("calibration", "calib.npz").containsEntry("model", "model.onnx");
     }
@@ -229,7 +231,8 @@ class QuantflowClientTest {
             .model(Submission.Input.stored("", "in/model.onnx"))
             .calibration(Submission.Input.stored("b", "in/calib.npz", "ff"))
             .validation(Submission.Input.stored("b", "in/eval.npz"))
-            .name("cnn").maxRelativeDrop(0.01).profileOn(List.of("x86-avx2")).build(), "job-42");
+            .name("cnn").maxRelativeDrop(0.01).profileOn(List.of("x86-avx2")).targetHardwareClass("x86-avx512-vnni")
+            .build(), "job-42");
 
         assertThat(r.getHeader().getJobId()).isEqualTo("job-42");
         assertThat(r.getHeader().getAttempt()).isEqualTo(1);
@@ -241,6 +244,7 @@ class QuantflowClientTest {
         assertThat(r.getMethod()).isEqualTo("static");
         assertThat(r.getMaxRelativeDrop()).isEqualTo(0.01);
         assertThat(r.getProfileHardwareClasses()).containsExactly("x86-avx2");
+        assertThat(r.getTargetHardwareClass()).isEqualTo("x86-avx512-vnni");
     }
 
     @Test

@@ -48,6 +48,37 @@ class WireCompatibilityTest {
             .hasMessageContaining("not a JobFailed");
     }
 
+    @Test
+    void aModelReadyOfTheFirstReleaseDecodesWithTheFieldsAddedSinceAtTheirDefaults() throws Exception {
+        org.apache.avro.Schema.Parser parser = new org.apache.avro.Schema.Parser();
+        org.apache.avro.Schema v1 = null;
+        for (String file : List.of("00-EventHeader.avsc", "01-ArtifactRef.avsc", "15-ModelReady.avsc")) {
+            try (var in = getClass().getClassLoader().getResourceAsStream(EventCodec.HISTORY + "/v1/" + file)) {
+                v1 = parser.parse(in);
+            }
+        }
+        assertThat(v1.getField("fp32Perplexity")).isNull(); // the first release had no perplexities
+        var header = new org.apache.avro.generic.GenericRecordBuilder(v1.getField("header").schema())
+            .set("eventId", "e-1").set("jobId", "job-old").set("attempt", 1).set("occurredAt", 1_700_000_000_000L)
+            .set("producer", "exporter").set("producerVersion", "0.0.1").build();
+        var ref = new org.apache.avro.generic.GenericRecordBuilder(v1.getField("model").schema())
+            .set("bucket", "quantflow").set("key", "jobs/job-old/output/model.int8.onnx").build();
+        var old = new org.apache.avro.generic.GenericRecordBuilder(v1).set("header", header).set("method", "static")
+            .set("model", ref).set("report", ref).set("reportHtml", ref).set("manifest", ref)
+            .set("fp32SizeBytes", 400L).set("quantizedSizeBytes", 100L).set("fp32Accuracy", 0.9).build();
+        java.nio.ByteBuffer bytes = new org.apache.avro.message.BinaryMessageEncoder<org.apache.avro.generic.GenericRecord>(
+            org.apache.avro.generic.GenericData.get(), v1).encode(old);
+        byte[] written = new byte[bytes.remaining()];
+        bytes.get(written);
+
+        ModelReady ready = EventCodec.decode(written, ModelReady.class);
+
+        assertThat(ready.getHeader().getJobId()).isEqualTo("job-old");
+        assertThat(ready.getFp32Accuracy()).isEqualTo(0.9);
+        assertThat(ready.getQuantizedSizeBytes()).isEqualTo(100L);
+        assertThat(ready.getFp32Perplexity()).isNull();
+    }
+
     static ModelReady modelReady(String jobId) {
         ArtifactRef ref = ArtifactRef.newBuilder().setBucket("quantflow").setKey("jobs/" + jobId + "/output/model.int8.onnx")
             .setSha256("ab").setSize(10).build();
