@@ -108,6 +108,7 @@ interface ProgressView extends AutoCloseable {
      */
     final class Bars implements ProgressView {
         static final int STEPS = 1000;
+        static final int MESSAGE_WIDTH = 32;
 
         private final PrintWriter before;
         private final ProgressBarConsumer consumer;
@@ -134,12 +135,17 @@ interface ProgressView extends AutoCloseable {
             ProgressBar pb = drawn.computeIfAbsent(bar, this::start);
             open = bar;
             pb.stepTo(Math.round(bar.fraction * STEPS));
-            pb.setExtraMessage(bar.done() && !"done".equals(bar.outcome) ? bar.outcome.toUpperCase() + " " + bar.message
-                : bar.message);
+            pb.setExtraMessage(shorten(bar.done() && !"done".equals(bar.outcome) ? bar.outcome.toUpperCase() + " "
+                + bar.message : bar.message));
             if (bar.done()) {
                 finish(bar);
                 open = null;
             }
+        }
+
+        /** The bar shrinks to make room for its message: a long message is cut so an 80-column terminal keeps a bar. */
+        static String shorten(String message) {
+            return message.length() <= MESSAGE_WIDTH ? message : message.substring(0, MESSAGE_WIDTH - 1) + "…";
         }
 
         private ProgressBar start(StageProgress.Bar bar) {

@@ -79,6 +79,7 @@ class JobWatcherTest {
         assertThat(runs.get(5).outcome).isEqualTo("ready");
         String text = drawn.toString(StandardCharsets.UTF_8);
         assertThat(text).contains("calibration #2").contains("export #2").contains("100%").contains("READY model ready");
+        assertThat(ProgressView.Bars.shorten("x".repeat(50))).hasSize(ProgressView.Bars.MESSAGE_WIDTH).endsWith("…");
     }
 
     @Test
