@@ -32,11 +32,15 @@ final class IntakeRest {
     private final URI base;
     private final HttpClient http;
     private final Duration requestTimeout;
+    private final Duration retryDelay;
 
-    IntakeRest(URI base, HttpClient http, Duration requestTimeout) {
+    static final int SUBMIT_RETRIES = 2;
+
+    IntakeRest(URI base, HttpClient http, Duration requestTimeout, Duration retryDelay) {
         this.base = base;
         this.http = http;
         this.requestTimeout = requestTimeout;
+        this.retryDelay = retryDelay;
     }
 
     URI base() {
@@ -59,7 +63,7 @@ final class IntakeRest {
             throw new QuantflowException(QuantflowException.INVALID_REQUEST,
                 "give every input as a local file or every input as a stored object, not a mix", 0);
         }
-        JsonNode accepted = json(send(request.build()));
+        JsonNode accepted = json(sendRetrying(request.build()));
         String jobId = accepted.path("jobId").asText(null);
         if (jobId == null || jobId.isBlank()) {
             throw new QuantflowException(QuantflowException.UNAVAILABLE, "intake accepted the job but sent no jobId", 0);
@@ -172,6 +176,28 @@ final class IntakeRest {
             throw new QuantflowException(QuantflowException.INVALID_REQUEST, "not a job id: '" + jobId + "'", 0);
         }
         return "/api/jobs/" + jobId + suffix;
+    }
+
+    /**
+     * A submit that intake answers 503 (its store or broker was briefly unreachable; it keeps nothing of a refused
+     * submit) is sent again, twice at most, 1 s then 2 s later. Every other answer is final.
+     */
+    private String sendRetrying(HttpRequest request) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return send(request);
+            } catch (QuantflowException e) {
+                if (e.httpStatus() != 503 || attempt > SUBMIT_RETRIES) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(retryDelay.toMillis() * attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     private String send(HttpRequest request) {

@@ -70,7 +70,7 @@ public final class QuantflowClient implements AutoCloseable {
             .connectTimeout(b.connectTimeout)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
-        this.rest = new IntakeRest(b.intakeUrl, http, b.requestTimeout);
+        this.rest = new IntakeRest(b.intakeUrl, http, b.requestTimeout, b.retryDelay);
         this.kafka = b.kafkaBootstrapServers == null ? null : new KafkaEvents(b.kafkaBootstrapServers);
         this.transport = b.transport;
         this.pollInterval = b.pollInterval;
@@ -86,7 +86,8 @@ public final class QuantflowClient implements AutoCloseable {
 
     /**
      * Starts a job and returns its id. REST: intake validates the inputs first and a refusal is a
-     * {@link QuantflowException} with intake's code ({@code INVALID_MODEL}, {@code DATASET_MISMATCH}, …). Kafka: the
+     * {@link QuantflowException} with intake's code ({@code INVALID_MODEL}, {@code DATASET_MISMATCH}, …); a 503
+     * (intake's store or broker briefly unreachable, nothing kept) is retried twice before it is thrown. Kafka: the
      * request is published and validated by intake afterwards; a refusal arrives as the job's {@code JobFailed}.
      */
     public String submit(Submission submission) {
@@ -384,6 +385,7 @@ public final class QuantflowClient implements AutoCloseable {
         private Duration connectTimeout = Duration.ofSeconds(5);
         private Duration requestTimeout = Duration.ofMinutes(5);
         private Duration pollInterval = Duration.ofSeconds(1);
+        private Duration retryDelay = Duration.ofSeconds(1);
 
         private Builder() {
         }
@@ -424,6 +426,12 @@ public final class QuantflowClient implements AutoCloseable {
         /** How often a REST wait polls the job when the event stream is not available; default 1 s. */
         public Builder pollInterval(Duration d) {
             this.pollInterval = d;
+            return this;
+        }
+
+        /** First pause before a REST submit answered 503 is sent again (then twice as long; two retries). Default 1 s. */
+        public Builder retryDelay(Duration d) {
+            this.retryDelay = d;
             return this;
         }
 

@@ -39,6 +39,8 @@ final class FakeIntake implements AutoCloseable {
     private final HttpServer server;
     final List<Received> submits = new CopyOnWriteArrayList<>();
     volatile Answer submitAnswer = Answer.json(202, "{\"jobId\":\"job-1\",\"state\":\"ACCEPTED\"}");
+    /** Answers of the first submits, in order, before {@link #submitAnswer}. */
+    final java.util.Queue<Answer> firstSubmitAnswers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** SSE {@code data:} payloads per job; a null list answers 503 (stream unavailable). */
     final Map<String, List<String>> events = new ConcurrentHashMap<>();
     /** Successive answers of {@code GET /api/jobs/{id}}; the last one repeats. */
@@ -67,7 +69,8 @@ final class FakeIntake implements AutoCloseable {
         String path = ex.getRequestURI().getPath();
         if ("POST".equals(ex.getRequestMethod()) && "/api/jobs".equals(path)) {
             submits.add(new Received(ex.getRequestHeaders().getFirst("Content-Type"), ex.getRequestBody().readAllBytes()));
-            send(ex, submitAnswer);
+            Answer first = firstSubmitAnswers.poll();
+            send(ex, first != null ? first : submitAnswer);
             return;
         }
         String[] parts = path.substring("/api/jobs/".length()).split("/");

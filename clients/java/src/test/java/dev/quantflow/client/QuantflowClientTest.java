@@ -37,7 +37,8 @@ class QuantflowClientTest {
     @BeforeEach
     void start() throws Exception {
         intake = new FakeIntake();
-        client = QuantflowClient.builder().intakeUrl(intake.url() + "/").pollInterval(Duration.ofMillis(20)).build();
+        client = QuantflowClient.builder().intakeUrl(intake.url() + "/").pollInterval(Duration.ofMillis(20))
+            .retryDelay(Duration.ofMillis(10)).build();
     }
 
     @AfterEach
@@ -92,6 +93,35 @@ class QuantflowClientTest {
             assertThat(e.reason()).isEqualTo("model.onnx is not an ONNX model (truncated protobuf)");
             assertThat(e.httpStatus()).isEqualTo(422);
         });
+    }
+
+    @Test
+    void aSubmitAnsweredUnavailableIsSentAgainAndARefusalIsNot() throws Exception {
+        FakeIntake.Answer busy = FakeIntake.Answer.json(503,
+            "{\"error\":\"STAGE_ERROR\",\"reason\":\"artifact store unreachable: Broken pipe\"}");
+        intake.firstSubmitAnswers.add(busy);
+        intake.firstSubmitAnswers.add(busy);
+        Submission s = Submission.builder().model(write("model.onnx", "m")).validation(write("eval.npz", "e")).build();
+
+        assertThat(client.submit(s)).isEqualTo(JOB);
+        assertThat(intake.submits).hasSize(3);
+        assertThat(FakeIntake.parts(intake.submits.get(2), new HashMap<>())).containsEntry("model", "m");
+
+        intake.submits.clear();
+        for (int i = 0; i < 3; i++) {
+            intake.firstSubmitAnswers.add(busy);
+        }
+        assertThatThrownBy(() -> client.submit(s)).isInstanceOfSatisfying(QuantflowException.class, e -> {
+            assertThat(e.code()).isEqualTo("STAGE_ERROR");
+            assertThat(e.httpStatus()).isEqualTo(503);
+        });
+        assertThat(intake.submits).hasSize(1 + IntakeRest.SUBMIT_RETRIES);
+
+        intake.submits.clear();
+        intake.firstSubmitAnswers.clear();
+        intake.submitAnswer = FakeIntake.Answer.json(422, "{\"error\":\"INVALID_DATASET\",\"reason\":\"not an npz\"}");
+        assertThatThrownBy(() -> client.submit(s)).isInstanceOf(QuantflowException.class);
+        assertThat(intake.submits).hasSize(1);
     }
 
     @Test
