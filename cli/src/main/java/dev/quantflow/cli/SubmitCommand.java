@@ -149,17 +149,39 @@ final class SubmitCommand implements Callable<Integer> {
                 out.println(Json.pretty(accepted));
             } else {
                 out.println(jobId);
-                err.println("submitted job " + jobId + " (" + Json.text(accepted, "state") + "); follow it with: "
-                    + "quantflow status " + jobId);
+                if (!wait.quiet) {
+                    err.println("submitted job " + jobId + " (" + Json.text(accepted, "state") + "); follow it with: "
+                        + "quantflow status " + jobId);
+                }
             }
             return ExitCodes.OK;
         }
-        PrintWriter progress = wait.json ? err : out;
-        progress.println("job " + jobId + " submitted to " + client.baseUrl());
-        progress.flush();
-        JsonNode job = new JobWatcher(client, progress, Duration.ofMinutes(wait.timeoutMinutes), Duration.ofSeconds(1))
+        PrintWriter progressOut = wait.json ? err : out;
+        ProgressView view = ProgressView.choose(wait.quiet, !wait.json, progressOut);
+        view.note("job " + jobId + " submitted to " + client.baseUrl());
+        JsonNode job = new JobWatcher(client, view, Duration.ofMinutes(wait.timeoutMinutes), Duration.ofSeconds(1))
             .await(jobId);
+        if (wait.quiet && !wait.json) {
+            return printQuietFinal(out, job);
+        }
         return ReportCommand.printFinal(out, err, client, job, wait.json);
+    }
+
+    /** {@code --wait --quiet}: one line, {@code JOB_ID READY} or {@code JOB_ID FAILED CODE: reason}. */
+    static int printQuietFinal(PrintWriter out, JsonNode job) {
+        String jobId = Json.text(job, "jobId");
+        String state = Json.text(job, "state");
+        if (!"FAILED".equals(state)) {
+            out.println(jobId + " " + state);
+            out.flush();
+            return ExitCodes.OK;
+        }
+        JsonNode result = job.path("result");
+        String code = Json.text(result, "reasonCode");
+        String reason = Json.text(result, "reason") != null ? Json.text(result, "reason") : Json.text(job, "message");
+        out.println(jobId + " FAILED" + (code != null ? " " + code + ":" : "") + (reason != null ? " " + reason : ""));
+        out.flush();
+        return ExitCodes.JOB_FAILED;
     }
 
     private static Path existing(Path file, String option) {
