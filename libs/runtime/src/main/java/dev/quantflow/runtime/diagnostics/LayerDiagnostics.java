@@ -1,8 +1,10 @@
 package dev.quantflow.runtime.diagnostics;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -21,6 +23,7 @@ import dev.quantflow.runtime.ModelRunException;
 import dev.quantflow.runtime.calib.CalibrationRunner;
 import dev.quantflow.runtime.dataset.DatasetCheck;
 import dev.quantflow.runtime.npz.DatasetException;
+import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.session.OrtModels;
 
@@ -72,7 +75,9 @@ import dev.quantflow.runtime.session.OrtModels;
  * <h2>How the models run</h2>
  * Both run in ONNX Runtime with {@code BASIC_OPT} on the first {@link DiagnosticsOptions#maxSamples} samples in file
  * order, batch by batch; the compared tensors are added as graph outputs (ONNX Runtime cannot expose intermediate
- * tensors otherwise). The quantized model therefore runs as its QDQ graph is written (fp32 arithmetic on dequantized
+ * tensors otherwise). Memory is bounded: the layers are compared in groups whose fetched tensors stay within
+ * {@link #DEFAULT_FETCH_BUDGET_BYTES} per run (fewer samples per run, or one layer at a time, for large activations),
+ * read in place from ONNX Runtime's buffers. The quantized model therefore runs as its QDQ graph is written (fp32 arithmetic on dequantized
  * values). The integer kernels ONNX Runtime fuses at deployment compute the same values up to float rounding in
  * requantization (exactly, with the quantizer's saturation-safe reduced-range weights). Deterministic.
  */
@@ -96,6 +101,12 @@ public final class LayerDiagnostics {
      */
     public static List<LayerReport> compare(byte[] fp32Model, byte[] quantizedModel, NpzArchive data,
                                             DiagnosticsOptions options) {
+        return compare(fp32Model, quantizedModel, data, options, DEFAULT_FETCH_BUDGET_BYTES);
+    }
+
+    /** As {@link #compare(byte[], byte[], NpzArchive, DiagnosticsOptions)}, with the fetch budget per model run. */
+    static List<LayerReport> compare(byte[] fp32Model, byte[] quantizedModel, NpzArchive data,
+                                     DiagnosticsOptions options, long fetchBudgetBytes) {
         Objects.requireNonNull(options, "options");
         OnnxModel fp32 = OnnxModel.parse(fp32Model);
         OnnxModel quantized = OnnxModel.parse(quantizedModel);
@@ -121,7 +132,7 @@ public final class LayerDiagnostics {
         Map<QdqGraphMatch.TensorPair, SqnrAccumulator> sums = new LinkedHashMap<>();
         Map<QdqGraphMatch.TensorPair, String> mismatched = new HashMap<>();
         if (!pairs.isEmpty()) {
-            accumulate(fp32, quantized, data, options, pairs, sums, mismatched);
+            accumulate(fp32, quantized, data, options, pairs, sums, mismatched, fetchBudgetBytes);
         }
 
         List<LayerReport> reports = new ArrayList<>(layers.size());
@@ -224,18 +235,115 @@ public final class LayerDiagnostics {
             layerSqnrDb(inputSqnr, sqnr), null);
     }
 
+    /**
+     * Bytes of fetched tensors one model run may return, by default. ONNX Runtime hands back every requested tensor of
+     * a run at once, so fetching every layer of a large-activation model (PaddleOCR det at 320×320: hundreds of MB
+     * per sample and model) for a whole batch held gigabytes and killed the validator; layers are compared a group at
+     * a time instead (see {@link #groups}).
+     */
+    public static final long DEFAULT_FETCH_BUDGET_BYTES = 128L << 20;
+
     private static void accumulate(OnnxModel fp32, OnnxModel quantized, NpzArchive data, DiagnosticsOptions options,
                                    Set<QdqGraphMatch.TensorPair> pairs,
                                    Map<QdqGraphMatch.TensorPair, SqnrAccumulator> sums,
-                                   Map<QdqGraphMatch.TensorPair, String> mismatched) {
+                                   Map<QdqGraphMatch.TensorPair, String> mismatched, long fetchBudgetBytes) {
         Set<String> fpInputs = new LinkedHashSet<>();
         fp32.inputs().forEach(v -> fpInputs.add(v.name()));
         Set<String> qInputs = new LinkedHashSet<>();
         quantized.inputs().forEach(v -> qInputs.add(v.name()));
-        Set<String> fpFetch = new LinkedHashSet<>();
-        Set<String> qFetch = new LinkedHashSet<>();
         for (QdqGraphMatch.TensorPair p : pairs) {
             sums.put(p, new SqnrAccumulator());
+        }
+        int total = data.array(fpInputs.iterator().next()).rows();
+        int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
+        Map<String, Long> bytesPerRow = probe(fp32, pairs, fpInputs, data, options);
+        for (Group g : groups(pairs, bytesPerRow, options.batchSize(), fetchBudgetBytes)) {
+            compareGroup(fp32, quantized, data, options, g, samples, fpInputs, qInputs, sums, mismatched);
+        }
+    }
+
+    /** Layers compared together, and how many samples one run of the group takes. */
+    record Group(List<QdqGraphMatch.TensorPair> pairs, int rowsPerRun) {
+    }
+
+    /**
+     * Bytes per sample of each fp32 tensor the pairs compare, from one ONNX Runtime run on the first sample with every
+     * such tensor fetched (its sizes only are read; nothing is copied to the heap).
+     */
+    private static Map<String, Long> probe(OnnxModel fp32, Set<QdqGraphMatch.TensorPair> pairs, Set<String> fpInputs,
+                                           NpzArchive data, DiagnosticsOptions options) {
+        Set<String> fetch = new LinkedHashSet<>();
+        pairs.forEach(p -> {
+            if (!fpInputs.contains(p.reference())) {
+                fetch.add(p.reference());
+            }
+        });
+        Map<String, Long> bytes = new HashMap<>();
+        for (String in : fpInputs) {
+            NdArray a = data.array(in);
+            bytes.put(in, 4L * a.rowElements());
+        }
+        if (fetch.isEmpty()) {
+            return bytes;
+        }
+        OrtSession session = open(fp32, fetch, options);
+        try (OrtModels.InputBatch batch = OrtModels.feed(session, data, 0, 1);
+             OrtSession.Result result = session.run(batch.tensors(), fetch)) {
+            for (Map.Entry<String, OnnxValue> e : result) {
+                if (e.getValue() instanceof OnnxTensor t) {
+                    bytes.put(e.getKey(), 4L * t.getInfo().getNumElements());
+                }
+            }
+        } catch (OrtException e) {
+            throw new ModelRunException("ONNX Runtime failed on the fp32 model for sample 0: " + e.getMessage(), e);
+        } finally {
+            closeQuietly(session);
+        }
+        return bytes;
+    }
+
+    /**
+     * Pairs in graph order cut into groups whose fetched bytes per sample (fp32 tensor + its quantized counterpart,
+     * each tensor counted once per group) stay within {@code budget}; a group's run takes
+     * {@code max(1, min(batchSize, budget / bytesPerSample))} samples. A single pair larger than the budget is a group
+     * of its own, one sample per run. The figures do not depend on the grouping: every pair sees every sample once.
+     */
+    static List<Group> groups(Set<QdqGraphMatch.TensorPair> pairs, Map<String, Long> bytesPerRow, int batchSize,
+                              long budget) {
+        List<Group> out = new ArrayList<>();
+        List<QdqGraphMatch.TensorPair> current = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        long currentBytes = 0;
+        for (QdqGraphMatch.TensorPair p : pairs) {
+            long add = seen.contains(p.reference()) ? 0 : 2 * bytesPerRow.getOrDefault(p.reference(), 0L);
+            if (!current.isEmpty() && currentBytes + add > budget) {
+                out.add(new Group(List.copyOf(current), rows(currentBytes, batchSize, budget)));
+                current.clear();
+                seen.clear();
+                currentBytes = 0;
+                add = 2 * bytesPerRow.getOrDefault(p.reference(), 0L);
+            }
+            current.add(p);
+            seen.add(p.reference());
+            currentBytes += add;
+        }
+        if (!current.isEmpty()) {
+            out.add(new Group(List.copyOf(current), rows(currentBytes, batchSize, budget)));
+        }
+        return out;
+    }
+
+    private static int rows(long bytesPerRow, int batchSize, long budget) {
+        return (int) Math.max(1, Math.min(batchSize, bytesPerRow == 0 ? batchSize : budget / bytesPerRow));
+    }
+
+    private static void compareGroup(OnnxModel fp32, OnnxModel quantized, NpzArchive data, DiagnosticsOptions options,
+                                     Group group, int samples, Set<String> fpInputs, Set<String> qInputs,
+                                     Map<QdqGraphMatch.TensorPair, SqnrAccumulator> sums,
+                                     Map<QdqGraphMatch.TensorPair, String> mismatched) {
+        Set<String> fpFetch = new LinkedHashSet<>();
+        Set<String> qFetch = new LinkedHashSet<>();
+        for (QdqGraphMatch.TensorPair p : group.pairs()) {
             if (!fpInputs.contains(p.reference())) {
                 fpFetch.add(p.reference());
             }
@@ -243,33 +351,32 @@ public final class LayerDiagnostics {
                 qFetch.add(p.quantized());
             }
         }
-        int total = data.array(fpInputs.iterator().next()).rows();
-        int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
         OrtSession fpSession = open(fp32, fpFetch, options);
         try {
             OrtSession qSession = open(quantized, qFetch, options);
             try {
-                for (int from = 0; from < samples; from += options.batchSize()) {
+                for (int from = 0; from < samples; from += group.rowsPerRun()) {
                     if (Thread.interrupted()) {
                         throw new CancellationException("diagnostics interrupted after " + from + " of " + samples
                             + " samples");
                     }
-                    int to = Math.min(samples, from + options.batchSize());
-                    Map<String, float[]> reference = run(fpSession, fpFetch, fpInputs, data, from, to, "fp32");
-                    Map<String, float[]> approx = run(qSession, qFetch, qInputs, data, from, to, "quantized");
-                    for (QdqGraphMatch.TensorPair p : pairs) {
-                        if (mismatched.containsKey(p)) {
-                            continue;
+                    int to = Math.min(samples, from + group.rowsPerRun());
+                    try (Fetched reference = run(fpSession, fpFetch, fpInputs, data, from, to, "fp32");
+                         Fetched approx = run(qSession, qFetch, qInputs, data, from, to, "quantized")) {
+                        for (QdqGraphMatch.TensorPair p : group.pairs()) {
+                            if (mismatched.containsKey(p)) {
+                                continue;
+                            }
+                            FloatBuffer x = reference.get(p.reference());
+                            FloatBuffer xHat = approx.get(p.quantized());
+                            if (x.remaining() != xHat.remaining()) {
+                                mismatched.put(p, "the fp32 tensor '" + p.reference() + "' has " + x.remaining()
+                                    + " values per batch but its quantized counterpart '" + p.quantized() + "' has "
+                                    + xHat.remaining());
+                                continue;
+                            }
+                            sums.get(p).add(x, xHat);
                         }
-                        float[] x = reference.get(p.reference());
-                        float[] xHat = approx.get(p.quantized());
-                        if (x.length != xHat.length) {
-                            mismatched.put(p, "the fp32 tensor '" + p.reference() + "' has " + x.length
-                                + " values per batch but its quantized counterpart '" + p.quantized() + "' has "
-                                + xHat.length);
-                            continue;
-                        }
-                        sums.get(p).add(x, xHat);
                     }
                 }
             } finally {
@@ -285,34 +392,51 @@ public final class LayerDiagnostics {
             options.intraOpThreads(), OrtSession.SessionOptions.OptLevel.BASIC_OPT);
     }
 
+    /** One run's tensors, read in place from ONNX Runtime's buffers; closing releases them. */
+    private static final class Fetched implements AutoCloseable {
+        private final Map<String, FloatBuffer> values = new HashMap<>();
+        private OrtSession.Result result;
+
+        FloatBuffer get(String name) {
+            return values.get(name);
+        }
+
+        @Override
+        public void close() {
+            if (result != null) {
+                result.close();
+            }
+        }
+    }
+
     /** The fetched tensors of one batch, plus the graph inputs among {@code inputs} read from the data. */
-    private static Map<String, float[]> run(OrtSession session, Set<String> fetch, Set<String> inputs,
-                                            NpzArchive data, int from, int to, String which) {
-        Map<String, float[]> values = new HashMap<>();
+    private static Fetched run(OrtSession session, Set<String> fetch, Set<String> inputs, NpzArchive data, int from,
+                               int to, String which) {
+        Fetched out = new Fetched();
         for (String in : inputs) {
             if (data.array(in).isFloat()) {
-                values.put(in, data.array(in).slice(from, to).toFloats());
+                out.values.put(in, FloatBuffer.wrap(data.array(in).slice(from, to).toFloats()));
             }
         }
         if (fetch.isEmpty()) {
-            return values;
+            return out;
         }
-        try (OrtModels.InputBatch batch = OrtModels.feed(session, data, from, to);
-             OrtSession.Result result = session.run(batch.tensors(), fetch)) {
-            for (Map.Entry<String, OnnxValue> e : result) {
+        try (OrtModels.InputBatch batch = OrtModels.feed(session, data, from, to)) {
+            out.result = session.run(batch.tensors(), fetch);
+            for (Map.Entry<String, OnnxValue> e : out.result) {
                 if (!(e.getValue() instanceof OnnxTensor t) || t.getInfo().type != OnnxJavaType.FLOAT) {
+                    out.close();
                     throw new ModelRunException("the " + which + " model's tensor '" + e.getKey()
                         + "' is not float32 and cannot be compared", null);
                 }
-                float[] v = new float[Math.toIntExact(t.getInfo().getNumElements())];
-                t.getFloatBuffer().get(v);
-                values.put(e.getKey(), v);
+                out.values.put(e.getKey(), t.getFloatBuffer());
             }
         } catch (OrtException e) {
+            out.close();
             throw new ModelRunException("ONNX Runtime failed on the " + which + " model for samples [" + from + ", "
                 + to + "): " + e.getMessage(), e);
         }
-        return values;
+        return out;
     }
 
     private static void closeQuietly(OrtSession session) {

@@ -131,6 +131,44 @@ class LayerDiagnosticsTest {
 
     // ------------------------------------------------------------------ models
 
+    /**
+     * The fetch budget bounds memory without changing a figure: with a budget of one byte every compared tensor is a
+     * group of its own and every run takes one sample, and the reports are the same as in one group of whole batches.
+     */
+    @Test
+    void aTinyFetchBudgetComparesOneLayerAndOneSampleAtATimeWithTheSameFigures() throws OrtException {
+        byte[] q = quantize(conv, convStats, StaticQuantRecipe.defaults());
+        List<LayerReport> whole = LayerDiagnostics.compare(conv, q, convData, OPTIONS, Long.MAX_VALUE);
+        List<LayerReport> tiny = LayerDiagnostics.compare(conv, q, convData, OPTIONS, 1);
+        assertThat(tiny).hasSameSizeAs(whole);
+        for (int i = 0; i < whole.size(); i++) {
+            LayerReport a = whole.get(i);
+            LayerReport b = tiny.get(i);
+            assertThat(b.node()).isEqualTo(a.node());
+            if (a.sqnrDb() == null) {
+                assertThat(b.sqnrDb()).isNull();
+            } else {
+                assertThat(b.sqnrDb()).as(a.node()).isCloseTo(a.sqnrDb(), within(1e-4)); // ORT rounds batch 1 and 32 apart
+            }
+        }
+    }
+
+    @Test
+    void groupsStayWithinTheBudgetAndCountASharedTensorOnce() {
+        var a = new QdqGraphMatch.TensorPair("a", "a_dq");
+        var b = new QdqGraphMatch.TensorPair("b", "b_dq");
+        var b2 = new QdqGraphMatch.TensorPair("b", "b_other");
+        var c = new QdqGraphMatch.TensorPair("c", "c_dq");
+        java.util.Map<String, Long> bytes = java.util.Map.of("a", 100L, "b", 100L, "c", 1000L);
+        var groups = LayerDiagnostics.groups(new java.util.LinkedHashSet<>(List.of(a, b, b2, c)), bytes, 32, 400);
+        // a + b = 2·100 + 2·100 = 400 (b2 shares b's tensor); c alone is 2000 > 400: its own group, 1 sample per run
+        assertThat(groups).extracting(LayerDiagnostics.Group::pairs)
+            .containsExactly(List.of(a, b, b2), List.of(c));
+        assertThat(groups).extracting(LayerDiagnostics.Group::rowsPerRun).containsExactly(1, 1);
+        assertThat(LayerDiagnostics.groups(new java.util.LinkedHashSet<>(List.of(a)), bytes, 32, 1000)
+            .get(0).rowsPerRun()).isEqualTo(5);
+    }
+
     @Test
     void convNetEveryQuantizedLayerGetsAFiniteSqnr() throws OrtException {
         byte[] q = quantize(conv, convStats, StaticQuantRecipe.defaults());
