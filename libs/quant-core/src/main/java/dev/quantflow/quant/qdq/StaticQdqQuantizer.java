@@ -48,8 +48,8 @@ import dev.quantflow.quant.calib.TensorRange;
  *   <li><b>Activations</b>: asymmetric 8-bit ({@link ActivationType}) with scale and zero point from the calibrated
  *       range ({@link QuantParams#asymmetric}), one QuantizeLinear per tensor and one DequantizeLinear per consumer
  *       (ONNX Runtime's fusions want a DequantizeLinear that feeds a single node).
- *   <li><b>Data-movement ops</b> (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, and a Relu that cannot
- *       be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
+ *   <li><b>Data-movement ops</b> (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Resize, and a Relu that
+ *       cannot be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
  *       They only select or rearrange values that are already on the input's grid, so re-quantizing with the same
  *       parameters is exact, and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
  *       They need no calibration range of their own. A data-movement op whose input is fp32 stays fp32; its output
@@ -57,6 +57,17 @@ import dev.quantflow.quant.calib.TensorRange;
  *   <li><b>Short reductions stay fp32</b>: a Conv whose reduction length {@code C/group · kh · kw} is below
  *       {@link StaticQuantRecipe#minConvReduction()} (default 27: 3×3 over 1 or 2 channels) is kept fp32 with
  *       the reason {@value #SHORT_REDUCTION_REASON}; the integer kernel would be slower than ONNX Runtime's fp32 one.
+ *       A <b>depthwise</b> Conv ({@code group = C}, one input channel per group) below it is quantized when its input
+ *       already has a QuantizeLinear: ONNX Runtime runs it with a dedicated u8 depthwise kernel, so only the
+ *       boundary would make it slower. The threshold was measured without VNNI; {@code StaticRecipeTuner} (module
+ *       runtime) measures per model whether every conv int8 is faster.
+ *   <li><b>Ops with an integer kernel of their own</b>, each output quantized with its own calibrated range:
+ *       Add and Mul (residuals, squeeze-excitation gates; QLinearAdd / QLinearMul, with broadcasting and constant
+ *       inputs), Concat (QLinearConcat, when one input already is 8-bit), and Sigmoid, LeakyRelu, GlobalAveragePool,
+ *       AveragePool (QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool) when their input
+ *       has, or gets for another reader, a QuantizeLinear (otherwise they would add a boundary and stay fp32).
+ *       Resize is a data-movement op (below): ONNX Runtime runs it on 8-bit data. HardSwish and HardSigmoid have no
+ *       integer kernel in ONNX Runtime's CPU provider and stay fp32 with that reason ({@code StaticQdqCoverageTest}).
  * </ul>
  *
  * <h2>fp32 Relu (or ReLU6) → MaxPool before a quantized node</h2>
