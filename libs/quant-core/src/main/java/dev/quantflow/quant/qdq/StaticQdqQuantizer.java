@@ -51,7 +51,7 @@ import dev.quantflow.quant.calib.TensorRange;
  *   <li><b>Data-movement ops</b> (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Resize, and a Relu that
  *       cannot be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
  *       They only select or rearrange values that are already on the input's grid, so re-quantizing with the same
- *       parameters is exact, and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
+ *       parameters is exact (Resize in linear mode interpolates between grid values: one rounding step), and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
  *       They need no calibration range of their own. A data-movement op whose input is fp32 stays fp32; its output
  *       is quantized (one QuantizeLinear after it) for a quantized reader.
  *   <li><b>Short reductions stay fp32</b>: a Conv whose reduction length {@code C/group · kh · kw} is below
