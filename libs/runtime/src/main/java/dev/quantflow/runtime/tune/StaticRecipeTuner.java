@@ -22,8 +22,9 @@ import dev.quantflow.runtime.session.OrtModels;
  * Measures, for one model on this CPU, which conv rule makes the static INT8 graph faster, instead of trusting a
  * fixed threshold: the candidate graphs (the recipe as given, and the same recipe with every Conv quantized,
  * {@code minConvReduction 0}) are built from the same statistics and timed in ONNX Runtime on a batch of calibration
- * samples, one intra-op thread, all optimizations, {@link Options#rounds()} interleaved rounds of
- * {@link Options#runsPerRound()} runs after one warm-up round; the median per-run time decides. The recipe as given
+ * samples, one intra-op thread, all optimizations: after one warm-up run each, {@link Options#rounds()} interleaved
+ * rounds in which every graph runs for at least {@link Options#minRoundMs()} (at least once); the median per-run time
+ * decides. The recipe as given
  * is kept unless another candidate is faster by more than {@link Options#minGain()} (timing noise on a shared CPU is
  * several percent).
  *
@@ -36,17 +37,20 @@ import dev.quantflow.runtime.session.OrtModels;
 public final class StaticRecipeTuner {
 
     /** How long to measure. */
-    public record Options(int batch, int rounds, int runsPerRound, double minGain) {
+    public record Options(int batch, int rounds, double minRoundMs, double minGain) {
 
         public Options {
-            if (batch < 1 || rounds < 1 || runsPerRound < 1 || minGain < 0) {
-                throw new IllegalArgumentException("batch, rounds and runsPerRound must be >= 1 and minGain >= 0");
+            if (batch < 1 || rounds < 1 || minRoundMs < 0 || minGain < 0) {
+                throw new IllegalArgumentException("batch and rounds must be >= 1, minRoundMs and minGain >= 0");
             }
         }
 
-        /** Batch 8, 3 rounds of 5 runs, 5% minimum gain. */
+        /**
+         * Batch 32, 5 rounds of at least 100 ms per graph, 5% minimum gain: with 3 graphs about 1.5 s plus session
+         * creation. Shorter runs mis-chose on a loaded 2-core machine (docs/benchmarks.md).
+         */
         public static Options defaults() {
-            return new Options(8, 3, 5, 0.05);
+            return new Options(32, 5, 100, 0.05);
         }
     }
 
@@ -115,8 +119,8 @@ public final class StaticRecipeTuner {
         }
         int best = pick(timings, options.minGain());
         StringBuilder reason = new StringBuilder(String.format(Locale.ROOT,
-            "chose %s: median ms per run at batch %d (%d × %d runs, 1 thread):", candidates.get(best).name(), batch,
-            options.rounds(), options.runsPerRound()));
+            "chose %s: median ms per run at batch %d (%d rounds of >= %.0f ms per graph, 1 thread):",
+            candidates.get(best).name(), batch, options.rounds(), options.minRoundMs()));
         reason.append(String.format(Locale.ROOT, " fp32 %.3f", medians[0]));
         for (Timing t : timings) {
             reason.append(String.format(Locale.ROOT, ", %s %.3f (%d int8 nodes)", t.candidate(), t.medianMs(),
@@ -150,15 +154,17 @@ public final class StaticRecipeTuner {
                 ms.add(new ArrayList<>());
             }
             try (OrtModels.InputBatch in = OrtModels.feed(sessions.get(0), samples, 0, batch)) {
-                for (int round = -1; round < options.rounds(); round++) {
+                for (OrtSession s : sessions) {
+                    s.run(in.tensors()).close(); // warm-up
+                }
+                for (int round = 0; round < options.rounds(); round++) {
                     for (int m = 0; m < sessions.size(); m++) {
-                        for (int r = 0; r < options.runsPerRound(); r++) {
+                        long roundStart = System.nanoTime();
+                        do {
                             long start = System.nanoTime();
                             sessions.get(m).run(in.tensors()).close();
-                            if (round >= 0) {
-                                ms.get(m).add((System.nanoTime() - start) / 1e6);
-                            }
-                        }
+                            ms.get(m).add((System.nanoTime() - start) / 1e6);
+                        } while ((System.nanoTime() - roundStart) / 1e6 < options.minRoundMs());
                     }
                 }
             }

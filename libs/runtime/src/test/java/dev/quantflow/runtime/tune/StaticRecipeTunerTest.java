@@ -54,7 +54,7 @@ class StaticRecipeTunerTest {
             ProgressListener.NONE);
 
         StaticRecipeTuner.Choice choice = StaticRecipeTuner.choose(fp32, stats, recipe, some,
-            new StaticRecipeTuner.Options(8, 2, 3, 0.05));
+            new StaticRecipeTuner.Options(8, 2, 20, 0.05));
 
         assertThat(choice.timings()).hasSize(2).allSatisfy(t -> assertThat(t.medianMs()).isPositive());
         assertThat(choice.timings().get(1).int8Nodes()).isGreaterThan(choice.timings().get(0).int8Nodes());
