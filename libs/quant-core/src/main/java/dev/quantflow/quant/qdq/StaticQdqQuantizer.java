@@ -67,7 +67,9 @@ import dev.quantflow.quant.calib.TensorRange;
  *       AveragePool (QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool) when their input
  *       has, or gets for another reader, a QuantizeLinear (otherwise they would add a boundary and stay fp32).
  *       Resize is a data-movement op (below): ONNX Runtime runs it on 8-bit data. HardSwish and HardSigmoid have no
- *       integer kernel in ONNX Runtime's CPU provider and stay fp32 with that reason ({@code StaticQdqCoverageTest}).
+ *       integer kernel in ONNX Runtime's CPU provider and stay fp32 with that reason ({@code StaticQdqCoverageTest});
+ *       so does ConvTranspose (ORT 1.29 has no QLinearConvTranspose on CPU: a DQ → ConvTranspose → Q group stays
+ *       an fp32 ConvTranspose between a DequantizeLinear and a QuantizeLinear).
  * </ul>
  *
  * <h2>fp32 Relu (or ReLU6) → MaxPool before a quantized node</h2>
@@ -117,7 +119,7 @@ public final class StaticQdqQuantizer {
      */
     static final Set<String> FUSED_UNARY_OPS = Set.of("Sigmoid", "LeakyRelu", "GlobalAveragePool", "AveragePool");
     /** Activations with no integer kernel in ONNX Runtime's CPU provider (checked in StaticQdqCoverageTest). */
-    static final Set<String> NO_INTEGER_KERNEL_OPS = Set.of("HardSigmoid", "HardSwish");
+    static final Set<String> NO_INTEGER_KERNEL_OPS = Set.of("HardSigmoid", "HardSwish", "ConvTranspose");
     private static final Set<String> QUANTIZED_OPS = Set.of("QuantizeLinear", "DequantizeLinear",
         "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "QGemm",
         "QLinearAdd", "QLinearMul", "MatMulIntegerToFloat", "MatMulNBits", "QAttention", "DynamicQuantizeMatMul");

@@ -194,6 +194,47 @@ class StaticQdqCoverageTest {
         assertThat(q.relativeError()).isLessThan(0.05);
     }
 
+    /**
+     * A detector's upsampling head: ORT 1.29's CPU provider has no QLinearConvTranspose, so a hand-written
+     * DQ → ConvTranspose (int8 weights) → Q group stays an fp32 ConvTranspose; the quantizer keeps it fp32 with that
+     * reason instead of adding the boundary.
+     */
+    @Test
+    void convTransposeHasNoIntegerKernelAndStaysFp32() throws Exception {
+        OnnxMl.GraphProto.Builder qdq = OnnxMl.GraphProto.newBuilder().setName("ct")
+            .addInput(TestModels.value("x", "N", 4, 3, 3)).addOutput(TestModels.value("y", "N", 2, 6, 6))
+            .addInitializer(Tensors.floatTensor("s", new long[0], new float[] {0.05f}))
+            .addInitializer(Tensors.uint8Tensor("z", new long[0], new byte[] {(byte) 128}))
+            .addInitializer(Tensors.int8Tensor("Wq", new long[] {4, 2, 2, 2}, new byte[32]))
+            .addInitializer(Tensors.floatTensor("ws", new long[0], new float[] {0.01f}))
+            .addInitializer(Tensors.int8Tensor("wz", new long[0], new byte[1]))
+            .addNode(Nodes.create("QuantizeLinear", "q0", List.of("x", "s", "z"), List.of("xq")))
+            .addNode(Nodes.create("DequantizeLinear", "dq0", List.of("xq", "s", "z"), List.of("xd")))
+            .addNode(Nodes.create("DequantizeLinear", "dqw", List.of("Wq", "ws", "wz"), List.of("wd")))
+            .addNode(Nodes.create("ConvTranspose", "up", List.of("xd", "wd"), List.of("t"),
+                Nodes.intsAttribute("strides", 2, 2), Nodes.intsAttribute("kernel_shape", 2, 2)))
+            .addNode(Nodes.create("QuantizeLinear", "q1", List.of("t", "s", "z"), List.of("tq")))
+            .addNode(Nodes.create("DequantizeLinear", "dq1", List.of("tq", "s", "z"), List.of("y")));
+        assertThat(OrtSupport.optimizedOps(TestModels.model(qdq, 13))).contains("ConvTranspose")
+            .noneMatch(o -> o.startsWith("QLinear"));
+
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("up")
+            .addInput(TestModels.value("x", "N", 8, 6, 6)).addOutput(TestModels.value("y", "N", 16, 12, 12));
+        conv(g, "c1", "x", "c", 8, 32, 3, 1);
+        relu(g, "c1_relu", "c", "r");
+        g.addInitializer(Tensors.floatTensor("T_W", new long[] {32, 16, 2, 2},
+            TestModels.gaussian(random, 32 * 16 * 4, 0.25f)));
+        g.addNode(Nodes.create("ConvTranspose", "up", List.of("r", "T_W"), List.of("t"),
+            Nodes.intsAttribute("strides", 2, 2), Nodes.intsAttribute("kernel_shape", 2, 2)));
+        relu(g, "up_relu", "t", "tr");
+        conv(g, "c2", "tr", "y", 16, 16, 3, 1);
+        Quantized q = quantize(g, new long[] {4, 8, 6, 6});
+        assertThat(q.decision("up").quantized()).isFalse();
+        assertThat(q.decision("up").reason()).startsWith("no integer kernel");
+        assertThat(q.decision("c2").quantized()).isTrue();
+        assertThat(q.relativeError()).isLessThan(0.05);
+    }
+
     private static long countOptimized(OnnxModel model, String op) throws Exception {
         java.nio.file.Path file = java.nio.file.Files.createTempFile("optimized", ".onnx");
         try (ai.onnxruntime.OrtSession.SessionOptions opts = new ai.onnxruntime.OrtSession.SessionOptions()) {
