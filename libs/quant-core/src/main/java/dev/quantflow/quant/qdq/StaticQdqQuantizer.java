@@ -48,15 +48,28 @@ import dev.quantflow.quant.calib.TensorRange;
  *   <li><b>Activations</b>: asymmetric 8-bit ({@link ActivationType}) with scale and zero point from the calibrated
  *       range ({@link QuantParams#asymmetric}), one QuantizeLinear per tensor and one DequantizeLinear per consumer
  *       (ONNX Runtime's fusions want a DequantizeLinear that feeds a single node).
- *   <li><b>Data-movement ops</b> (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, and a Relu that cannot
- *       be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
+ *   <li><b>Data-movement ops</b> (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Resize, and a Relu that
+ *       cannot be absorbed) whose input is already quantized reuse their input's scale and zero point for their output.
  *       They only select or rearrange values that are already on the input's grid, so re-quantizing with the same
- *       parameters is exact, and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
+ *       parameters is exact (Resize in linear mode interpolates between grid values: one rounding step), and ONNX Runtime runs them on the 8-bit data (or drops the Q/DQ pair around them).
  *       They need no calibration range of their own. A data-movement op whose input is fp32 stays fp32; its output
  *       is quantized (one QuantizeLinear after it) for a quantized reader.
  *   <li><b>Short reductions stay fp32</b>: a Conv whose reduction length {@code C/group · kh · kw} is below
  *       {@link StaticQuantRecipe#minConvReduction()} (default 27: 3×3 over 1 or 2 channels) is kept fp32 with
  *       the reason {@value #SHORT_REDUCTION_REASON}; the integer kernel would be slower than ONNX Runtime's fp32 one.
+ *       A <b>depthwise</b> Conv ({@code group = C}, one input channel per group) below it is quantized when its input
+ *       already has a QuantizeLinear: ONNX Runtime runs it with a dedicated u8 depthwise kernel, so only the
+ *       boundary would make it slower. The threshold was measured without VNNI; {@code StaticRecipeTuner} (module
+ *       runtime) measures per model whether every conv int8 is faster.
+ *   <li><b>Ops with an integer kernel of their own</b>, each output quantized with its own calibrated range:
+ *       Add and Mul (residuals, squeeze-excitation gates; QLinearAdd / QLinearMul, with broadcasting and constant
+ *       inputs), Concat (QLinearConcat, when one input already is 8-bit), and Sigmoid, LeakyRelu, GlobalAveragePool,
+ *       AveragePool (QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool) when their input
+ *       has, or gets for another reader, a QuantizeLinear (otherwise they would add a boundary and stay fp32).
+ *       Resize is a data-movement op (below): ONNX Runtime runs it on 8-bit data. HardSwish and HardSigmoid have no
+ *       integer kernel in ONNX Runtime's CPU provider and stay fp32 with that reason ({@code StaticQdqCoverageTest});
+ *       so does ConvTranspose (ORT 1.29 has no QLinearConvTranspose on CPU: a DQ → ConvTranspose → Q group stays
+ *       an fp32 ConvTranspose between a DequantizeLinear and a QuantizeLinear).
  * </ul>
  *
  * <h2>fp32 Relu (or ReLU6) → MaxPool before a quantized node</h2>
@@ -96,8 +109,17 @@ public final class StaticQdqQuantizer {
 
     static final Set<String> WEIGHTED_OPS = Set.of("Conv", "Gemm", "MatMul");
     static final Set<String> PASS_THROUGH_OPS = Set.of("MaxPool", "Flatten", "Reshape", "Transpose", "Squeeze",
-        "Unsqueeze", "Relu");
-    static final Set<String> OWN_RANGE_OPS = Set.of("Add");
+        "Unsqueeze", "Relu", "Resize");
+    /** Binary ops ONNX Runtime fuses into QLinearAdd / QLinearMul; their output gets its own calibrated range. */
+    static final Set<String> OWN_RANGE_OPS = Set.of("Add", "Mul");
+    /**
+     * Unary ops ONNX Runtime's QDQ transformer replaces by an integer kernel (QLinearSigmoid, QLinearLeakyRelu,
+     * QLinearGlobalAveragePool, QLinearAveragePool); quantized only when their input already has a QuantizeLinear
+     * (or will get one for another reader), so that they never add a boundary.
+     */
+    static final Set<String> FUSED_UNARY_OPS = Set.of("Sigmoid", "LeakyRelu", "GlobalAveragePool", "AveragePool");
+    /** Activations with no integer kernel in ONNX Runtime's CPU provider (checked in StaticQdqCoverageTest). */
+    static final Set<String> NO_INTEGER_KERNEL_OPS = Set.of("HardSigmoid", "HardSwish", "ConvTranspose");
     private static final Set<String> QUANTIZED_OPS = Set.of("QuantizeLinear", "DequantizeLinear",
         "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "QGemm",
         "QLinearAdd", "QLinearMul", "MatMulIntegerToFloat", "MatMulNBits", "QAttention", "DynamicQuantizeMatMul");
@@ -296,6 +318,16 @@ public final class StaticQdqQuantizer {
             if (PASS_THROUGH_OPS.contains(op)) {
                 return decidePassThrough(node);
             }
+            if (FUSED_UNARY_OPS.contains(op)) {
+                return decideFusedUnary(node);
+            }
+            if (op.equals("Concat")) {
+                return decideConcat(node);
+            }
+            if (NO_INTEGER_KERNEL_OPS.contains(op)) {
+                return keep(node, "no integer kernel in ONNX Runtime's CPU provider (a Q/DQ pair around it would"
+                    + " only add work)");
+            }
             return keep(node, "op not supported");
         }
 
@@ -318,11 +350,17 @@ public final class StaticQdqQuantizer {
                     for (int d = 1; d < weight.get().getDimsCount(); d++) {
                         reduction *= weight.get().getDims(d);
                     }
-                    if (reduction < recipe.minConvReduction()) {
+                    if (reduction < recipe.minConvReduction() && isDepthwise(node, weight.get())
+                        && hasQuantizeLinear(x)) {
+                        axis = 0; // depthwise on an input that is already 8-bit: see isDepthwise
+                    } else if (reduction < recipe.minConvReduction()) {
                         return keep(node, SHORT_REDUCTION_REASON + " (C/group·kh·kw = " + reduction + " < "
-                            + recipe.minConvReduction() + ")");
+                            + recipe.minConvReduction() + (isDepthwise(node, weight.get())
+                            ? "; depthwise with an fp32 input" : "") + ")");
                     }
-                    axis = 0;
+                    else {
+                        axis = 0;
+                    }
                 }
                 case "Gemm" -> {
                     if (weight.isEmpty() || weight.get().getDimsCount() != 2) {
@@ -394,6 +432,58 @@ public final class StaticQdqQuantizer {
             return commit(node, activationInputs, out, () -> constantInputs.put(node.getName(), constants));
         }
 
+        /**
+         * A depthwise Conv: one input channel per group ({@code W = [C·m, 1, k…]}, {@code group = C > 1}). ONNX
+         * Runtime runs it quantized with a dedicated u8·s8 depthwise kernel (no im2col, no GEMM packing), so the cost
+         * that makes short dense reductions slower in int8 is absent; what remains is the Q/DQ boundary. Hence a
+         * depthwise Conv below {@link StaticQuantRecipe#minConvReduction()} is quantized when its input already has a
+         * QuantizeLinear, and kept fp32 otherwise (docs/benchmarks.md, "Coverage on PaddleOCR").
+         */
+        private boolean isDepthwise(OnnxMl.NodeProto conv, OnnxMl.TensorProto weight) {
+            long group = Nodes.intAttribute(conv, "group", 1);
+            return group > 1 && weight.getDims(1) == 1;
+        }
+
+        /** Whether {@code tensor} already has a QuantizeLinear (it is 8-bit, or a quantized reader asked for one). */
+        private boolean hasQuantizeLinear(String tensor) {
+            return integerDomain.contains(tensor) || activationParams.containsKey(tensor);
+        }
+
+        private NodeDecision decideFusedUnary(OnnxMl.NodeProto node) {
+            String in = Nodes.input(node, 0);
+            if (node.getOutputCount() != 1 || node.getOutput(0).isEmpty()) {
+                return keep(node, "op not supported (more than one output)");
+            }
+            if (!isFloat(in)) {
+                return keep(node, "op not supported (inputs not known to be float)");
+            }
+            boolean otherQuantizedReader = editor.consumers(in).stream()
+                .anyMatch(r -> !r.getName().equals(node.getName()) && couldRunQuantized(r));
+            if (!hasQuantizeLinear(in) && !otherQuantizedReader) {
+                return keep(node, "input not quantized (quantizing it here would add a Q/DQ boundary)");
+            }
+            return commit(node, List.of(in), chooseOutput(node, true), () -> { });
+        }
+
+        /** Concat → QLinearConcat: every input through a DequantizeLinear, at least one of them already 8-bit. */
+        private NodeDecision decideConcat(OnnxMl.NodeProto node) {
+            List<String> inputs = new ArrayList<>();
+            boolean anyQuantized = false;
+            for (String in : node.getInputList()) {
+                if (editor.initializer(in).isPresent() || !isFloat(in)) {
+                    return keep(node, "op not supported (constant or non-float input '" + in + "')");
+                }
+                anyQuantized |= hasQuantizeLinear(in);
+                if (!inputs.contains(in)) {
+                    inputs.add(in);
+                }
+            }
+            if (!anyQuantized) {
+                return keep(node, "input not quantized (quantizing it here would add a Q/DQ boundary)");
+            }
+            return commit(node, inputs, chooseOutput(node, true), () -> { });
+        }
+
         private NodeDecision decidePassThrough(OnnxMl.NodeProto node) {
             String in = Nodes.input(node, 0);
             if (node.getOutputCount() != 1) {
@@ -454,7 +544,8 @@ public final class StaticQdqQuantizer {
         private boolean couldRunQuantized(OnnxMl.NodeProto reader) {
             String op = reader.getOpType();
             return !recipe.excludedNodes().contains(reader.getName()) && reader.getDomain().isEmpty()
-                && (WEIGHTED_OPS.contains(op) || PASS_THROUGH_OPS.contains(op) || OWN_RANGE_OPS.contains(op));
+                && (WEIGHTED_OPS.contains(op) || PASS_THROUGH_OPS.contains(op) || OWN_RANGE_OPS.contains(op)
+                || FUSED_UNARY_OPS.contains(op) || op.equals("Concat"));
         }
 
         private NodeDecision commit(OnnxMl.NodeProto node, List<String> activationInputs, OutputChoice out,
@@ -557,7 +648,8 @@ public final class StaticQdqQuantizer {
             "Sigmoid", "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape",
             "Transpose", "Squeeze", "Unsqueeze", "Add", "Sub", "Mul", "Div", "BatchNormalization", "Softmax",
             "Identity", "Concat", "Erf", "Sqrt", "Exp", "Neg", "Abs", "Pow", "Gelu", "LayerNormalization", "Dropout",
-            "Clip", "Slice", "Gather", "Elu", "Selu", "PRelu", "HardSigmoid", "HardSwish", "ReduceMean");
+            "Clip", "Slice", "Gather", "Elu", "Selu", "PRelu", "HardSigmoid", "HardSwish", "ReduceMean", "Resize",
+            "Upsample", "ConvTranspose", "Pad", "Expand", "Tile", "DepthToSpace", "SpaceToDepth", "Max", "Min");
 
         // ------------------------------------------------------------------ rewriting
 
