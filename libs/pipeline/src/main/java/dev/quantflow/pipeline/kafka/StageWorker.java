@@ -74,8 +74,8 @@ import dev.quantflow.pipeline.UndecodableEventException;
  *
  * <p>Observability: while a record is handled, its job id and the stage are in the logging context ({@link JobMdc})
  * of the poll thread and of the work thread; {@link StageMetrics} gets jobs in/out/failed, durations, deliveries,
- * retries, dead letters, the peak memory and the consumer lag (end offsets minus position, every
- * {@link #LAG_INTERVAL}).
+ * retries, dead letters, the peak memory and the consumer lag (end offsets minus position, after each record and
+ * every {@link #LAG_INTERVAL}).
  *
  * <p>Shutdown: {@link #stop(Duration)} lets the in-flight job finish and commits it; a job still running when the
  * grace period ends is interrupted and handed back uncommitted, and the consumer leaves the group so another
