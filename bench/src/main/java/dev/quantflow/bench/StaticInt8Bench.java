@@ -23,6 +23,9 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.calib.TensorRange;
+import dev.quantflow.quant.isa.CpuFeatures;
+import dev.quantflow.quant.isa.IsaClass;
+import dev.quantflow.quant.isa.IsaRecipe;
 import dev.quantflow.quant.qdq.ActivationType;
 import dev.quantflow.quant.qdq.StaticQdqQuantizer;
 import dev.quantflow.quant.qdq.StaticQuantRecipe;
@@ -36,6 +39,8 @@ import dev.quantflow.runtime.npz.NpzArchive;
  * taken in interleaved rounds (every variant runs a block in each round), so machine noise spreads over all variants
  * and their ratios stay comparable.
  *
+ * <p>{@code --isa}: the ISA choices only ({@link #isa}). {@code --profile}: ONNX Runtime's per-node profile.
+ *
  * <p>Arguments: {@code [fixtureDir] [referenceDir]} (defaults fixtures/fashion-cnn, bench/reference). If the reference
  * directory holds {@code fashion-cnn-torch-int8.onnx} it is measured too; {@code torch-results.json} is printed as
  * that script measured it.
@@ -47,6 +52,9 @@ public final class StaticInt8Bench {
     private static final int REPS_1 = 200;
     private static final int WARMUP_256 = 5;
     private static final int WARMUP_1 = 50;
+    private static final int ISA_ROUNDS = 10;
+    private static final int ISA_REPS = 30;
+    private static final int ISA_WARMUP = 10;
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
 
@@ -72,10 +80,13 @@ public final class StaticInt8Bench {
 
     public static void main(String[] args) throws Exception {
         boolean profile = Arrays.asList(args).contains("--profile");
+        boolean isa = Arrays.asList(args).contains("--isa");
         List<String> positional = Arrays.stream(args).filter(a -> !a.startsWith("--")).toList();
         Path fixture = Path.of(positional.size() > 0 ? positional.get(0) : "fixtures/fashion-cnn");
         Path reference = Path.of(positional.size() > 1 ? positional.get(1) : "bench/reference");
-        if (profile) {
+        if (isa) {
+            new StaticInt8Bench().isa(fixture);
+        } else if (profile) {
             new StaticInt8Bench().profile(fixture, reference);
         } else {
             new StaticInt8Bench().run(fixture, reference);
@@ -149,6 +160,80 @@ public final class StaticInt8Bench {
             }
             System.out.printf("  %-60s %8.3f%n", "TOTAL", total);
             Files.deleteIfExists(file);
+        }
+    }
+
+    /**
+     * The recipe choices that depend on the CPU, on this CPU: 7-bit vs 8-bit weights and u8 vs s8 activations (the
+     * default recipe otherwise), with fp32 as the reference; batch 256, one thread, top-1 on eval.npz, all in one
+     * process with interleaved rounds. Marks the variant {@link IsaRecipe#forHost} picks here, and prints the CPU
+     * model, its ISA flags and class, and the ONNX Runtime version.
+     */
+    void isa(Path fixture) throws Exception {
+        byte[] fp32Bytes = Files.readAllBytes(fixture.resolve("model.onnx"));
+        OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
+        NdArray calib = NpzArchive.read(fixture.resolve("calib.npz")).array("input");
+        NpzArchive eval = NpzArchive.read(fixture.resolve("eval.npz"));
+        float[] evalX = eval.array("input").toFloats();
+        long[] evalShape = eval.array("input").shape();
+        long[] labels = eval.array("labels").toLongs();
+        StaticQuantRecipe base = StaticQuantRecipe.defaults();
+        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base), calib.toFloats(), calib.shape());
+        StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
+        CpuFeatures cpu = CpuFeatures.host();
+        IsaRecipe chosen = IsaRecipe.forHost(cpu);
+
+        List<Variant> variants = new ArrayList<>();
+        Map<String, String> none = Map.of();
+        variants.add(new Variant("fp32", fp32Bytes, OptLevel.ALL_OPT, none));
+        List<String> picked = new ArrayList<>();
+        for (ActivationType act : List.of(ActivationType.UINT8, ActivationType.INT8)) {
+            for (boolean reduce : List.of(true, false)) {
+                StaticQuantRecipe r = base.withActivationType(act).withReduceRangeWeights(reduce);
+                String name = (act == ActivationType.INT8 ? "s8" : "u8") + " activations, " + (reduce ? "7" : "8")
+                    + "-bit weights";
+                variants.add(new Variant(name, quantizer.quantize(fp32, stats, r).model().toByteArray(), OptLevel.ALL_OPT,
+                    none));
+                if (act == chosen.activationType() && reduce == chosen.reduceRangeWeights()) {
+                    picked.add(name);
+                }
+            }
+        }
+        List<Measured> measured = new ArrayList<>();
+        for (Variant v : variants) {
+            Measured m = new Measured(v, session(v));
+            m.top1 = top1(m, evalX, evalShape, labels);
+            measured.add(m);
+        }
+        float[] batch256 = Arrays.copyOf(evalX, 256 * 784);
+        try (OnnxTensor x256 = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch256), new long[] {256, 1, 28, 28})) {
+            for (Measured m : measured) {
+                time(m, x256, ISA_WARMUP, null);
+            }
+            for (int round = 0; round < ISA_ROUNDS; round++) {
+                for (Measured m : measured) {
+                    time(m, x256, ISA_REPS, m.ms256);
+                }
+            }
+        }
+        double fp32Median = median(measured.get(0).ms256);
+        System.out.println();
+        System.out.println("date: " + ZonedDateTime.now() + ", cpu: " + cpu.model() + ", flags: "
+            + String.join(" ", cpu.sortedFlags()) + ", class: " + IsaClass.poolName(cpu) + ", ONNX Runtime "
+            + env.getVersion() + ", intra-op threads 1, batch 256, " + ISA_WARMUP + " warm-up + " + ISA_ROUNDS + " rounds × "
+            + ISA_REPS + " runs per variant");
+        System.out.println("this CPU's recipe: " + chosen.headline());
+        chosen.reasons().forEach(r -> System.out.println("  " + r));
+        System.out.println();
+        System.out.println("| variant | top-1 (2000 eval) | batch 256 median ms | p95 | vs fp32 |");
+        System.out.println("|---|---|---|---|---|");
+        for (Measured m : measured) {
+            String name = m.variant.name() + (picked.contains(m.variant.name()) ? " (this CPU's recipe)" : "");
+            System.out.printf("| %s | %.2f%% | %.2f | %.2f | %.2f× |%n", name, m.top1, median(m.ms256), p95(m.ms256),
+                fp32Median / median(m.ms256));
+        }
+        for (Measured m : measured) {
+            m.session.close();
         }
     }
 

@@ -67,7 +67,7 @@ public final class IntakeClient {
                              Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
                              Double metricThreshold, Path training, Integer bits, Integer blockSize,
                              boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps, Double learningRate,
-                             List<String> profileOn) {
+                             List<String> profileOn, String targetHardwareClass) {
 
         /** A builder with only the files left to set; every setting unset means the server's default. */
         public static Builder builder() {
@@ -97,6 +97,7 @@ public final class IntakeClient {
             private Integer trainingSteps;
             private Double learningRate;
             private List<String> profileOn;
+            private String targetHardwareClass;
 
             private Builder() {
             }
@@ -122,9 +123,10 @@ public final class IntakeClient {
             public Builder trainingSteps(Integer value) { trainingSteps = value; return this; }
             public Builder learningRate(Double value) { learningRate = value; return this; }
             public Builder profileOn(List<String> value) { profileOn = value; return this; }
+            public Builder targetHardwareClass(String value) { targetHardwareClass = value; return this; }
 
             public Submission build() {
-                return new Submission(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps, learningRate, profileOn);
+                return new Submission(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps, learningRate, profileOn, targetHardwareClass);
             }
         }
     }
@@ -149,6 +151,7 @@ public final class IntakeClient {
         putIfSet(fields, "trainingSteps", s.trainingSteps() == null ? null : s.trainingSteps().toString());
         putIfSet(fields, "learningRate", s.learningRate() == null ? null : s.learningRate().toString());
         putIfSet(fields, "profileOn", s.profileOn() == null || s.profileOn().isEmpty() ? null : String.join(",", s.profileOn()));
+        putIfSet(fields, "targetHardwareClass", s.targetHardwareClass());
         Map<String, Path> files = new LinkedHashMap<>();
         files.put("model", s.model());
         if (s.calibration() != null) {

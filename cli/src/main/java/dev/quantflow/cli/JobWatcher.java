@@ -1,6 +1,5 @@
 package dev.quantflow.cli;
 
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -8,7 +7,8 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * Follows a job to a terminal state, printing one line per status event. It listens to the server-sent events
+ * Follows a job to a terminal state, handing each status event once to a {@link ProgressView} (bars per stage on a
+ * terminal, one line per event otherwise, nothing with {@code --quiet}). It listens to the server-sent events
  * stream; if the stream cannot be opened or drops before a terminal state, it polls {@code GET /api/jobs/{id}}
  * once a second and prints the history entries it has not shown yet.
  */
@@ -17,20 +17,28 @@ final class JobWatcher {
     static final Set<String> TERMINAL = Set.of("READY", "FAILED");
 
     private final IntakeClient client;
-    private final PrintWriter progress;
+    private final ProgressView progress;
     private final Duration timeout;
     private final Duration pollInterval;
     private final Set<String> shown = new HashSet<>();
 
-    JobWatcher(IntakeClient client, PrintWriter progress, Duration timeout, Duration pollInterval) {
+    JobWatcher(IntakeClient client, ProgressView progress, Duration timeout, Duration pollInterval) {
         this.client = client;
         this.progress = progress;
         this.timeout = timeout;
         this.pollInterval = pollInterval;
     }
 
-    /** Returns the job ({@code GET /api/jobs/{id}}) once it is READY or FAILED. */
+    /** Returns the job ({@code GET /api/jobs/{id}}) once it is READY or FAILED; the view is closed either way. */
     JsonNode await(String jobId) {
+        try {
+            return follow(jobId);
+        } finally {
+            progress.close();
+        }
+    }
+
+    private JsonNode follow(String jobId) {
         long deadline = System.nanoTime() + timeout.toNanos();
         boolean streamedToEnd = client.followEvents(jobId, event -> {
             show(event);
@@ -66,8 +74,7 @@ final class JobWatcher {
 
     private void show(JsonNode event) {
         if (shown.add(key(event))) {
-            progress.println(ReportFormatter.eventLine(event));
-            progress.flush();
+            progress.show(event);
         }
     }
 

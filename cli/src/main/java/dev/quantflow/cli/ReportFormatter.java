@@ -13,8 +13,10 @@ import java.util.Locale;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.quantflow.contracts.Baseline;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.OutputSimilarity;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.Target;
 import dev.quantflow.pipeline.QuantMethod;
@@ -63,6 +65,12 @@ public final class ReportFormatter {
         summary.add(new String[] {"Job", orNa(report.jobId()) + (report.name() != null ? "  (" + report.name() + ")" : "")});
         summary.add(new String[] {"State", orNa(report.state())});
         summary.add(new String[] {"Method", orNa(method)});
+        Preparation preparation = report.preparation();
+        if (preparation != null) {
+            summary.add(new String[] {"Prepared", preparation.summary() + (preparation.maxAbsDiff() == null ? ""
+                : String.format(Locale.ROOT, "  (max |diff| %.3g on %s inputs)", preparation.maxAbsDiff(),
+                    preparation.checkedInputs() == null ? NA : preparation.checkedInputs().toString()))});
+        }
         summary.add(new String[] {"Attempts", attempts != null ? String.valueOf(attempts.size()) : NA});
         Boolean meets = report.meetsTarget();
         String targetMetric = target.metric();
@@ -139,6 +147,11 @@ public final class ReportFormatter {
                 .append(", min ").append(fixed(outputs.minCosine(), 5)).append('\n');
         } else if (agreement != null) {
             out.append('\n').append("Top-1 agreement with FP32: ").append(percent(agreement, 2)).append('\n');
+        }
+
+        IsaSummary isa = report.quantization() == null ? null : report.quantization().isa();
+        if (isa != null && isa.headline() != null) {
+            out.append('\n').append(isa.headline()).append('\n');
         }
 
         if (attempts != null && !attempts.isEmpty()) {

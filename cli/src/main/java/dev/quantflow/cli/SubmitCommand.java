@@ -94,6 +94,10 @@ final class SubmitCommand implements Callable<Integer> {
         description = "Hardware classes to profile the result on after export (a hardware-profiler per class must run), e.g. x86-avx2.")
     List<String> profileOn;
 
+    @Option(names = "--target-hardware", paramLabel = "CLASS",
+        description = "Make the INT8 recipe for this hardware class instead of the quantizer's CPU: x86-avx2 (7-bit weights), x86-avx512-vnni, x86-avx-vnni, x86-amx, arm64-dotprod, arm64-i8mm, …")
+    String targetHardware;
+
     @Mixin
     WaitOptions wait;
 
@@ -122,6 +126,7 @@ final class SubmitCommand implements Callable<Integer> {
             .trainingSteps(trainingSteps)
             .learningRate(learningRate)
             .profileOn(profileOn)
+            .targetHardwareClass(targetHardware)
             .build();
         if (maxDrop != null && (maxDrop < 0 || maxDrop >= 1)) {
             throw new CliException("--max-drop is a fraction between 0 and 1 (e.g. 0.02 for 2%), not " + maxDrop,
@@ -144,17 +149,39 @@ final class SubmitCommand implements Callable<Integer> {
                 out.println(Json.pretty(accepted));
             } else {
                 out.println(jobId);
-                err.println("submitted job " + jobId + " (" + Json.text(accepted, "state") + "); follow it with: "
-                    + "quantflow status " + jobId);
+                if (!wait.quiet) {
+                    err.println("submitted job " + jobId + " (" + Json.text(accepted, "state") + "); follow it with: "
+                        + "quantflow status " + jobId);
+                }
             }
             return ExitCodes.OK;
         }
-        PrintWriter progress = wait.json ? err : out;
-        progress.println("job " + jobId + " submitted to " + client.baseUrl());
-        progress.flush();
-        JsonNode job = new JobWatcher(client, progress, Duration.ofMinutes(wait.timeoutMinutes), Duration.ofSeconds(1))
+        PrintWriter progressOut = wait.json ? err : out;
+        ProgressView view = ProgressView.choose(wait.quiet, !wait.json, progressOut);
+        view.note("job " + jobId + " submitted to " + client.baseUrl());
+        JsonNode job = new JobWatcher(client, view, Duration.ofMinutes(wait.timeoutMinutes), Duration.ofSeconds(1))
             .await(jobId);
+        if (wait.quiet && !wait.json) {
+            return printQuietFinal(out, job);
+        }
         return ReportCommand.printFinal(out, err, client, job, wait.json);
+    }
+
+    /** {@code --wait --quiet}: one line, {@code JOB_ID READY} or {@code JOB_ID FAILED CODE: reason}. */
+    static int printQuietFinal(PrintWriter out, JsonNode job) {
+        String jobId = Json.text(job, "jobId");
+        String state = Json.text(job, "state");
+        if (!"FAILED".equals(state)) {
+            out.println(jobId + " " + state);
+            out.flush();
+            return ExitCodes.OK;
+        }
+        JsonNode result = job.path("result");
+        String code = Json.text(result, "reasonCode");
+        String reason = Json.text(result, "reason") != null ? Json.text(result, "reason") : Json.text(job, "message");
+        out.println(jobId + " FAILED" + (code != null ? " " + code + ":" : "") + (reason != null ? " " + reason : ""));
+        out.flush();
+        return ExitCodes.JOB_FAILED;
     }
 
     private static Path existing(Path file, String option) {

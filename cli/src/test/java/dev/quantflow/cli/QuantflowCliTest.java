@@ -88,7 +88,7 @@ class QuantflowCliTest {
         intake.json("POST /api/jobs", 202, "{\"jobId\":\"job-1\",\"state\":\"ACCEPTED\"}");
 
         Result result = run(submitArgs("--method", "static", "--max-drop", "0.02", "--max-attempts", "3",
-            "--exclude-nodes", "conv1,fc", "--name", "my model"));
+            "--exclude-nodes", "conv1,fc", "--name", "my model", "--target-hardware", "x86-avx512-vnni"));
 
         assertThat(result.exitCode()).isZero();
         assertThat(result.out().strip()).isEqualTo("job-1");
@@ -103,7 +103,8 @@ class QuantflowCliTest {
             .contains("name=\"maxRelativeDrop\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n0.02\r\n")
             .contains("name=\"maxAttempts\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n3\r\n")
             .contains("name=\"excludedNodes\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nconv1,fc\r\n")
-            .contains("name=\"name\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nmy model\r\n");
+            .contains("name=\"name\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nmy model\r\n")
+            .contains("name=\"targetHardwareClass\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nx86-avx512-vnni\r\n");
     }
 
     @Test
@@ -305,6 +306,30 @@ class QuantflowCliTest {
             .contains("Model size (MB)          |  n/a |  n/a | n/a")
             .contains("Latency batch-N p50 (ms) |  n/a |  n/a | n/a")
             .contains("Accuracy (top-1)         |  n/a |  n/a | n/a");
+    }
+
+    @Test
+    void theReportSaysWhatModelPreparationChangedInOneLine() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static",
+             "preparation":{"changed":true,"opsetFrom":9,"opsetTo":17,"nodesBefore":420,"nodesAfter":212,
+               "constantsToInitializers":250,"foldedBatchNorms":35,"upgradedOps":{"Softmax":1},
+               "checkedInputs":32,"maxAbsDiff":2.4e-6}}"""));
+        assertThat(text).contains("Prepared      opset 9 → 17; nodes 420 → 212; 250 Constant → initializer; upgraded "
+            + "{Softmax=1}; 35 BatchNormalization folded  (max |diff| 2.40e-06 on 32 inputs)");
+        String asIs = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static","preparation":{"changed":false,"opsetFrom":13}}"""));
+        assertThat(asIs).contains("Prepared      nothing to change (opset 13)");
+        assertThat(ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\"}"))).doesNotContain("Prepared");
+    }
+
+    @Test
+    void theReportSaysWhichIsaTheRecipeWasMadeFor() throws Exception {
+        String text = ReportFormatter.report(Json.MAPPER.readTree("""
+            {"jobId":"j","state":"READY","method":"static","quantization":{"isa":{"hardwareClass":"x86-avx512-vnni",
+             "weightBits":8,"headline":"recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations"}}}"""));
+        assertThat(text).contains("\nrecipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations\n");
+        assertThat(ReportFormatter.report(Json.MAPPER.readTree("{\"jobId\":\"j\"}"))).doesNotContain("recipe made for");
     }
 
     @Test

@@ -32,7 +32,7 @@ class SchemaCompatibilityTest {
         Map<String, Schema> current = SchemaFiles.parseDirectory(CURRENT);
         List<String> problems = new ArrayList<>();
         try (Stream<Path> versions = Files.list(HISTORY)) {
-            for (Path version : versions.sorted().toList()) {
+            for (Path version : versions.filter(Files::isDirectory).sorted().toList()) {
                 Map<String, Schema> previous = SchemaFiles.parseDirectory(version);
                 for (var entry : previous.entrySet()) {
                     Schema reader = current.get(entry.getKey());

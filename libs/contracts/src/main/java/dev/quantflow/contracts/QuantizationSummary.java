@@ -24,6 +24,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param finalLoss       QAT: loss after the last step (may be NaN)
  * @param smoothQuant     dynamic: present when calibration statistics came with the job
  * @param warnings        cast: what the conversion warned about (values out of fp16 range, …)
+ * @param isa             static, dynamic, QAT: the CPU class the recipe was made for and what it decided
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -57,7 +58,9 @@ public record QuantizationSummary(
     // dynamic
     SmoothQuant smoothQuant,
     // cast
-    List<String> warnings) {
+    List<String> warnings,
+    // static, dynamic, QAT
+    IsaSummary isa) {
 
     /** An empty summary (an attempt whose quantizer wrote none): no nodes. */
     public static final QuantizationSummary EMPTY = nodes(null, null, List.of(), List.of());
@@ -83,7 +86,7 @@ public record QuantizationSummary(
                                             List<NodeDecision> keptFloatNodes) {
         return new QuantizationSummary(null, fp32SizeBytes, quantizedSizeBytes, null, quantizedNodes, keptFloatNodes,
             null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null);
+            null, null, null);
     }
 
     /** The LLM weight-only pools (gptq, awq, rtn). */
@@ -93,7 +96,7 @@ public record QuantizationSummary(
                                           List<NodeDecision> keptFloatNodes) {
         return new QuantizationSummary(method, fp32SizeBytes, quantizedSizeBytes, seconds, quantizedNodes, keptFloatNodes,
             bits, blockSize, symmetric, actOrder, percDamp, format, null, null, null, null, null, null, null, null, null,
-            null, null, null, null, null);
+            null, null, null, null, null, null);
     }
 
     /** QAT: the fine-tuning run (the QDQ export keeps no per-node list). */
@@ -103,21 +106,29 @@ public record QuantizationSummary(
                                           long fp32SizeBytes, long quantizedSizeBytes) {
         return new QuantizationSummary("qat", fp32SizeBytes, quantizedSizeBytes, seconds, List.of(), List.of(), null, null,
             null, null, null, null, weightBits, perChannelWeights, learnedScales, steps, batchSize, learningRate,
-            trainingSamples, labelsUsed, seconds > 0 ? steps / seconds : null, initialLoss, finalLoss, lossCurve, null, null);
+            trainingSamples, labelsUsed, seconds > 0 ? steps / seconds : null, initialLoss, finalLoss, lossCurve, null, null,
+            null);
     }
 
     public QuantizationSummary withSmoothQuant(SmoothQuant smoothing) {
         return new QuantizationSummary(method, fp32SizeBytes, quantizedSizeBytes, seconds, quantizedNodes, keptFloatNodes,
             bits, blockSize, symmetric, actOrder, percDamp, format, weightBits, perChannelWeights, learnedScales, steps,
             batchSize, learningRate, trainingSamples, labelsUsed, stepsPerSecond, initialLoss, finalLoss, lossCurve,
-            smoothing, warnings);
+            smoothing, warnings, isa);
     }
 
     public QuantizationSummary withWarnings(List<String> castWarnings) {
         return new QuantizationSummary(method, fp32SizeBytes, quantizedSizeBytes, seconds, quantizedNodes, keptFloatNodes,
             bits, blockSize, symmetric, actOrder, percDamp, format, weightBits, perChannelWeights, learnedScales, steps,
             batchSize, learningRate, trainingSamples, labelsUsed, stepsPerSecond, initialLoss, finalLoss, lossCurve,
-            smoothQuant, castWarnings);
+            smoothQuant, castWarnings, isa);
+    }
+
+    public QuantizationSummary withIsa(IsaSummary recipeIsa) {
+        return new QuantizationSummary(method, fp32SizeBytes, quantizedSizeBytes, seconds, quantizedNodes, keptFloatNodes,
+            bits, blockSize, symmetric, actOrder, percDamp, format, weightBits, perChannelWeights, learnedScales, steps,
+            batchSize, learningRate, trainingSamples, labelsUsed, stepsPerSecond, initialLoss, finalLoss, lossCurve,
+            smoothQuant, warnings, recipeIsa);
     }
 
     /** Quantized nodes, never null. */

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param quantized        the chosen attempt's quantized measurements
  * @param training         QAT: the fine-tuning run
  * @param hardware         hardware class → model label ({@code fp32}, {@code quantized}) → profile
+ * @param preparation      what intake's model preparation changed before the job ran (the model every stage used)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -50,7 +51,8 @@ public record Report(
     Boolean llm,
     Training training,
     List<ArtifactEntry> artifacts,
-    Map<String, Map<String, HardwareProfile>> hardware) {
+    Map<String, Map<String, HardwareProfile>> hardware,
+    Preparation preparation) {
 
     /**
      * One row of the attempt history.
@@ -72,11 +74,15 @@ public record Report(
         }
     }
 
-    /** What the quantizer did in the chosen attempt. */
+    /**
+     * What the quantizer did in the chosen attempt.
+     *
+     * @param isa static, dynamic, QAT: the CPU class the recipe was made for ({@code quantization.isa})
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Quantization(AttemptRecipe recipe, List<NodeDecision> quantizedNodes, List<NodeDecision> keptFloatNodes,
-                               QuantizationSummary.SmoothQuant smoothQuant) {
+                               QuantizationSummary.SmoothQuant smoothQuant, IsaSummary isa) {
     }
 
     /** QAT's fine-tuning run, from the quantizer's summary. */
@@ -124,7 +130,7 @@ public record Report(
     public Report withArtifacts(List<ArtifactEntry> files) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, files, hardware);
+            baseline, llm, training, files, hardware, preparation);
     }
 
     /** This report with one more (or a replaced) profile: {@code hardware.<hardwareClass>.<label>}. */
@@ -136,7 +142,14 @@ public record Report(
         all.computeIfAbsent(hardwareClass, c -> new LinkedHashMap<>()).put(label, profile);
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, all);
+            baseline, llm, training, artifacts, all, preparation);
+    }
+
+    /** This report with the model preparation section. */
+    public Report withPreparation(Preparation section) {
+        return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
+            finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
+            baseline, llm, training, artifacts, hardware, section);
     }
 
     /** Whether this is a causal LM's report (perplexity instead of accuracy). */

@@ -51,6 +51,29 @@ class StageJsonTest {
     }
 
     @Test
+    void theIsaRecordTravelsFromTheSummaryToTheReportsQuantizationSection() throws Exception {
+        IsaSummary isa = new IsaSummary("x86-avx512-vnni", "host", "AMD EPYC 9B45", List.of("avx2", "avx512_vnni"), 8,
+            IsaSummary.symmetricRange(127), "uint8", "recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations",
+            List.of("8-bit weights (|code| ≤ 127): avx512_vnni (vpdpbusd) accumulates u8·s8 products in int32",
+                "u8 activations: x86 integer instructions (vpdpbusd) multiply unsigned activations by signed weights"));
+        QuantizationSummary s = QuantizationSummary.nodes(1000L, 300L, List.of(), List.of()).withIsa(isa);
+        JsonNode json = StageJson.MAPPER.readTree(StageJson.write(s));
+        assertThat(fieldNames(json.get("isa"))).containsExactly("hardwareClass", "source", "cpuModel", "flags", "weightBits",
+            "weightRange", "activationType", "headline", "reasons");
+        assertThat(json.at("/isa/weightRange/0").asInt()).isEqualTo(-127);
+        QuantizationSummary back = StageJson.read(StageJson.write(s), QuantizationSummary.class);
+        assertThat(back).isEqualTo(s);
+        assertThat(back.withSmoothQuant(new QuantizationSummary.SmoothQuant(0.5, 2)).isa()).isEqualTo(isa);
+
+        Report.Quantization q = new Report.Quantization(null, List.of(), List.of(), null, back.isa());
+        JsonNode report = StageJson.MAPPER.readTree(StageJson.write(q));
+        assertThat(report.at("/isa/headline").asText()).isEqualTo(isa.headline());
+        assertThat(StageJson.read(StageJson.write(q), Report.Quantization.class)).isEqualTo(q);
+        assertThat(StageJson.read("{\"quantizedNodes\":[]}".getBytes(StandardCharsets.UTF_8), Report.Quantization.class)
+            .isa()).as("reports written before the isa record").isNull();
+    }
+
+    @Test
     void aDivergedLossIsWrittenAsAStringAndReadBack() throws Exception {
         QuantizationSummary s = QuantizationSummary.qat(4, true, false, 10, 8, 1e-3, 64, false, 2.0, Double.POSITIVE_INFINITY,
             Double.NaN, List.of(), 100, 50);

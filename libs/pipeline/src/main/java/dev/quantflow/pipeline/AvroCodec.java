@@ -1,10 +1,20 @@
 package dev.quantflow.pipeline;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
@@ -15,12 +25,18 @@ import dev.quantflow.events.EventHeader;
 
 /**
  * Avro single-object encoding (2-byte marker, 8-byte schema fingerprint, binary body) for Kafka values. No schema
- * registry is needed: the fingerprint tells a reader which writer schema produced the bytes, and a reader can be
- * taught older writer schemas (from {@code schemas/history}) as the contract evolves.
+ * registry is needed: the fingerprint tells a reader which writer schema produced the bytes. Every decoder knows
+ * the current schema and every released one ({@code schemas/history/v<N>/}, packaged in the schemas jar under
+ * {@value #HISTORY}), so an event written by a producer of an older release is resolved to the current classes
+ * (fields added since take their defaults) instead of being refused as BAD_EVENT during a rolling upgrade.
  */
 public final class AvroCodec {
 
+    /** Classpath folder of the released schema versions; its {@code INDEX} lists {@code v<N>/<file>.avsc}. */
+    public static final String HISTORY = "quantflow/schema-history";
+
     private static final Map<Class<?>, BinaryMessageDecoder<?>> DECODERS = new ConcurrentHashMap<>();
+    private static volatile Map<String, List<Schema>> history;
 
     private AvroCodec() {
     }
@@ -46,14 +62,56 @@ public final class AvroCodec {
             throw new UndecodableEventException("empty record value (expected " + type.getSimpleName() + ")");
         }
         BinaryMessageDecoder<V> decoder = (BinaryMessageDecoder<V>) DECODERS.computeIfAbsent(type, t -> {
-            var schema = SpecificData.get().getSchema(t);
-            return new BinaryMessageDecoder<>(SpecificData.getForClass(t), schema);
+            Schema schema = SpecificData.get().getSchema(t);
+            BinaryMessageDecoder<Object> d = new BinaryMessageDecoder<>(SpecificData.getForClass(t), schema);
+            long current = SchemaNormalization.parsingFingerprint64(schema);
+            for (Schema old : releasedSchemas().getOrDefault(schema.getFullName(), List.of())) {
+                if (SchemaNormalization.parsingFingerprint64(old) != current) {
+                    d.addSchema(old);
+                }
+            }
+            return d;
         });
         try {
             return decoder.decode(bytes);
         } catch (Exception e) {
             throw new UndecodableEventException("not a " + type.getSimpleName() + " event: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The released writer schemas by full name, read once from {@value #HISTORY}: each version's files
+     * are parsed in name order with one parser (shared types come first, as in the build). No history on the
+     * classpath means none is known (only the current schema decodes).
+     */
+    static Map<String, List<Schema>> releasedSchemas() {
+        Map<String, List<Schema>> known = history;
+        if (known != null) {
+            return known;
+        }
+        Map<String, List<Schema>> byName = new LinkedHashMap<>();
+        ClassLoader loader = AvroCodec.class.getClassLoader();
+        try (InputStream index = loader.getResourceAsStream(HISTORY + "/INDEX")) {
+            if (index != null) {
+                Map<String, Schema.Parser> parsers = new LinkedHashMap<>();
+                List<String> files = new BufferedReader(new InputStreamReader(index, StandardCharsets.UTF_8)).lines()
+                    .map(String::strip).filter(l -> !l.isEmpty()).sorted().toList();
+                for (String file : files) {
+                    String version = file.substring(0, file.indexOf('/'));
+                    try (InputStream in = loader.getResourceAsStream(HISTORY + "/" + file)) {
+                        if (in == null) {
+                            throw new IllegalStateException("schema history lists " + file + " but it is not packaged");
+                        }
+                        Schema parsed = parsers.computeIfAbsent(version, v -> new Schema.Parser()).parse(in);
+                        byName.computeIfAbsent(parsed.getFullName(), n -> new ArrayList<>()).add(parsed);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the schema history", e);
+        }
+        history = byName;
+        return byName;
     }
 
     /** Every quantflow event has a {@code header} field. */

@@ -13,6 +13,11 @@ public final class ArtifactKeys {
         return "jobs/" + jobId + "/input/" + name;
     }
 
+    /** What intake derived from the inputs before the job starts (the prepared model): {@code jobs/<job>/prepared/<name>}. */
+    public static String prepared(String jobId, String name) {
+        return "jobs/" + jobId + "/prepared/" + name;
+    }
+
     public static String stage(String jobId, int attempt, String stage, String name) {
         return "jobs/" + jobId + "/attempt-" + attempt + "/" + stage + "/" + name;
     }

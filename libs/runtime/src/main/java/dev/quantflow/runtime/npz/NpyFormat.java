@@ -58,8 +58,32 @@ final class NpyFormat {
         }
         String header = new String(bytes, headerStart, (int) headerLen,
             major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        Map<String, Object> dict = parseHeader(name, header);
+        Header h = header(name, header);
+        String dtype = h.dtype();
+        long[] shape = h.shape();
+        long count = h.dataBytes();
+        List<Long> dims = java.util.Arrays.stream(shape).boxed().toList();
+        long dataStart = headerStart + headerLen;
+        long available = bytes.length - dataStart;
+        if (available < count) {
+            throw new DatasetException("array '" + name + "' is truncated: its header promises " + count + " bytes of data "
+                + "for shape " + dims + " but only " + available + " are present; re-save the file");
+        }
+        if (available > count) {
+            throw new DatasetException("array '" + name + "' has " + (available - count) + " bytes after its data; the "
+                + "file is damaged or not written by NumPy");
+        }
+        byte[] data = new byte[(int) count];
+        System.arraycopy(bytes, (int) dataStart, data, 0, data.length);
+        return NdArray.create(name, dtype, shape, data);
+    }
 
+    /** dtype, shape and data size of an .npy header, validated. */
+    private record Header(String dtype, long[] shape, long dataBytes) {
+    }
+
+    private static Header header(String name, String header) {
+        Map<String, Object> dict = parseHeader(name, header);
         Object descr = dict.get("descr");
         Object fortran = dict.get("fortran_order");
         Object shapeObj = dict.get("shape");
@@ -97,19 +121,58 @@ final class NpyFormat {
         } catch (ArithmeticException e) {
             throw new DatasetException("array '" + name + "' declares an impossible shape " + dims);
         }
-        long dataStart = headerStart + headerLen;
-        long available = bytes.length - dataStart;
-        if (available < count) {
-            throw new DatasetException("array '" + name + "' is truncated: its header promises " + count + " bytes of data "
-                + "for shape " + dims + " but only " + available + " are present; re-save the file");
+        return new Header(dtype, shape, count);
+    }
+
+    /**
+     * The first {@code maxRows} rows (axis 0) of one .npy entry read from {@code in}, leaving the rest of the entry
+     * unread: the data past those rows is never held in memory. A scalar is read whole.
+     */
+    static NdArray readHead(String name, java.io.InputStream in, int maxRows) throws java.io.IOException {
+        byte[] preamble = in.readNBytes(10);
+        if (preamble.length < 10 || !startsWithMagic(preamble)) {
+            throw new DatasetException("entry '" + name + ".npy' is not a NumPy array (no \\x93NUMPY header); save arrays "
+                + "with np.savez or np.savez_compressed");
         }
-        if (available > count) {
-            throw new DatasetException("array '" + name + "' has " + (available - count) + " bytes after its data; the "
-                + "file is damaged or not written by NumPy");
+        int major = preamble[6] & 0xFF;
+        ByteBuffer b = ByteBuffer.wrap(preamble).order(ByteOrder.LITTLE_ENDIAN);
+        long headerLen;
+        if (major == 1) {
+            headerLen = b.getShort(8) & 0xFFFF;
+        } else if (major == 2 || major == 3) {
+            byte[] more = in.readNBytes(2);
+            if (more.length < 2) {
+                throw truncated(name);
+            }
+            headerLen = ByteBuffer.wrap(new byte[] {preamble[8], preamble[9], more[0], more[1]})
+                .order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
+        } else {
+            throw new DatasetException("array '" + name + "' uses .npy format version " + major + "." + (preamble[7] & 0xFF)
+                + ", which is not supported (1.0, 2.0 and 3.0 are)");
         }
-        byte[] data = new byte[(int) count];
-        System.arraycopy(bytes, (int) dataStart, data, 0, data.length);
-        return NdArray.create(name, dtype, shape, data);
+        if (headerLen > 1 << 20) {
+            throw new DatasetException("array '" + name + "' has a .npy header of " + headerLen + " bytes; the file is damaged");
+        }
+        byte[] headerBytes = in.readNBytes((int) headerLen);
+        if (headerBytes.length < headerLen) {
+            throw truncated(name);
+        }
+        Header h = header(name, new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1));
+        long[] shape = h.shape().clone();
+        long wanted = h.dataBytes();
+        if (shape.length > 0 && shape[0] > maxRows) {
+            wanted = shape[0] == 0 ? 0 : h.dataBytes() / shape[0] * maxRows;
+            shape[0] = maxRows;
+        }
+        if (wanted > Integer.MAX_VALUE - 8) {
+            throw new DatasetException("array '" + name + "': " + maxRows + " rows are " + wanted + " bytes, more than supported");
+        }
+        byte[] data = in.readNBytes((int) wanted);
+        if (data.length < wanted) {
+            throw new DatasetException("array '" + name + "' is truncated: its header promises " + h.dataBytes()
+                + " bytes of data for shape " + java.util.Arrays.toString(h.shape()) + "; re-save the file");
+        }
+        return NdArray.create(name, h.dtype(), shape, data);
     }
 
     static boolean startsWithMagic(byte[] bytes) {

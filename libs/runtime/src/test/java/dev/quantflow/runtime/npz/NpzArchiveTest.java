@@ -53,6 +53,30 @@ class NpzArchiveTest {
     }
 
     @Test
+    void headReadsTheFirstRowsOfTheNamedArraysOnly() throws IOException {
+        for (String file : List.of("numpy_compressed.npz", "numpy_stored.npz")) {
+            NpzArchive whole = resource(file);
+            String first = whole.names().getFirst();
+            NpzArchive head;
+            try (InputStream in = NpzArchiveTest.class.getResourceAsStream("/npz/" + file)) {
+                head = NpzArchive.readHead(in, List.of(first, "absent"), 2);
+            }
+            assertThat(head.names()).as(file).containsExactly(first);
+            NdArray all = whole.array(first);
+            NdArray two = head.array(first);
+            assertThat(two.dtype()).isEqualTo(all.dtype());
+            assertThat(two.rows()).isEqualTo(Math.min(2, all.rows()));
+            assertThat(two.toFloats()).containsExactly(all.slice(0, two.rows()).toFloats());
+        }
+        byte[] npz = resourceBytes("numpy_compressed.npz");
+        NpzArchive more = NpzArchive.readHead(new ByteArrayInputStream(npz), List.of("input", "labels"), 50);
+        assertThat(more.array("input").shape()).containsExactly(5, 1, 2, 3);
+        assertThat(more.array("labels").toLongs()).containsExactly(3, 1, 4, 1, 5);
+        assertThatThrownBy(() -> NpzArchive.readHead(new ByteArrayInputStream("not a zip".getBytes()), List.of("x"), 1))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("not an .npz archive");
+    }
+
+    @Test
     void readsEveryDtypeFromNumpySavezStored() throws IOException {
         NpzArchive npz = resource("numpy_stored.npz");
         assertThat(npz.array("f8").toFloats()).containsExactly(0f, 0.25f, 0.5f, 0.75f, 1f, 1.25f);
@@ -197,6 +221,53 @@ class NpzArchiveTest {
     void missingArrayNamesWhatIsThere() throws IOException {
         assertThatThrownBy(() -> resource("numpy_compressed.npz").array("pixels"))
             .isInstanceOf(DatasetException.class).hasMessageContaining("pixels").hasMessageContaining("[input, labels]");
+    }
+
+    /** A valid float32 array of {@code n} zeros: deflates about 1000:1. */
+    private static byte[] zeros(int n) {
+        return NpyFormat.write(NdArray.ofFloats("x", new float[n], n));
+    }
+
+    @Test
+    void anEntryThatInflatesFarBeyondItsCompressedSizeIsRefusedAsAZipBomb() throws IOException {
+        byte[] bomb = zipOf("x.npy", zeros(8 << 20));          // 32 MiB of zeros in ~32 KiB
+        assertThat(bomb.length).isLessThan(1 << 20);
+        NpzArchive.Limits limits = new NpzArchive.Limits(1L << 30, 100, 1L << 20);
+        assertThatThrownBy(() -> NpzArchive.read(new ByteArrayInputStream(bomb), limits))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("x.npy").hasMessageContaining("zip bomb")
+            .hasMessageContaining("100 times");
+        // the same archive within a generous ratio reads (the check is the ratio, not the size)
+        assertThat(NpzArchive.read(new ByteArrayInputStream(bomb), new NpzArchive.Limits(1L << 30, 1e6, 1L << 20))
+            .array("x").rows()).isEqualTo(8 << 20);
+    }
+
+    @Test
+    void anArchiveLargerThanTheAbsoluteCapIsRefusedWhileReading() throws IOException {
+        byte[] big = zipOf("x.npy", zeros(4 << 20));           // 16 MiB inflated, no size in the local header
+        NpzArchive.Limits limits = new NpzArchive.Limits(8L << 20, 1e9, 0);
+        assertThatThrownBy(() -> NpzArchive.read(new ByteArrayInputStream(big), limits))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("more than 8.0 MiB").hasMessageContaining("'x.npy'");
+    }
+
+    @Test
+    void aDeclaredSizeBeyondTheCapIsRefusedBeforeAnythingIsInflated() throws IOException {
+        byte[] npy = zeros(4 << 20);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {   // STORED: sizes in the local header, as numpy writes
+            ZipEntry e = new ZipEntry("x.npy");
+            e.setMethod(ZipEntry.STORED);
+            e.setSize(npy.length);
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(npy);
+            e.setCrc(crc.getValue());
+            zip.putNextEntry(e);
+            zip.write(npy);
+            zip.closeEntry();
+        }
+        NpzArchive.Limits limits = new NpzArchive.Limits(1L << 20, 1e9, 0);
+        assertThatThrownBy(() -> NpzArchive.read(new ByteArrayInputStream(out.toByteArray()), limits))
+            .isInstanceOf(DatasetException.class).hasMessageContaining("more than 1.0 MiB");
+        assertThat(NpzArchive.read(new ByteArrayInputStream(out.toByteArray())).array("x").rows()).isEqualTo(4 << 20);
     }
 
     private static byte[] zipOf(String entry, byte[] content) throws IOException {

@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import dev.quantflow.contracts.AttemptMetrics;
 import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
@@ -79,7 +80,10 @@ public class ExportStage extends ArtifactStage<ExportRequested> {
 
         Report report = Reports.json(ctx.jobId(), job, method, meetsTarget, event.getBestEffortReason(), metrics, summary,
             job.getHistory(), attempts, label(method, bits).toUpperCase())
-            .withArtifacts(List.of(entry(modelName, modelRef)));
+            .withArtifacts(List.of(entry(modelName, modelRef)))
+            .withPreparation(job.getInputs().getPreparation() == null ? null
+                : StageJson.read(Artifacts.load(store, job.getInputs().getPreparation(), "the model preparation report"),
+                    Preparation.class));
         List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
         byte[] reportJson = StageJson.write(report);
         ArtifactRef reportRef = store.put(ArtifactKeys.output(ctx.jobId(), "report.json"), reportJson, "application/json");

@@ -11,9 +11,11 @@ import dev.quantflow.contracts.AttemptMetrics;
 import dev.quantflow.contracts.AttemptRecipe;
 import dev.quantflow.contracts.Baseline;
 import dev.quantflow.contracts.Comparison;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
 import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.events.AttemptRecord;
@@ -28,7 +30,7 @@ final class Reports {
         null, null, null, null, null, null);
     private static final ModelMetrics NO_MODEL = new ModelMetrics(null, null, null, null, null, null, null, null, null, null,
         null, null, null, null, null);
-    private static final Report.Quantization NO_QUANTIZATION = new Report.Quantization(null, null, null, null);
+    private static final Report.Quantization NO_QUANTIZATION = new Report.Quantization(null, null, null, null, null);
 
     private Reports() {
     }
@@ -54,13 +56,13 @@ final class Reports {
                 a.getMethod(), attemptPrecision(a), a.getDiagnosis(), a.getRoute(), null));
         }
         Report.Quantization quantization = new Report.Quantization(metrics.recipe(), summary.quantizedNodes(),
-            summary.keptFloatNodes(), summary.smoothQuant());
+            summary.keptFloatNodes(), summary.smoothQuant(), summary.isa());
         return new Report(jobId, job.getInputs().getName(), meetsTarget ? "READY" : "FAILED", !meetsTarget,
             meetsTarget ? "" : bestEffortReason, method, job.getPlan().getMethodReason(), precisionLabel,
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,
-            null, null);
+            null, null, null);
     }
 
     /** The attempt's method at its recipe's bits, as the registry labels it; null for a method this version lacks. */
@@ -134,6 +136,7 @@ final class Reports {
         if (r.target() != null && !text(r.target().metricReason()).isEmpty()) {
             s.append("<p>Judged on: ").append(esc(r.target().metricReason())).append("</p>\n");
         }
+        isa(s, r.quantization() == null ? null : r.quantization().isa());
 
         if (llm) {
             llmTables(s, r, label);
@@ -151,7 +154,8 @@ final class Reports {
             String recipe = llm
                 ? count(rec.bits()) + "-bit, blocks of " + count(rec.blockSize())
                     + (list(rec.highPrecisionNodes()).isEmpty() ? "" : ", 8-bit: " + String.join(", ", rec.highPrecisionNodes()))
-                : text(rec.calibrator()) + ", W " + text(rec.weightType()) + " / A " + text(rec.activationType());
+                : text(rec.calibrator()) + ", W " + text(rec.weightType()) + " / A "
+                    + (text(rec.activationType()).isEmpty() ? "per ISA" : rec.activationType());
             recipe += list(rec.excludedNodes()).isEmpty() ? "" : ", fp32: " + String.join(", ", rec.excludedNodes());
             String quality = llm ? fmt(a.quantizedPerplexity(), 3) : fmt(pct(a.quantizedAccuracy()), 2);
             s.append("<tr><td>").append(count(a.attempt())).append("</td><td>").append(esc(text(a.method())))
@@ -167,6 +171,7 @@ final class Reports {
         }
         s.append("</table>\n");
 
+        preparation(s, r.preparation());
         hardware(s, r.hardware());
         training(s, r.training());
         layers(s, list(r.layers()));
@@ -240,6 +245,22 @@ final class Reports {
         }
     }
 
+    /** The CPU class the INT8 recipe was made for: its one line, and each decision's reason. */
+    private static void isa(StringBuilder s, IsaSummary isa) {
+        if (isa == null || isa.headline() == null) {
+            return;
+        }
+        s.append("<p>").append(esc(isa.headline()));
+        if ("host".equals(isa.source()) && isa.cpuModel() != null) {
+            s.append(" (the quantizer's CPU, ").append(esc(isa.cpuModel())).append(")");
+        }
+        s.append("</p>\n<ul>");
+        for (String reason : list(isa.reasons())) {
+            s.append("<li>").append(esc(reason)).append("</li>");
+        }
+        s.append("</ul>\n");
+    }
+
     /** Causal LMs: perplexity (FP32, round-to-nearest baseline, the method), decode speed, size. */
     private static void llmTables(StringBuilder s, Report r, String label) {
         ModelMetrics f = r.fp32() == null ? NO_MODEL : r.fp32();
@@ -278,6 +299,30 @@ final class Reports {
             s.append("<td>").append(fmt(baseline, digits)).append("</td>");
         }
         s.append("<td>").append(fmt(q, digits)).append("</td><td>").append(change).append("</td></tr>\n");
+    }
+
+    /** What intake's model preparation changed before the job ran, and how closely the result matched the upload. */
+    private static void preparation(StringBuilder s, Preparation p) {
+        if (p == null) {
+            return;
+        }
+        s.append("<h2>Model preparation</h2>\n<p>");
+        if (!isTrue(p.changed())) {
+            s.append("The model was used as uploaded (opset ").append(p.opsetFrom()).append("): nothing to prepare.");
+        } else {
+            s.append(esc(p.summary())).append(".<br>Checked in ONNX Runtime against the upload on ")
+                .append(count(p.checkedInputs())).append(" inputs (").append(count(p.checkedFromData()))
+                .append(" from the data): max |diff| ").append(sci(p.maxAbsDiff())).append(", tolerance ")
+                .append(sci(p.tolerance())).append("; ").append(fmt(p.seconds(), 1)).append(" s.");
+        }
+        for (String note : list(p.notes())) {
+            s.append("<br>").append(esc(note));
+        }
+        s.append("</p>\n");
+    }
+
+    private static String sci(Double v) {
+        return v == null ? "n/a" : String.format(Locale.ROOT, "%.3g", v);
     }
 
     /** Hardware profiles: one column per hardware class, each cell "quantized / fp32". */

@@ -45,8 +45,11 @@ class ExporterWiringTest extends StageWiringTest {
         AttemptRecord attempt = AttemptRecord.newBuilder().setAttempt(1).setMethod("static").setRecipe(recipe)
             .setPassed(true).setVerdict("meets target").setRoute("export").setMetrics(metrics)
             .setQuantizedModel(quantized).build();
+        // intake's model preparation wrote what it changed; the report carries it as its 'preparation' section
+        ArtifactRef preparation = probe.store().put(ArtifactKeys.prepared(job, "preparation.json"),
+            StageJson.write(ReportsTest.preparation()), "application/json");
         JobContext context = JobContext.newBuilder(TestJobs.context(JobInputs.newBuilder().setName("wiring")
-            .setModel(fp32).build(), "static", recipe)).setHistory(List.of(attempt)).build();
+            .setModel(fp32).setPreparation(preparation).build(), "static", recipe)).setHistory(List.of(attempt)).build();
         return ExportRequested.newBuilder().setHeader(JobProbe.header(job, 1)).setContext(context)
             .setQuantizedModel(quantized).setMetrics(metrics).setMeetsTarget(true).build();
     }
@@ -70,6 +73,8 @@ class ExporterWiringTest extends StageWiringTest {
         assertThat(report.state()).isEqualTo("READY");
         assertThat(report.precision()).isEqualTo("INT8");
         assertThat(report.attempts()).singleElement().satisfies(a -> assertThat(a.precision()).isEqualTo("INT8"));
+        assertThat(report.preparation()).isEqualTo(ReportsTest.preparation());
+        assertThat(new String(probe.get(r.getReportHtml()))).contains("<h2>Model preparation</h2>");
         assertThat(new String(probe.get(r.getManifest()))).contains("model.int8.onnx", "report.json", "report.html");
         assertThat(probe.readFor(Topics.JOBS_FAILED, job, QUIET)).isEmpty();
     }

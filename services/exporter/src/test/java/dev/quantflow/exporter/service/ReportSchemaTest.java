@@ -27,7 +27,9 @@ import dev.quantflow.contracts.Baseline;
 import dev.quantflow.contracts.Comparison;
 import dev.quantflow.contracts.LayerMetrics;
 import dev.quantflow.contracts.ModelMetrics;
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.NodeDecision;
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
@@ -65,19 +67,25 @@ class ReportSchemaTest {
         JobContext job = job("static", percentile);
         QuantizationSummary summary = QuantizationSummary.nodes(430_000L, 120_000L,
             List.of(NodeDecision.of("/conv1/Conv", "Conv", true, "int8 weights and activations")),
-            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")));
+            List.of(NodeDecision.of("/fc/Gemm", "Gemm", false, "sensitive: layer SQNR 12.0 dB")))
+            .withIsa(new IsaSummary("x86-avx2", "host", "AMD EPYC 7B13", List.of("avx2", "f16c", "fma"), 7,
+                IsaSummary.symmetricRange(64), "uint8", "recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations",
+                List.of("7-bit weights (|code| ≤ 64): x86-avx2 has no VNNI", "u8 activations: x86")));
         AttemptMetrics first = int8Metrics(1, minmax, 0.86, false, "calibration", summary);
         AttemptMetrics second = int8Metrics(2, percentile, 0.905, true, "export", summary);
 
         Report report = export(job, second, List.of(record(1, minmax, false, "calibration"), record(2, percentile, true, "export")),
             List.of(first, second), "INT8", "model.int8.onnx");
         report = StageJson.read(StageJson.write(report), Report.class).withHardwareProfile("x86-avx2", "quantized",
-            ProfileCollector.profile(profile("x86-avx2")));
+            ProfileCollector.profile(profile("x86-avx2"))).withPreparation(StageJson.read(StageJson.write(
+                ReportsTest.preparation()), Preparation.class));
 
         byte[] json = StageJson.write(report);
         assertThat(errors(json)).isEmpty();
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
-            .contains("\"x86-avx2\"").contains("\"latencyBatchN\"");
+            .contains("\"x86-avx2\"").contains("\"latencyBatchN\"").contains("\"constantsToInitializers\" : 250")
+            .contains("\"Softmax\" : 1");
+        assertThat(report.quantization().isa().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
     }
 
     @Test

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
 
@@ -34,6 +35,30 @@ class ReportsTest {
             .contains("-75.0%").contains("90.00").contains("89.50").contains("-50.0%");
         assertThat(html).doesNotContain("<script>").contains("&lt;script&gt;");
         assertThat(html).contains("n/a"); // RAM not measured in this report
+    }
+
+    /** What intake's preparation writes for a paddle2onnx-style opset-9 export. */
+    static Preparation preparation() {
+        return new Preparation(true, 9L, 17L, 420, 212, 250, 3, 1, 0, java.util.Map.of("Softmax", 1, "Clip", 12), 35, 0, 0,
+            12, List.of(), 32, 32, 2.4e-6, 1.1e-6, 1e-4, 0.8, "jobs/job-1/input/model.onnx",
+            "jobs/job-1/prepared/model.onnx");
+    }
+
+    @Test
+    void thePreparationSectionSaysWhatChangedAndHowCloseTheCheckWas() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
+        r.put("jobId", "job-1");
+        r.put("method", "static");
+        Report report = StageJson.MAPPER.treeToValue(r, Report.class);
+        assertThat(Reports.html(report)).doesNotContain("Model preparation");
+        String html = Reports.html(report.withPreparation(preparation()));
+        assertThat(html).contains("<h2>Model preparation</h2>").contains("opset 9 → 17").contains("250 Constant → initializer")
+            .contains("35 BatchNormalization folded").contains("{Clip=12, Softmax=1}").contains("on 32 inputs (32 from the data)")
+            .contains("max |diff| 2.40e-06");
+        Preparation unchanged = new Preparation(false, 17L, 17L, 11, 11, 0, 0, 0, 0, java.util.Map.of(), 0, 0, 0, 0,
+            List.of(), null, null, null, null, null, 0.01, "jobs/job-1/input/model.onnx", null);
+        assertThat(Reports.html(report.withPreparation(unchanged))).contains("used as uploaded (opset 17)")
+            .doesNotContain("max |diff|");
     }
 
     @Test
@@ -142,5 +167,22 @@ class ReportsTest {
         assertThat(html).contains("<h2>Hardware</h2>").contains("<th>x86-avx2</th><th>x86-avx512-vnni</th>")
             .contains("<td>1.500 / 2.000</td><td>0.500 / 2.000</td>").contains("<td>LIMITED</td><td>NATIVE</td>")
             .contains("unavailable / unavailable");
+    }
+
+    @Test
+    void theIsaTheRecipeWasMadeForIsOneLineWithItsReasons() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
+        r.put("jobId", "job-5");
+        r.put("method", "static");
+        ObjectNode isa = r.putObject("quantization").putObject("isa");
+        isa.put("hardwareClass", "x86-avx512-vnni").put("source", "host").put("cpuModel", "AMD EPYC 9B45")
+            .put("headline", "recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations");
+        isa.putArray("reasons").add("8-bit weights (|code| ≤ 127): avx512_vnni (vpdpbusd) accumulates u8·s8 products in int32")
+            .add("u8 activations: x86");
+        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        assertThat(html).contains("<p>recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations "
+            + "(the quantizer's CPU, AMD EPYC 9B45)</p>").contains("<li>8-bit weights (|code| ≤ 127): avx512_vnni");
+        r.remove("quantization");
+        assertThat(Reports.html(StageJson.MAPPER.treeToValue(r, Report.class))).doesNotContain("recipe made for");
     }
 }

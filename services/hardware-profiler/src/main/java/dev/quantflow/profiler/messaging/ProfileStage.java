@@ -70,6 +70,8 @@ public class ProfileStage implements StageHandler<ProfileRequested> {
             LOG.warnf("configured as hardware class %s but this host looks like %s; profiles report the host as measured",
                 hardwareClass, hardware.hardwareClass());
         }
+        LOG.infof("pool %s on %s; INT8 quantized here: %s", hardwareClass, hardware.cpuModel(),
+            hardware.isaRecipe().headline());
         this.profiler = new ModelProfiler(hardware, hardwareClass, EnergyMeter.system());
         // A failed profile must not fail the job it measures (that job is already READY): failures are logged.
         this.binding = Bindings.profiler(hardwareClass);

@@ -45,6 +45,8 @@ public final class ProfilerMain {
             HardwareFeatures hw = HardwareFeatures.detect();
             var m = new java.util.LinkedHashMap<String, Object>();
             m.put("hardwareClass", hw.hardwareClass());
+            m.put("int8Recipe", hw.isaRecipe().headline());
+            m.put("int8RecipeReasons", hw.isaRecipe().reasons());
             m.put("hardware", hw);
             m.put("formats", hw.nativeFormats());
             m.put("energy", EnergyMeter.system().unavailableReason().map(r -> "unavailable: " + r).orElse("RAPL readable"));

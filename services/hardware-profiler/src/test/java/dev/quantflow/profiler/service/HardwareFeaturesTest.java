@@ -11,14 +11,14 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 import dev.quantflow.profiler.service.NativeFormats.Level;
+import dev.quantflow.quant.isa.CpuFeatures;
 import dev.quantflow.profiler.service.NativeFormats.Verdict;
 
 class HardwareFeaturesTest {
 
     private static HardwareFeatures host(String cpuinfo, String arch, Optional<HardwareFeatures.Gpu> gpu, List<String> providers) {
-        HardwareFeatures.CpuInfo cpu = HardwareFeatures.parseCpuInfo(cpuinfo, arch);
-        return new HardwareFeatures(cpu.model(), cpu.logicalCores(), "Linux", HardwareFeatures.normalizeArch(arch),
-            cpu.flags(), providers, gpu);
+        CpuFeatures cpu = CpuFeatures.parse(cpuinfo, arch);
+        return new HardwareFeatures(cpu.model(), cpu.logicalCores(), "Linux", cpu.arch(), cpu.flags(), providers, gpu);
     }
 
     private static HardwareFeatures cpuOnly(String cpuinfo, String arch) {
@@ -106,7 +106,7 @@ class HardwareFeaturesTest {
         assertThat(byFormat(hw).get("bf16").level()).isEqualTo(Level.NATIVE);
         assertThat(byFormat(hw).get("int8").note()).contains("smmla");
         // The same text read as x86 keeps no flag: Arm names are not x86 names.
-        assertThat(HardwareFeatures.parseCpuInfo(CpuInfoSamples.NEOVERSE_V1, "x86_64").flags()).isEmpty();
+        assertThat(CpuFeatures.parse(CpuInfoSamples.NEOVERSE_V1, "x86_64").flags()).isEmpty();
     }
 
     @Test
@@ -153,12 +153,24 @@ class HardwareFeaturesTest {
     }
 
     @Test
+    void thePoolsClassIsTheOneTheQuantizersMakeTheirRecipeFor() {
+        HardwareFeatures zen3 = cpuOnly(CpuInfoSamples.ZEN3, "amd64");
+        assertThat(zen3.isaRecipe().isaClass().id()).isEqualTo(zen3.hardwareClass());
+        assertThat(zen3.isaRecipe().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
+        HardwareFeatures spr = cpuOnly(CpuInfoSamples.SAPPHIRE_RAPIDS, "x86_64");
+        assertThat(spr.isaRecipe().isaClass().id()).isEqualTo("x86-amx");
+        assertThat(spr.isaRecipe().weightBits()).isEqualTo(8);
+        HardwareFeatures n1 = cpuOnly(CpuInfoSamples.NEOVERSE_N1, "aarch64");
+        assertThat(n1.isaRecipe().headline()).isEqualTo("recipe made for arm64-dotprod: 8-bit weights (dotprod), s8 activations");
+    }
+
+    @Test
     void detectionOnThisHostIsConsistentWithItsOwnCpuinfo() throws Exception {
         HardwareFeatures hw = HardwareFeatures.detect();
         assertThat(hw.logicalCores()).isGreaterThanOrEqualTo(1);
         assertThat(hw.ortProviders()).contains("CPU");
         String text = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
-        assertThat(hw.cpuFlags()).isEqualTo(HardwareFeatures.parseCpuInfo(text, hw.arch()).flags());
+        assertThat(hw.cpuFlags()).isEqualTo(CpuFeatures.parse(text, hw.arch()).flags());
         for (String flag : hw.cpuFlags()) {
             assertThat(text).containsPattern("\\b" + flag + "\\b");
         }

@@ -47,6 +47,7 @@ public class RequestStage implements StageHandler<QuantizationRequested> {
             .trainingSteps(request.getTrainingSteps())
             .learningRate(request.getLearningRate())
             .profileOn(request.getProfileHardwareClasses())
+            .targetHardwareClass(request.getTargetHardwareClass())
             .build();
         try {
             submitter.submitReferences(request.getHeader(), request.getInputs(), options);

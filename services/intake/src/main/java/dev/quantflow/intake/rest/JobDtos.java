@@ -24,7 +24,7 @@ public final class JobDtos {
                                    Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold,
                                    ArtifactRefDto tokenizer, ArtifactRefDto training, Integer bits, Integer blockSize,
                                    Boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps,
-                                   Double learningRate, List<String> profileOn) {
+                                   Double learningRate, List<String> profileOn, String targetHardwareClass) {
     }
 
     public record Result(Boolean meetsTarget, Double fp32Accuracy, Double quantizedAccuracy, Long fp32SizeBytes,

@@ -106,12 +106,13 @@ public class JobsResource {
                            @RestForm("maxLatencyMs") String maxLatencyMs,
                            @RestForm("trainingSteps") String trainingSteps,
                            @RestForm("learningRate") String learningRate,
-                           @RestForm("profileOn") String profileOn) {
+                           @RestForm("profileOn") String profileOn,
+                           @RestForm("targetHardwareClass") String targetHardwareClass) {
         JobOptions options;
         try {
             options = multipartOptions(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds,
                 maxSizeRatio, metric, metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps,
-                learningRate, profileOn);
+                learningRate, profileOn, targetHardwareClass);
         } catch (RejectedInputException e) {
             metrics.refused(e.code());
             throw e;
@@ -126,7 +127,7 @@ public class JobsResource {
                                                String excludedNodes, String timeBudgetSeconds, String maxSizeRatio,
                                                String metric, String metricThreshold, String bits, String blockSize,
                                                String allowRetraining, String maxLatencyMs, String trainingSteps,
-                                               String learningRate, String profileOn) {
+                                               String learningRate, String profileOn, String targetHardwareClass) {
         return JobOptions.builder()
             .name(name)
             .method(method)
@@ -144,6 +145,7 @@ public class JobsResource {
             .trainingSteps(parseInt("trainingSteps", trainingSteps))
             .learningRate(parseDouble("learningRate", learningRate))
             .profileOn(splitList(profileOn))
+            .targetHardwareClass(targetHardwareClass)
             .build();
     }
 
@@ -191,6 +193,7 @@ public class JobsResource {
                 .trainingSteps(body.trainingSteps())
                 .learningRate(body.learningRate())
                 .profileOn(body.profileOn())
+                .targetHardwareClass(body.targetHardwareClass())
                 .build());
         return accepted(jobId);
     }

@@ -12,11 +12,13 @@ import java.util.List;
  * @param trainingSteps   QAT: optimizer steps of the first attempt
  * @param learningRate    QAT: peak learning rate of the first attempt
  * @param profileOn       hardware classes to profile the result on after export (e.g. x86-avx2)
+ * @param targetHardwareClass the hardware class the INT8 recipe is made for (e.g. x86-avx512-vnni); null or empty =
+ *                        the quantizer's own CPU
  */
 public record JobOptions(String name, String method, Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
                          Integer timeBudgetSeconds, Double maxSizeRatio, String metric, Double metricThreshold,
                          Integer bits, Integer blockSize, boolean allowRetraining, Double maxLatencyMs,
-                         Integer trainingSteps, Double learningRate, List<String> profileOn) {
+                         Integer trainingSteps, Double learningRate, List<String> profileOn, String targetHardwareClass) {
 
     public JobOptions {
         excludedNodes = excludedNodes == null ? List.of() : List.copyOf(excludedNodes);
@@ -46,6 +48,7 @@ public record JobOptions(String name, String method, Double maxRelativeDrop, Int
         private Integer trainingSteps;
         private Double learningRate;
         private List<String> profileOn;
+        private String targetHardwareClass;
 
         private Builder() {
         }
@@ -66,11 +69,12 @@ public record JobOptions(String name, String method, Double maxRelativeDrop, Int
         public Builder trainingSteps(Integer value) { trainingSteps = value; return this; }
         public Builder learningRate(Double value) { learningRate = value; return this; }
         public Builder profileOn(List<String> value) { profileOn = value; return this; }
+        public Builder targetHardwareClass(String value) { targetHardwareClass = value; return this; }
 
         public JobOptions build() {
             return new JobOptions(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds,
                 maxSizeRatio, metric, metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps,
-                learningRate, profileOn);
+                learningRate, profileOn, targetHardwareClass);
         }
     }
 }

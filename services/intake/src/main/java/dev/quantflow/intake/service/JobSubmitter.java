@@ -3,6 +3,7 @@ package dev.quantflow.intake.service;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 
@@ -11,6 +12,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.events.EventHeader;
@@ -34,6 +36,7 @@ import dev.quantflow.pipeline.quarkus.ServiceIdentity;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreException;
+import dev.quantflow.quant.isa.IsaClass;
 
 /**
  * Accepts jobs: validates every input first, stores what was uploaded, then starts the job with one
@@ -57,7 +60,7 @@ public class JobSubmitter {
     @Inject
     JobProjection projection;
     @Inject
-    IntakeMetrics metrics;
+    IntakeMetrics metrics = IntakeMetrics.NONE;
 
     /**
      * Uploaded bytes of one job. Calibration data is required by static PTQ; validation data by every method. Data
@@ -124,8 +127,14 @@ public class JobSubmitter {
         MethodSelection.Inputs given = new MethodSelection.Inputs(upload.calibration() != null, upload.training() != null,
             options.allowRetraining());
         plan(options, null, given); // refuse bad options before the (slower) model and data checks
-        OnnxModel parsed = InputValidator.checkModel(upload.model());
-        JobPlan plan = plan(options, parsed, given);
+        OnnxModel uploaded = InputValidator.checkModel(upload.model());
+        // every stage, method selection included, sees the prepared model
+        ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(upload.model(), uploaded,
+            new ModelIntakePreparation.Data(upload.calibration(), upload.calibrationFileName(), upload.validation(),
+                upload.validationFileName(), upload.tokenizer()), MethodSelection.requested(options.method()).isEmpty());
+        OnnxModel parsed = prepared.model();
+        Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
+        JobPlan plan = plan(options, parsed, given, shapes);
         Prepared data = prepare(parsed, plan, upload.calibration(), upload.calibrationFileName(), upload.validation(),
             upload.validationFileName(), upload.training(), upload.tokenizer());
         byte[] calibNpz = data.calibration();
@@ -134,7 +143,9 @@ public class JobSubmitter {
         JobMdc.set(jobId, Stages.INTAKE);
         List<String> stored = new ArrayList<>();
         try {
-            ArtifactRef model = put(stored, ArtifactKeys.input(jobId, "model.onnx"), upload.model(), "application/onnx");
+            ArtifactRef original = put(stored, ArtifactKeys.input(jobId, "model.onnx"), upload.model(), "application/onnx");
+            PreparedRefs models = storePrepared(stored, jobId, original, prepared);
+            ArtifactRef model = models.model();
             ArtifactRef calib = calibNpz == null ? null
                 : put(stored, ArtifactKeys.input(jobId, "calibration.npz"), calibNpz, "application/x-npz");
             ArtifactRef valid = put(stored, ArtifactKeys.input(jobId, "validation.npz"), validNpz, "application/x-npz");
@@ -143,7 +154,8 @@ public class JobSubmitter {
             ArtifactRef training = data.training() == null ? null
                 : put(stored, ArtifactKeys.input(jobId, "training.npz"), data.training(), "application/x-npz");
             JobInputs inputs = JobInputs.newBuilder().setName(nameOr(options.name(), jobId)).setModel(model)
-                .setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).setTraining(training).build();
+                .setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).setTraining(training)
+                .setOriginalModel(models.originalModel()).setPreparation(models.preparation()).build();
             start(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs, plan);
             return jobId;
         } catch (StoreException | RuntimeException e) {
@@ -184,11 +196,18 @@ public class JobSubmitter {
             : resolve(requested.getTokenizer(), "tokenizer", "application/json");
         ArtifactRef training = requested.getTraining() == null ? null
             : resolve(requested.getTraining(), "training data", "application/x-npz");
-        OnnxModel parsed = InputValidator.checkModel(load(model, "model"));
-        JobPlan plan = plan(options, parsed, given);
-        byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
+        byte[] modelBytes = load(model, "model");
+        OnnxModel uploaded = InputValidator.checkModel(modelBytes);
         byte[] calibBytes = calib == null ? null : load(calib, "calibration data");
         byte[] validBytes = load(valid, "validation data");
+        byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
+        // every stage, method selection included, sees the prepared model
+        ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(modelBytes, uploaded,
+            new ModelIntakePreparation.Data(calibBytes, calib == null ? null : calib.getKey(), validBytes, valid.getKey(),
+                tokenizerJson), MethodSelection.requested(options.method()).isEmpty());
+        OnnxModel parsed = prepared.model();
+        Map<String, long[]> shapes = prepared.shapes(); // shapes for MethodSelection's MAC estimate
+        JobPlan plan = plan(options, parsed, given, shapes);
         byte[] trainingBytes = training == null ? null : load(training, "training data");
         // Text data (lines / JSONL named by the object key) is tokenized here, like on the REST path.
         Prepared data = prepare(parsed, plan, calibBytes, calib == null ? null : calib.getKey(), validBytes, valid.getKey(),
@@ -197,6 +216,7 @@ public class JobSubmitter {
         byte[] validNpz = data.validation();
         List<String> stored = new ArrayList<>();
         try {
+            PreparedRefs models = storePrepared(stored, header.getJobId(), model, prepared);
             if (calibNpz != calibBytes) {
                 calib = put(stored, ArtifactKeys.input(header.getJobId(), "calibration.npz"), calibNpz, "application/x-npz");
             }
@@ -204,7 +224,8 @@ public class JobSubmitter {
                 valid = put(stored, ArtifactKeys.input(header.getJobId(), "validation.npz"), validNpz, "application/x-npz");
             }
             JobInputs inputs = JobInputs.newBuilder(requested).setName(nameOr(options.name(), header.getJobId()))
-                .setModel(model).setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).setTraining(training).build();
+                .setModel(models.model()).setCalibration(calib).setValidation(valid).setTokenizer(tokenizer).setTraining(training)
+                .setOriginalModel(models.originalModel()).setPreparation(models.preparation()).build();
             start(header, inputs, plan);
         } catch (StoreException | RuntimeException e) {
             rollback(stored);
@@ -216,6 +237,23 @@ public class JobSubmitter {
         }
     }
 
+
+    /** The model the stages use, the upload when preparation changed it, and preparation.json. */
+    private record PreparedRefs(ArtifactRef model, ArtifactRef originalModel, ArtifactRef preparation) {
+    }
+
+    /**
+     * Stores the prepared model ({@code jobs/<job>/prepared/model.onnx}, only when preparation changed the upload)
+     * and what preparation did ({@code jobs/<job>/prepared/preparation.json}, the report's section).
+     */
+    private PreparedRefs storePrepared(List<String> stored, String jobId, ArtifactRef original,
+                                       ModelIntakePreparation.Outcome prepared) throws StoreException {
+        String preparedKey = ArtifactKeys.prepared(jobId, "model.onnx");
+        ArtifactRef model = prepared.changed() ? put(stored, preparedKey, prepared.bytes(), "application/onnx") : original;
+        ArtifactRef section = put(stored, ArtifactKeys.prepared(jobId, "preparation.json"),
+            StageJson.write(prepared.withKeys(original.getKey(), preparedKey)), "application/json");
+        return new PreparedRefs(model, prepared.changed() ? original : null, section);
+    }
 
     public static String newJobId() {
         return "job-" + UUID.randomUUID();
@@ -260,6 +298,11 @@ public class JobSubmitter {
     }
 
     JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given) {
+        return plan(options, model, given, Map.of());
+    }
+
+    /** @param shapes tensor shapes of {@code model} known from a run on the job's data (for auto's MAC estimate) */
+    JobPlan plan(JobOptions options, OnnxModel model, MethodSelection.Inputs given, Map<String, long[]> shapes) {
         MethodSelection.Choice choice;
         // Without the model, "auto" cannot be resolved yet: only checks that hold for every method are made.
         java.util.Optional<QuantMethod> named = MethodSelection.requested(options.method()); // refuses unknown names
@@ -267,7 +310,7 @@ public class JobSubmitter {
         if (model == null) {
             choice = new MethodSelection.Choice(named.orElse(QuantMethod.STATIC), "", List.of());
         } else {
-            choice = MethodSelection.choose(options.method(), model, given);
+            choice = MethodSelection.choose(options.method(), model, given, shapes);
         }
         QuantMethod method = choice.method();
         String reason = choice.reason();
@@ -304,7 +347,7 @@ public class JobSubmitter {
         }
         Recipe.Builder recipeBuilder = Recipe.newBuilder().setExcludedNodes(options.excludedNodes())
             .setNote(options.excludedNodes().isEmpty() ? "default recipe" : "nodes excluded by the request")
-            .setBits(bits).setBlockSize(blockSize);
+            .setBits(bits).setBlockSize(blockSize).setTargetHardwareClass(targetHardwareClass(options.targetHardwareClass()));
         if (options.trainingSteps() != null && !(options.trainingSteps() >= 1 && options.trainingSteps() <= 1_000_000)) {
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "trainingSteps must be between 1 and 1000000; was "
                 + options.trainingSteps());
@@ -374,6 +417,21 @@ public class JobSubmitter {
         return bits.size() == 1 ? String.valueOf(bits.get(0))
             : bits.subList(0, bits.size() - 1).stream().map(String::valueOf).collect(Collectors.joining(", "))
                 + " or " + bits.get(bits.size() - 1);
+    }
+
+    /**
+     * The class the INT8 recipe is made for, as the quantizers name it ({@link IsaClass#id()}); empty when the
+     * request names none (the quantizer's own CPU decides).
+     */
+    static String targetHardwareClass(String requested) {
+        if (requested == null || requested.isBlank()) {
+            return "";
+        }
+        try {
+            return IsaClass.parse(requested).id();
+        } catch (IllegalArgumentException e) {
+            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "targetHardwareClass: " + e.getMessage());
+        }
     }
 
     /** Hardware class names become topic suffixes: lower-case letters, digits and dashes only. */

@@ -77,6 +77,23 @@ class JobPlanTest {
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.getMessage()).contains("maxSizeRatio"));
     }
 
+    @Test
+    void theTargetHardwareClassReachesTheRecipeAndAnUnknownOneIsRefused() {
+        var plan = submitter().plan(JobOptions.builder().method("static").targetHardwareClass(" X86-AVX512-VNNI ").build(),
+            null, true);
+        assertThat(plan.getRecipe().getTargetHardwareClass()).isEqualTo("x86-avx512-vnni");
+        assertThat(plan.getRecipe().getActivationType()).as("left to the ISA").isEmpty();
+        assertThat(plan.getRecipe().getReduceRangeWeights()).isNull();
+        assertThat(submitter().plan(JobOptions.builder().method("static").build(), null, true).getRecipe()
+            .getTargetHardwareClass()).as("none: the quantizer's CPU").isEmpty();
+        assertThatThrownBy(() -> submitter().plan(JobOptions.builder().method("static").targetHardwareClass("x86-avx3").build(),
+            null, true))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                assertThat(e.status()).isEqualTo(400);
+                assertThat(e.getMessage()).contains("targetHardwareClass").contains("'x86-avx3'").contains("x86-avx2");
+            });
+    }
+
     static dev.quantflow.onnx.OnnxModel cnn() {
         try {
             return dev.quantflow.onnx.OnnxModel.parse(java.nio.file.Files.readAllBytes(

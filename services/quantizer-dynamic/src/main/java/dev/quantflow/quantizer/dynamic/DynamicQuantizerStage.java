@@ -6,6 +6,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
@@ -24,11 +25,15 @@ import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
 import dev.quantflow.quant.dynamic.SmoothQuant;
+import dev.quantflow.quant.isa.CpuFeatures;
+import dev.quantflow.quant.isa.IsaRecipe;
+import dev.quantflow.quant.qdq.ActivationType;
 import dev.quantflow.quant.qdq.NodeDecision;
 
 /**
  * The dynamic PTQ pool (the NLP path): INT8 weights per output channel, activations quantized at run time, for
- * MatMul/Gemm with constant weights. Needs no calibration data.
+ * MatMul/Gemm with constant weights. Needs no calibration data. The weight range (7-bit only on x86 without VNNI)
+ * follows the recipe's {@code targetHardwareClass}, else this host's CPU ({@link IsaRecipe}).
  */
 @ApplicationScoped
 public class DynamicQuantizerStage extends QuantizerStage {
@@ -47,13 +52,14 @@ public class DynamicQuantizerStage extends QuantizerStage {
         JobContext job = event.getContext();
         accept(job);
         Recipe recipe = job.getPlan().getRecipe();
+        IsaRecipe isa = isaRecipe(recipe, CpuFeatures.host());
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic"
             + (event.getStatistics() != null ? ", SmoothQuant α=" + SmoothQuant.DEFAULT_ALPHA + ")" : ")")
-            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
+            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32")
+            + "; " + isa.headline());
         Fp32Model fp32 = loadModel(job);
         OnnxModel model = fp32.model();
-        DynamicQuantRecipe dynamicRecipe = DynamicQuantRecipe.defaults().withExcludedNodes(
-            new java.util.HashSet<>(recipe.getExcludedNodes()));
+        DynamicQuantRecipe dynamicRecipe = toDynamicRecipe(recipe, isa);
         if (event.getStatistics() != null) {
             dynamicRecipe = dynamicRecipe.withSmoothing(Artifacts.read(store, event.getStatistics(),
                 "the per-channel activation maxima", ReasonCodes.ARTIFACT_CORRUPT, DynamicQuantizerStage::channelAbsMax,
@@ -71,8 +77,36 @@ public class DynamicQuantizerStage extends QuantizerStage {
             quantizedCount, fp32.bytes().length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, null, quantized, MODEL_FILE,
             withSmoothing(summary(result, recipe.getExclusionReasons(), fp32.bytes().length, quantized.length),
-                event.getStatistics() != null, dynamicRecipe.smoothing() ? dynamicRecipe.smoothingChannelAbsMax().size() : 0),
+                event.getStatistics() != null, dynamicRecipe.smoothing() ? dynamicRecipe.smoothingChannelAbsMax().size() : 0)
+                .withIsa(isaSummary(isa)),
             "quantized " + quantizedCount + " nodes to INT8 (dynamic)");
+    }
+
+    /**
+     * The ISA-dependent decisions: the weight range for the recipe's {@code targetHardwareClass}, else for
+     * {@code host} (the recipe's {@code reduceRangeWeights} wins where set). Activations are u8 whatever the ISA: the
+     * recipe's activation type does not apply here.
+     *
+     * @throws PermanentStageException INVALID_REQUEST for an unknown class
+     */
+    static IsaRecipe isaRecipe(Recipe recipe, CpuFeatures host) {
+        try {
+            return IsaRecipe.resolve(recipe.getTargetHardwareClass(), recipe.getReduceRangeWeights(), host)
+                .withActivationType(ActivationType.UINT8, "u8 activations: dynamic quantization computes them at run "
+                    + "time with DynamicQuantizeLinear, whose output is uint8 on every ISA");
+        } catch (IllegalArgumentException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, e.getMessage(), e);
+        }
+    }
+
+    static DynamicQuantRecipe toDynamicRecipe(Recipe recipe, IsaRecipe isa) {
+        return DynamicQuantRecipe.defaults().withExcludedNodes(new java.util.HashSet<>(recipe.getExcludedNodes()))
+            .withReduceRangeWeights(isa.reduceRangeWeights());
+    }
+
+    static IsaSummary isaSummary(IsaRecipe isa) {
+        return new IsaSummary(isa.isaClass().id(), isa.source(), isa.cpuModel(), isa.flags(), isa.weightBits(),
+            IsaSummary.symmetricRange(isa.weightMax()), "uint8", isa.headline(), isa.reasons());
     }
 
     /**

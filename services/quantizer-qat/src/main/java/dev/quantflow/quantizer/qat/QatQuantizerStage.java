@@ -8,6 +8,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
@@ -22,6 +23,9 @@ import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.stages.QuantizerOutputs;
 import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.pipeline.store.Artifacts;
+import dev.quantflow.quant.isa.CpuFeatures;
+import dev.quantflow.quant.isa.IsaRecipe;
+import dev.quantflow.quant.qdq.ActivationType;
 import dev.quantflow.qat.QatDataset;
 import dev.quantflow.qat.QatGraph;
 import dev.quantflow.qat.QatQdqExporter;
@@ -56,7 +60,8 @@ public class QatQuantizerStage extends QuantizerStage {
         JobContext job = event.getContext();
         accept(job);
         Recipe recipe = job.getPlan().getRecipe();
-        QatRecipe qat = toQatRecipe(recipe);
+        IsaRecipe isa = isaRecipe(recipe, CpuFeatures.host());
+        QatRecipe qat = toQatRecipe(recipe, isa);
         if (job.getInputs().getTraining() == null) {
             throw new PermanentStageException(ReasonCodes.MISSING_INPUT, "QAT needs training data; the job has none");
         }
@@ -65,7 +70,8 @@ public class QatQuantizerStage extends QuantizerStage {
         QatDataset training = dataset(model, Artifacts.load(store, job.getInputs().getTraining(), "the training data"));
         ctx.status(JobStates.RUNNING, 0.0, String.format("QAT W%dA8 %s: %d steps, batch %d, learning rate %.2g%s on %d samples",
             qat.weightBits(), qat.perChannelWeights() ? "per channel" : "per tensor", qat.steps(), qat.batchSize(),
-            qat.learningRate(), qat.learnedStepSizes() ? ", learned scales (LSQ)" : "", training.count()));
+            qat.learningRate(), qat.learnedStepSizes() ? ", learned scales (LSQ)" : "", training.count()) + "; "
+            + isa.headline());
 
         QatTrainer trainer = new QatTrainer(qat);
         QatGraph student;
@@ -100,27 +106,58 @@ public class QatQuantizerStage extends QuantizerStage {
         QuantizationSummary summary = QuantizationSummary.qat(qat.weightBits(), qat.perChannelWeights(),
             qat.learnedStepSizes(), result.steps(), qat.batchSize(), qat.learningRate(), training.count(),
             training.labels() != null && qat.crossEntropyWeight() > 0, result.seconds(), initialLoss[0], result.finalLoss(),
-            curve, fp32.bytes().length, quantized.length);
+            curve, fp32.bytes().length, quantized.length).withIsa(isaSummary(isa));
         QuantizerOutputs.publish(ctx, store, job, null, quantized, "model.qat.int8.onnx", summary,
             "fine-tuned " + result.steps() + " steps (final loss " + String.format("%.4f", result.finalLoss()) + ")",
             ptq, "baseline.ptq.onnx");
     }
 
-    /** The event's recipe as the trainer's recipe (defaults of {@link TrainingParams} where the job has none). */
-    static QatRecipe toQatRecipe(Recipe r) {
+    /**
+     * The ISA-dependent decisions: the range of 8-bit weights for the recipe's {@code targetHardwareClass}, else for
+     * {@code host} (the recipe's {@code reduceRangeWeights} wins where set); other weight bits are the recipe's. The
+     * exported activations are u8 whatever the ISA.
+     *
+     * @throws PermanentStageException INVALID_REQUEST for an unknown class
+     */
+    static IsaRecipe isaRecipe(Recipe recipe, CpuFeatures host) {
+        IsaRecipe isa;
+        try {
+            isa = IsaRecipe.resolve(recipe.getTargetHardwareClass(), recipe.getReduceRangeWeights(), host);
+        } catch (IllegalArgumentException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, e.getMessage(), e);
+        }
+        isa = isa.withActivationType(ActivationType.UINT8, "u8 activations: the QAT export writes uint8 activation QDQ");
+        if (recipe.getBits() != 8 && recipe.getBits() >= 2 && recipe.getBits() < 8) {
+            isa = isa.withWeightBits(recipe.getBits(), recipe.getBits() + "-bit weights: set by the recipe (bits = "
+                + recipe.getBits() + "); the 7/8-bit rule is for 8-bit weights");
+        }
+        return isa;
+    }
+
+    /**
+     * The event's recipe as the trainer's recipe (defaults of {@link TrainingParams} where the job has none). 8-bit
+     * weights train and export on the ISA's grid: 7-bit where ONNX Runtime's u8·s8 kernels would saturate with
+     * full-range weights (x86 without VNNI), so that the exported model computes what was trained.
+     */
+    static QatRecipe toQatRecipe(Recipe r, IsaRecipe isa) {
         TrainingParams t = r.getTraining() == null ? TrainingParams.newBuilder().build() : r.getTraining();
         try {
             int warmup = Math.max(0, Math.min(t.getSteps() / 20, t.getSteps() - 1));
-            // 8-bit weights train and export on a 7-bit grid: ONNX Runtime's u8·s8 kernels on CPUs without VNNI saturate
-            // with full-range int8 weights (the same reduced range the static quantizer uses), so the exported model
-            // would not match the trained one.
-            int weightBits = r.getBits() == 8 ? 7 : r.getBits();
+            int weightBits = r.getBits() == 8 ? isa.weightBits() : r.getBits();
             return new QatRecipe(weightBits, t.getPerChannelWeights(), t.getLearnableScales(), t.getSteps(),
                 t.getBatchSize(), t.getLearningRate(), 1.0, warmup, 4.0, t.getDistillationWeight(), t.getLabelWeight(), 4,
                 t.getSeed());
         } catch (IllegalArgumentException e) {
             throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, "training parameters: " + e.getMessage(), e);
         }
+    }
+
+    /** The QAT grid of {@code bits}: [-127, 127] at 8 bits, else [-2^(b-1), 2^(b-1) - 1] (QatFakeQuant's). */
+    static IsaSummary isaSummary(IsaRecipe isa) {
+        int bits = isa.weightBits();
+        List<Integer> range = bits == 8 ? IsaSummary.symmetricRange(127) : List.of(-(1 << (bits - 1)), (1 << (bits - 1)) - 1);
+        return new IsaSummary(isa.isaClass().id(), isa.source(), isa.cpuModel(), isa.flags(), bits, range, "uint8",
+            isa.headline(), isa.reasons());
     }
 
     /** The training .npz (one float array named like the model input, optional int 'labels') as a trainer dataset. */

@@ -8,6 +8,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.IsaSummary;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
@@ -23,6 +24,8 @@ import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.QuantizationException;
 import dev.quantflow.quant.calib.ActivationStatistics;
+import dev.quantflow.quant.isa.CpuFeatures;
+import dev.quantflow.quant.isa.IsaRecipe;
 import dev.quantflow.quant.qdq.ActivationType;
 import dev.quantflow.quant.qdq.NodeDecision;
 import dev.quantflow.quant.qdq.StaticQdqQuantizer;
@@ -32,6 +35,8 @@ import dev.quantflow.quant.qdq.StaticQuantizationResult;
 /**
  * The static PTQ pool: INT8 weights (symmetric, per output channel), INT8 activations from the calibrated ranges,
  * in QDQ form that ONNX Runtime fuses into integer kernels. Writes the quantized model and a per-node summary.
+ * The weight range (7-bit only on x86 without VNNI) and the activation type (u8, or s8 on arm64 with dotprod/i8mm)
+ * follow the recipe's {@code targetHardwareClass}, else this host's CPU ({@link IsaRecipe}).
  */
 @ApplicationScoped
 public class StaticQuantizerStage extends QuantizerStage {
@@ -50,8 +55,11 @@ public class StaticQuantizerStage extends QuantizerStage {
         JobContext job = event.getContext();
         accept(job);
         Recipe recipe = job.getPlan().getRecipe();
+        IsaRecipe isa = isaRecipe(recipe, CpuFeatures.host());
+        StaticQuantRecipe staticRecipe = toStaticRecipe(recipe, isa);
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (static, QDQ)"
-            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32"));
+            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32")
+            + "; " + isa.headline());
 
         Fp32Model fp32 = loadModel(job);
         ActivationStatistics stats = Artifacts.read(store, event.getStatistics(), "the calibration statistics",
@@ -59,7 +67,7 @@ public class StaticQuantizerStage extends QuantizerStage {
         OnnxModel model = fp32.model();
         StaticQuantizationResult result;
         try {
-            result = quantizer.quantize(model, stats, toStaticRecipe(recipe));
+            result = quantizer.quantize(model, stats, staticRecipe);
         } catch (QuantizationException e) {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
@@ -67,22 +75,39 @@ public class StaticQuantizerStage extends QuantizerStage {
         LOG.infof("job %s attempt %d: %d nodes quantized, %d kept fp32, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             result.quantizedNodes().size(), result.keptFloatNodes().size(), fp32.bytes().length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, event.getStatistics(), quantized, MODEL_FILE,
-            summary(result.decisions(), recipe.getExclusionReasons(), fp32.bytes().length, quantized.length),
+            summary(result.decisions(), recipe.getExclusionReasons(), fp32.bytes().length, quantized.length)
+                .withIsa(isaSummary(isa)),
             "quantized " + result.quantizedNodes().size() + " nodes to INT8 (" + result.keptFloatNodes().size() + " kept fp32)");
     }
 
-    static StaticQuantRecipe toStaticRecipe(Recipe recipe) {
+    /**
+     * The ISA-dependent decisions: for the recipe's {@code targetHardwareClass}, else for {@code host}; the recipe's
+     * own {@code reduceRangeWeights} and {@code activationType} win where set.
+     *
+     * @throws PermanentStageException INVALID_REQUEST for an unknown class or activation type
+     */
+    static IsaRecipe isaRecipe(Recipe recipe, CpuFeatures host) {
+        try {
+            return IsaRecipe.resolve(recipe.getTargetHardwareClass(), recipe.getReduceRangeWeights(),
+                recipe.getActivationType(), host);
+        } catch (IllegalArgumentException e) {
+            throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, e.getMessage(), e);
+        }
+    }
+
+    static StaticQuantRecipe toStaticRecipe(Recipe recipe, IsaRecipe isa) {
         if (!"int8".equalsIgnoreCase(recipe.getWeightType())) {
             throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
                 "static PTQ supports int8 weights, not '" + recipe.getWeightType() + "'");
         }
-        ActivationType act = switch (recipe.getActivationType().toLowerCase()) {
-            case "uint8" -> ActivationType.UINT8;
-            case "int8" -> ActivationType.INT8;
-            default -> throw new PermanentStageException(ReasonCodes.INVALID_REQUEST,
-                "activation type must be uint8 or int8, not '" + recipe.getActivationType() + "'");
-        };
-        return new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(), act);
+        return new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(),
+            isa.activationType(), isa.reduceRangeWeights());
+    }
+
+    static IsaSummary isaSummary(IsaRecipe isa) {
+        return new IsaSummary(isa.isaClass().id(), isa.source(), isa.cpuModel(), isa.flags(), isa.weightBits(),
+            IsaSummary.symmetricRange(isa.weightMax()), isa.activationType() == ActivationType.INT8 ? "int8" : "uint8",
+            isa.headline(), isa.reasons());
     }
 
     /** Every node's decision; a node the debug loop kept in fp32 carries the loop's reason, not just "excluded". */
