@@ -38,6 +38,7 @@ import dev.quantflow.pipeline.EventHeaders;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.Failures;
 import dev.quantflow.pipeline.Heartbeats;
+import dev.quantflow.pipeline.JobMdc;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -71,6 +72,11 @@ import dev.quantflow.pipeline.UndecodableEventException;
  * {@code heartbeatInterval} (and notes the process's peak memory in the delivery record), and one
  * {@link Heartbeats#DONE} at the end, for intake's supervisor.
  *
+ * <p>Observability: while a record is handled, its job id and the stage are in the logging context ({@link JobMdc})
+ * of the poll thread and of the work thread; {@link StageMetrics} gets jobs in/out/failed, durations, deliveries,
+ * retries, dead letters, the peak memory and the consumer lag (end offsets minus position, after each record and
+ * every {@link #LAG_INTERVAL}).
+ *
  * <p>Shutdown: {@link #stop(Duration)} lets the in-flight job finish and commits it; a job still running when the
  * grace period ends is interrupted and handed back uncommitted, and the consumer leaves the group so another
  * process takes the record at once instead of after the session timeout.
@@ -80,6 +86,8 @@ import dev.quantflow.pipeline.UndecodableEventException;
 public final class StageWorker<V extends SpecificRecord> implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(StageWorker.class);
+    /** How often the consumer lag is measured (one list-offsets request to the broker). */
+    static final Duration LAG_INTERVAL = Duration.ofSeconds(5);
 
     private final StageHandler<V> handler;
     private final KafkaSettings settings;
@@ -87,6 +95,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private final ProcessedEvents processed;
     private final WorkLedger ledger;
     private final GuardSettings guards;
+    private final StageMetrics metrics;
     private final String producer;
     private final String version;
     private final Consumer<String, byte[]> consumer;
@@ -105,6 +114,9 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private volatile String lastError = "";
     /** Heartbeats of the event being worked on; touched by the poll thread only. */
     private Beat beat;
+    /** When the consumer lag was last measured; touched by the poll thread only. */
+    private long lagMeasuredAt;
+    private boolean lagMeasured;
 
     /** Without guards: no failed-job check, no delivery counting, default heartbeats (tests, tools). */
     public StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
@@ -114,18 +126,31 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
 
     public StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
                        WorkLedger ledger, GuardSettings guards, String producer, String version) {
-        this(handler, settings, publisher, processed, ledger, guards, producer, version, newConsumer(handler, settings));
+        this(handler, settings, publisher, processed, ledger, guards, StageMetrics.NONE, producer, version);
+    }
+
+    public StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
+                       WorkLedger ledger, GuardSettings guards, StageMetrics metrics, String producer, String version) {
+        this(handler, settings, publisher, processed, ledger, guards, metrics, producer, version,
+            newConsumer(handler, settings));
     }
 
     /** Over a given consumer (tests: Kafka's {@code MockConsumer}). */
     StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
                 WorkLedger ledger, GuardSettings guards, String producer, String version, Consumer<String, byte[]> consumer) {
+        this(handler, settings, publisher, processed, ledger, guards, StageMetrics.NONE, producer, version, consumer);
+    }
+
+    StageWorker(StageHandler<V> handler, KafkaSettings settings, EventPublisher publisher, ProcessedEvents processed,
+                WorkLedger ledger, GuardSettings guards, StageMetrics metrics, String producer, String version,
+                Consumer<String, byte[]> consumer) {
         this.handler = handler;
         this.settings = settings;
         this.publisher = publisher;
         this.processed = processed;
         this.ledger = ledger;
         this.guards = guards;
+        this.metrics = metrics;
         this.producer = producer;
         this.version = version;
         this.consumer = consumer;
@@ -228,11 +253,13 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         try {
             while (running.get()) {
                 ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(250));
+                measureLag(false);
                 for (ConsumerRecord<String, byte[]> record : records) {
                     if (!running.get()) {
                         return;
                     }
                     processRecord(record);
+                    measureLag(true);
                 }
             }
         } catch (WakeupException e) {
@@ -252,6 +279,15 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     }
 
     private void processRecord(ConsumerRecord<String, byte[]> record) {
+        JobMdc.set(record.key(), handler.stage());
+        try {
+            handleRecord(record);
+        } finally {
+            JobMdc.clear();
+        }
+    }
+
+    private void handleRecord(ConsumerRecord<String, byte[]> record) {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         V event;
         try {
@@ -263,6 +299,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             return;
         }
         EventHeader header = AvroCodec.header(event);
+        JobMdc.set(header.getJobId(), handler.stage());
         try {
             if (processed.seen(header.getJobId(), handler.group(), header.getEventId())) {
                 LOG.infof("%s: event %s of job %s already processed, skipping redelivery", handler.stage(),
@@ -283,6 +320,9 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             }
         }
         Delivery delivery = startDelivery(header);
+        if (delivery != null) {
+            metrics.delivery(delivery.count() > 1);
+        }
         if (delivery != null && delivery.count() > guards.maxDeliveries()) {
             deadLetterCrashed(record, header, delivery);
             commit(tp, record.offset());
@@ -291,13 +331,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
 
         LOG.infof("%s: handling event %s of job %s from %s@%d", handler.stage(), header.getEventId(), header.getJobId(), tp,
             record.offset());
+        metrics.jobIn(header.getAttempt());
         long started = System.nanoTime();
         Throwable failure = null;
         beat = new Beat(header, delivery);
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
             beat.context = context;
-            failure = runPaused(() -> {
+            failure = runPaused(() -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
                 long t0 = System.nanoTime();
                 handler.handle(event, context);
                 long left = settings.minJobDuration().toNanos() - (System.nanoTime() - t0);
@@ -305,13 +346,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                     TimeUnit.NANOSECONDS.sleep(left);
                 }
                 return null;
-            });
+            }));
             if (failure == null || Failures.classify(failure).permanent() || !running.get()) {
                 break;
             }
             LOG.warnf(failure, "%s: job %s attempt %d/%d failed, retrying", handler.stage(), header.getJobId(), attempt,
                 settings.maxAttempts());
             beat.noteError(Failures.reasonOf(failure));
+            metrics.retry();
             sleepPolling(settings.retryBackoff().multipliedBy(1L << (attempt - 1)));
         }
         if (failure != null && !running.get() && !Failures.classify(failure).permanent()) {
@@ -325,9 +367,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         }
         beat.done();
         beat = null;
-        if (failure != null) {
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        metrics.peakRss(PeakRss.bytes());
+        if (failure == null) {
+            metrics.jobOut(took);
+        } else {
             Failures.Classified c = Failures.classify(failure);
             String code = c.reasonCode();
+            metrics.jobFailed(code, took);
             String reason = c.permanent() ? c.reason()
                 : handler.stage() + " failed after " + settings.maxAttempts() + " tries: " + c.reason();
             LOG.infof("%s: job %s failed: %s %s", handler.stage(), header.getJobId(), code, reason);
@@ -421,6 +468,39 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             consumer.seek(tp, first);
         }
         consumer.pause(consumer.assignment());
+        measureLag(false);
+    }
+
+    /**
+     * Consumer lag: end offset minus position, summed over the assigned partitions, after each record and else
+     * every {@link #LAG_INTERVAL}. While a job runs the position is past its record, so the lag counts the records
+     * waiting behind it.
+     */
+    private void measureLag(boolean now) {
+        long t = System.nanoTime();
+        if (!now && lagMeasured && t - lagMeasuredAt < LAG_INTERVAL.toNanos()) {
+            return;
+        }
+        lagMeasured = true;
+        lagMeasuredAt = t;
+        try {
+            var assigned = consumer.assignment();
+            long lag = 0;
+            if (!assigned.isEmpty()) {
+                Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, Duration.ofSeconds(2));
+                for (TopicPartition tp : assigned) {
+                    Long end = ends.get(tp);
+                    if (end != null) {
+                        lag += Math.max(0, end - consumer.position(tp, Duration.ofSeconds(2)));
+                    }
+                }
+            }
+            metrics.lag(lag);
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.debugf("%s: cannot measure the consumer lag: %s", handler.stage(), e.getMessage());
+        }
     }
 
     private void commit(TopicPartition tp, long offset) {
@@ -440,11 +520,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 record.topic(), record.partition(), record.offset(), Topics.DEAD_LETTERS.name());
             publishDeadLetter(record, EventHeaders.fresh("", 1, producer, version), ReasonCodes.BAD_EVENT,
                 "the record on " + record.topic() + " could not be read: " + e.getMessage(), 1, -1);
+            metrics.deadLetter(ReasonCodes.BAD_EVENT);
             return;
         }
         EventHeader header = EventHeaders.fresh(jobId, 1, producer, version);
         String reason = "the event on " + record.topic() + " could not be read: " + e.getMessage();
         publishDeadLetter(record, header, ReasonCodes.BAD_EVENT, reason, 1, -1);
+        metrics.deadLetter(ReasonCodes.BAD_EVENT);
+        metrics.jobFailed(ReasonCodes.BAD_EVENT, null);
         publishFailure(header, ReasonCodes.BAD_EVENT, reason);
     }
 
@@ -486,6 +569,8 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         publishDeadLetter(record, header, ReasonCodes.STAGE_CRASHED,
             delivery.lastError().isEmpty() ? "worker killed while working on it (no error recorded)" : delivery.lastError(),
             crashed, delivery.peakRssBytes());
+        metrics.deadLetter(ReasonCodes.STAGE_CRASHED);
+        metrics.jobFailed(ReasonCodes.STAGE_CRASHED, null);
         publishFailure(header, ReasonCodes.STAGE_CRASHED, reason);
         try {
             processed.mark(header.getJobId(), handler.group(), header.getEventId());

@@ -15,11 +15,13 @@ import org.jboss.logging.Logger;
 import dev.quantflow.pipeline.kafka.EventPublisher;
 import dev.quantflow.pipeline.kafka.GuardSettings;
 import dev.quantflow.pipeline.kafka.KafkaSettings;
+import dev.quantflow.pipeline.kafka.StageMetrics;
 import dev.quantflow.pipeline.kafka.StageHandler;
 import dev.quantflow.pipeline.kafka.StageWorker;
 import dev.quantflow.pipeline.kafka.StoreProcessedEvents;
 import dev.quantflow.pipeline.kafka.StoreWorkLedger;
 import dev.quantflow.pipeline.store.ArtifactStore;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 
@@ -42,6 +44,9 @@ public class StageRunner {
     ServiceIdentity identity;
     @Inject
     PipelineConfig config;
+    /** The service's registry (quarkus-micrometer); without one the workers record nothing. */
+    @Inject
+    Instance<MeterRegistry> registry;
 
     private final List<StageWorker<?>> workers = new ArrayList<>();
 
@@ -54,11 +59,15 @@ public class StageRunner {
     private <V extends SpecificRecord> void start(StageHandler<V> handler) {
         StageWorker<V> w = new StageWorker<>(handler, settings, publisher, new StoreProcessedEvents(store),
             new StoreWorkLedger(store), new GuardSettings(config.worker().maxDeliveries(), config.worker().heartbeatInterval()),
-            identity.name(), identity.version());
+            metrics(handler), identity.name(), identity.version());
         w.start();
         workers.add(w);
         LOG.infof("%s consuming %s as group %s (pid %d)", identity.name(), handler.topic().name(), handler.group(),
             ProcessHandle.current().pid());
+    }
+
+    private StageMetrics metrics(StageHandler<?> handler) {
+        return registry.isResolvable() ? new MicrometerStageMetrics(registry.get(), handler.stage(), handler.group()) : StageMetrics.NONE;
     }
 
     void onStop(@Observes ShutdownEvent ev) {

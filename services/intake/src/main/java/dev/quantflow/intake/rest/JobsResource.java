@@ -19,6 +19,11 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.RestStreamElementType;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
@@ -29,6 +34,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.JobInputs;
 import dev.quantflow.intake.config.IntakeConfig;
+import dev.quantflow.intake.service.IntakeMetrics;
 import dev.quantflow.intake.service.JobOptions;
 import dev.quantflow.intake.service.JobProjection;
 import dev.quantflow.intake.service.JobSubmitter;
@@ -42,15 +48,22 @@ import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreException;
 import io.smallrye.mutiny.Multi;
 
-/** The jobs API: submit, status with history, live progress (SSE), report, download links. */
+/**
+ * The jobs API: submit, status with history, live progress (SSE), report, download links. The OpenAPI document
+ * ({@code /q/openapi}, Swagger UI at {@code /q/swagger-ui}) is generated from these annotations; keep them in step
+ * with the README's REST table. Every 4xx/5xx body is an {@link ApiError}.
+ */
 @Path("/api/jobs")
 @Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "jobs", description = "Submit quantization jobs and follow them to a model")
 public class JobsResource {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Inject
     JobSubmitter submitter;
+    @Inject
+    IntakeMetrics metrics;
     @Inject
     JobProjection projection;
     @Inject
@@ -63,6 +76,16 @@ public class JobsResource {
     /** Multipart submit: file parts {@code model}, {@code calibration}, {@code validation}; options as text fields. */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(summary = "Submit a job with uploaded files",
+        description = "Validates the model and data, stores them and starts the job. Files: model, calibration, validation, "
+            + "tokenizer, training; the options as text fields.")
+    @APIResponse(responseCode = "202", description = "accepted: the job id and links to its status, events, report and artifacts")
+    @APIResponse(responseCode = "400", description = "bad options or a missing input (INVALID_REQUEST, MISSING_INPUT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "422", description = "the model or a dataset cannot be used (INVALID_MODEL, INVALID_DATASET, ARTIFACT_CORRUPT, …)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "503", description = "the store or the broker is unavailable; nothing was kept, try again",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Response submit(@RestForm("model") FileUpload model,
                            @RestForm("calibration") FileUpload calibration,
                            @RestForm("validation") FileUpload validation,
@@ -85,7 +108,27 @@ public class JobsResource {
                            @RestForm("learningRate") String learningRate,
                            @RestForm("profileOn") String profileOn,
                            @RestForm("targetHardwareClass") String targetHardwareClass) {
-        JobOptions options = JobOptions.builder()
+        JobOptions options;
+        try {
+            options = multipartOptions(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds,
+                maxSizeRatio, metric, metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps,
+                learningRate, profileOn, targetHardwareClass);
+        } catch (RejectedInputException e) {
+            metrics.refused(e.code());
+            throw e;
+        }
+        String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
+            read(tokenizer), calibration == null ? null : calibration.fileName(),
+            validation == null ? null : validation.fileName(), read(training)), options);
+        return accepted(jobId);
+    }
+
+    private static JobOptions multipartOptions(String name, String method, String maxRelativeDrop, String maxAttempts,
+                                               String excludedNodes, String timeBudgetSeconds, String maxSizeRatio,
+                                               String metric, String metricThreshold, String bits, String blockSize,
+                                               String allowRetraining, String maxLatencyMs, String trainingSteps,
+                                               String learningRate, String profileOn, String targetHardwareClass) {
+        return JobOptions.builder()
             .name(name)
             .method(method)
             .maxRelativeDrop(parseDouble("maxRelativeDrop", maxRelativeDrop))
@@ -104,17 +147,23 @@ public class JobsResource {
             .profileOn(splitList(profileOn))
             .targetHardwareClass(targetHardwareClass)
             .build();
-        String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
-            read(tokenizer), calibration == null ? null : calibration.fileName(),
-            validation == null ? null : validation.fileName(), read(training)), options);
-        return accepted(jobId);
     }
 
     /** JSON submit by reference to objects already in the artifact store. */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Submit a job with inputs already in the store",
+        description = "The same checks and start as the multipart submit, for model and data given as {bucket, key}.")
+    @APIResponse(responseCode = "202", description = "accepted: the job id and links to its status, events, report and artifacts")
+    @APIResponse(responseCode = "400", description = "bad options or a missing input (INVALID_REQUEST, MISSING_INPUT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "422", description = "the model or a dataset cannot be used (INVALID_MODEL, INVALID_DATASET, ARTIFACT_CORRUPT, …)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "503", description = "the store or the broker is unavailable; nothing was kept, try again",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Response submitReferences(JobDtos.ReferenceRequest body) {
         if (body == null) {
+            metrics.refused(ReasonCodes.INVALID_REQUEST);
             throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "empty request body");
         }
         String jobId = JobSubmitter.newJobId();
@@ -150,12 +199,19 @@ public class JobsResource {
     }
 
     @GET
+    @Operation(summary = "List the jobs", description = "Every job intake knows, with its state and stage.")
+    @APIResponse(responseCode = "200", description = "the jobs")
     public Collection<JobDtos.Job> list() {
         return projection.all().stream().map(JobDtos::job).toList();
     }
 
     @GET
     @Path("{id}")
+    @Operation(summary = "A job's state",
+        description = "State, stage, attempt, the full history, and the headline result or the failure reason.")
+    @APIResponse(responseCode = "200", description = "the job")
+    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public JobDtos.Job get(@PathParam("id") String id) {
         return JobDtos.job(snapshot(id));
     }
@@ -165,6 +221,11 @@ public class JobsResource {
     @Path("{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @RestStreamElementType(MediaType.APPLICATION_JSON)
+    @Operation(summary = "A job's progress as Server-Sent Events",
+        description = "The history so far, then every new status live; the stream ends at READY or FAILED.")
+    @APIResponse(responseCode = "200", description = "a stream of status events")
+    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Multi<JobDtos.StatusEvent> events(@PathParam("id") String id) {
         snapshot(id);
         return Multi.createFrom().emitter(em -> {
@@ -199,6 +260,14 @@ public class JobsResource {
 
     @GET
     @Path("{id}/report")
+    @Operation(summary = "A finished job's report (JSON)")
+    @APIResponse(responseCode = "200", description = "report.json", content = @Content(mediaType = MediaType.APPLICATION_JSON))
+    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "409", description = "the job is still running (JOB_NOT_FINISHED)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "503", description = "the artifact store is unavailable",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Response report(@PathParam("id") String id) {
         return Response.ok(reportBytes(snapshot(id), "report.json")).type(MediaType.APPLICATION_JSON_TYPE).build();
     }
@@ -206,6 +275,14 @@ public class JobsResource {
     @GET
     @Path("{id}/report.html")
     @Produces(MediaType.TEXT_HTML)
+    @Operation(summary = "A finished job's report (HTML)")
+    @APIResponse(responseCode = "200", description = "report.html", content = @Content(mediaType = MediaType.TEXT_HTML))
+    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "409", description = "the job is still running (JOB_NOT_FINISHED)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "503", description = "the artifact store is unavailable",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Response reportHtml(@PathParam("id") String id) {
         return Response.ok(reportBytes(snapshot(id), "report.html")).type(MediaType.TEXT_HTML_TYPE).build();
     }
@@ -213,6 +290,15 @@ public class JobsResource {
     /** Download links (presigned, time-limited) for every file in the job's manifest. */
     @GET
     @Path("{id}/artifacts")
+    @Operation(summary = "Download links for a finished job's files",
+        description = "Presigned, time-limited links with sha256 and size for every file in the job's manifest.")
+    @APIResponse(responseCode = "200", description = "the job's files")
+    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "409", description = "the job is still running (JOB_NOT_FINISHED)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "503", description = "the artifact store is unavailable",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public JobDtos.Artifacts artifacts(@PathParam("id") String id) {
         JobView.Snapshot s = snapshot(id);
         byte[] manifestBytes = reportBytes(s, "manifest.json");

@@ -25,6 +25,7 @@ import dev.quantflow.events.Recipe;
 import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.EventHeaders;
+import dev.quantflow.pipeline.JobMdc;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
@@ -58,6 +59,8 @@ public class JobSubmitter {
     IntakeConfig config;
     @Inject
     JobProjection projection;
+    @Inject
+    IntakeMetrics metrics = IntakeMetrics.NONE;
 
     /**
      * Uploaded bytes of one job. Calibration data is required by static PTQ; validation data by every method. Data
@@ -106,6 +109,20 @@ public class JobSubmitter {
 
     /** REST multipart path: validate, store, start. */
     public String submitUpload(Upload upload, JobOptions options) {
+        JobMdc.set(null, Stages.INTAKE);
+        try {
+            String jobId = validateStoreStart(upload, options);
+            metrics.submitted();
+            return jobId;
+        } catch (RejectedInputException e) {
+            metrics.refused(e.code());
+            throw e;
+        } finally {
+            JobMdc.clear();
+        }
+    }
+
+    private String validateStoreStart(Upload upload, JobOptions options) {
         requireInputs(upload.model() != null, upload.validation() != null);
         MethodSelection.Inputs given = new MethodSelection.Inputs(upload.calibration() != null, upload.training() != null,
             options.allowRetraining());
@@ -123,6 +140,7 @@ public class JobSubmitter {
         byte[] calibNpz = data.calibration();
         byte[] validNpz = data.validation();
         String jobId = newJobId();
+        JobMdc.set(jobId, Stages.INTAKE);
         List<String> stored = new ArrayList<>();
         try {
             ArtifactRef original = put(stored, ArtifactKeys.input(jobId, "model.onnx"), upload.model(), "application/onnx");
@@ -153,6 +171,19 @@ public class JobSubmitter {
 
     /** Reference path (REST JSON or a Kafka request): inputs already in the store. */
     public void submitReferences(EventHeader header, JobInputs requested, JobOptions options) {
+        JobMdc.set(header.getJobId(), Stages.INTAKE);
+        try {
+            resolveCheckStart(header, requested, options);
+            metrics.submitted();
+        } catch (RejectedInputException e) {
+            metrics.refused(e.code());
+            throw e;
+        } finally {
+            JobMdc.clear();
+        }
+    }
+
+    private void resolveCheckStart(EventHeader header, JobInputs requested, JobOptions options) {
         requireInputs(requested.getModel() != null, requested.getValidation() != null);
         MethodSelection.Inputs given = new MethodSelection.Inputs(requested.getCalibration() != null,
             requested.getTraining() != null, options.allowRetraining());
