@@ -29,7 +29,6 @@ import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.calib.CalibrationException;
 import dev.quantflow.quant.qdq.ActivationType;
-import dev.quantflow.quant.qdq.StaticQdqQuantizer;
 import dev.quantflow.quant.qdq.StaticQuantRecipe;
 import dev.quantflow.runtime.ModelRunException;
 import dev.quantflow.runtime.calib.CalibrationOptions;
@@ -219,7 +218,8 @@ public class CalibrationStage extends ArtifactStage<CalibrationRequested> {
         if (method.family() == QuantMethod.Family.STATIC_PTQ) {
             var staticRecipe = new StaticQuantRecipe(new HashSet<>(recipe.getExcludedNodes()), recipe.getPerChannelWeights(),
                 "int8".equalsIgnoreCase(recipe.getActivationType()) ? ActivationType.INT8 : ActivationType.UINT8);
-            tensors.addAll(StaticQdqQuantizer.tensorsToCalibrate(model, staticRecipe));
+            // every candidate graph the static pool may time on its CPU (StaticRecipeTuner), not just this recipe's
+            tensors.addAll(dev.quantflow.runtime.tune.StaticRecipeTuner.tensorsToCalibrate(model, staticRecipe));
         }
         tensors.addAll(CalibrationRunner.allFloatActivations(model));
         return List.copyOf(tensors);

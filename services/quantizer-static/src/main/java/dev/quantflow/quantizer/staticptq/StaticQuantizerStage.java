@@ -29,6 +29,8 @@ import dev.quantflow.quant.isa.IsaRecipe;
 import dev.quantflow.quant.qdq.ActivationType;
 import dev.quantflow.quant.qdq.NodeDecision;
 import dev.quantflow.quant.qdq.StaticQdqQuantizer;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.tune.StaticRecipeTuner;
 import dev.quantflow.quant.qdq.StaticQuantRecipe;
 import dev.quantflow.quant.qdq.StaticQuantizationResult;
 
@@ -45,6 +47,11 @@ public class StaticQuantizerStage extends QuantizerStage {
     static final String MODEL_FILE = "model.int8.onnx";
 
     private final StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
+
+    /** Time the candidate graphs per model on this CPU ({@link StaticRecipeTuner}) instead of trusting the threshold. */
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "quantflow.static.measure-conv-rule",
+        defaultValue = "true")
+    boolean measureConvRule = true;
 
     public StaticQuantizerStage() {
         super(QuantMethod.STATIC);
@@ -66,8 +73,19 @@ public class StaticQuantizerStage extends QuantizerStage {
             ReasonCodes.ARTIFACT_CORRUPT, ActivationStatistics::fromJson, java.io.UncheckedIOException.class);
         OnnxModel model = fp32.model();
         StaticQuantizationResult result;
+        String measured = null;
         try {
-            result = quantizer.quantize(model, stats, staticRecipe);
+            NpzArchive samples = measureConvRule ? timingSamples(job, model, stats, staticRecipe) : null;
+            if (samples != null) {
+                ctx.status(JobStates.RUNNING, 0.3, "timing the candidate INT8 graphs on this CPU (conv rule)");
+                StaticRecipeTuner.Choice choice = StaticRecipeTuner.choose(model, stats, staticRecipe, samples,
+                    StaticRecipeTuner.Options.defaults());
+                result = choice.result();
+                measured = "conv rule measured on this CPU: " + choice.reason();
+                LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), measured);
+            } else {
+                result = quantizer.quantize(model, stats, staticRecipe);
+            }
         } catch (QuantizationException e) {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
@@ -76,7 +94,7 @@ public class StaticQuantizerStage extends QuantizerStage {
             result.quantizedNodes().size(), result.keptFloatNodes().size(), fp32.bytes().length, quantized.length);
         QuantizerOutputs.publish(ctx, store, job, event.getStatistics(), quantized, MODEL_FILE,
             summary(result.decisions(), recipe.getExclusionReasons(), fp32.bytes().length, quantized.length)
-                .withIsa(isaSummary(isa)),
+                .withIsa(isaSummary(isa, measured)),
             "quantized " + result.quantizedNodes().size() + " nodes to INT8 (" + result.keptFloatNodes().size() + " kept fp32)");
     }
 
@@ -105,9 +123,47 @@ public class StaticQuantizerStage extends QuantizerStage {
     }
 
     static IsaSummary isaSummary(IsaRecipe isa) {
+        return isaSummary(isa, null);
+    }
+
+    /** The ISA record; {@code measured} (the conv rule's timing on this CPU), when given, is one more reason. */
+    static IsaSummary isaSummary(IsaRecipe isa, String measured) {
+        List<String> reasons = new java.util.ArrayList<>(isa.reasons());
+        if (measured != null) {
+            reasons.add(measured);
+        }
         return new IsaSummary(isa.isaClass().id(), isa.source(), isa.cpuModel(), isa.flags(), isa.weightBits(),
             IsaSummary.symmetricRange(isa.weightMax()), isa.activationType() == ActivationType.INT8 ? "int8" : "uint8",
-            isa.headline(), isa.reasons());
+            isa.headline(), List.copyOf(reasons));
+    }
+
+    /**
+     * The first rows of the job's calibration data to time the candidate graphs on ({@link StaticRecipeTuner}: the
+     * short-reduction conv rule measured per model on this CPU instead of a fixed threshold), or null when the
+     * candidates cannot be built (the statistics lack a tensor an every-conv-int8 graph needs, e.g. a job calibrated
+     * before the calibration stage observed them) or the recipe's target class is not this host's (timing here would
+     * say nothing about the target).
+     */
+    private NpzArchive timingSamples(JobContext job, OnnxModel model, ActivationStatistics stats,
+                                     StaticQuantRecipe recipe) {
+        if (!job.getPlan().getRecipe().getTargetHardwareClass().isEmpty() || job.getInputs().getCalibration() == null
+            || StaticRecipeTuner.candidates(recipe).size() < 2) {
+            return null;
+        }
+        for (String t : StaticRecipeTuner.tensorsToCalibrate(model, recipe)) {
+            if (stats.range(t).isEmpty()) {
+                return null;
+            }
+        }
+        List<String> inputs = model.inputs().stream().map(OnnxModel.ValueInfo::name).toList();
+        try (java.io.InputStream in = new java.io.ByteArrayInputStream(store.get(job.getInputs().getCalibration()))) {
+            NpzArchive head = NpzArchive.readHead(in, inputs, StaticRecipeTuner.Options.defaults().batch());
+            return head.names().containsAll(inputs) ? head : null;
+        } catch (java.io.IOException | dev.quantflow.pipeline.store.StoreException | RuntimeException e) {
+            LOG.warnf("conv rule not measured (calibration data unreadable here: %s); using the fixed threshold",
+                e.getMessage());
+            return null;
+        }
     }
 
     /** Every node's decision; a node the debug loop kept in fp32 carries the loop's reason, not just "excluded". */

@@ -62,6 +62,35 @@ class StaticWiringTest extends StageWiringTest {
         assertThat(quantized.getSize()).isLessThan(model.getSize());
     }
 
+    /**
+     * With the calibration data at hand and statistics for every candidate (what the calibration stage observes), the
+     * pool times the candidate graphs on this CPU and says what it measured in the summary's ISA reasons.
+     */
+    @Test
+    void theConvRuleIsMeasuredOnThisCpuWhenTheCalibrationDataIsThere() throws Exception {
+        String job = JobProbe.newJobId();
+        byte[] modelBytes = Files.readAllBytes(Fixtures.path("fashion-cnn/model.onnx"));
+        OnnxModel fp32 = OnnxModel.parse(modelBytes);
+        Set<String> tensors = new LinkedHashSet<>(dev.quantflow.runtime.tune.StaticRecipeTuner.tensorsToCalibrate(fp32,
+            new StaticQuantRecipe(Set.of(), true, ActivationType.UINT8)));
+        tensors.addAll(CalibrationRunner.allFloatActivations(fp32));
+        byte[] calib = TestJobs.npzHead(Fixtures.path("fashion-cnn/calib.npz"), 32);
+        byte[] statistics = CalibrationRunner.run(modelBytes, List.copyOf(tensors),
+            NpzArchive.read(new ByteArrayInputStream(calib)), CalibrationOptions.defaults(), (done, total) -> { }).toJson();
+        ArtifactRef model = probe.putInput(job, "model.onnx", modelBytes);
+        ArtifactRef data = probe.putInput(job, "calib.npz", calib);
+        ArtifactRef stats = probe.store().put(ArtifactKeys.stage(job, 1, "calibration", "statistics.json"), statistics,
+            "application/json");
+        probe.publish(Topics.QUANTIZE_STATIC, TestJobs.quantize(job,
+            JobInputs.newBuilder().setModel(model).setCalibration(data).build(), "static", Recipe.newBuilder().build(), stats));
+
+        var handed = assertHandedToValidator(job, "model.int8.onnx");
+        var summary = dev.quantflow.contracts.StageJson.read(probe.store().get(handed.getQuantizationSummary()),
+            dev.quantflow.contracts.QuantizationSummary.class);
+        assertThat(summary.isa().reasons()).anySatisfy(r -> assertThat(r)
+            .startsWith("conv rule measured on this CPU: chose ").contains("fp32").contains("every conv int8"));
+    }
+
     @Test
     void unreadableStatisticsFailTheJob() throws Exception {
         String job = JobProbe.newJobId();
