@@ -3,6 +3,7 @@ package dev.quantflow.intake.service;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -259,6 +260,23 @@ public class JobSubmitter {
         return "job-" + UUID.randomUUID();
     }
 
+    /** The accepted message's budget, in the job's own metric (the supervisor reads the "until" that follows it). */
+    static String budget(JobPlan plan) {
+        Double t = plan.getMetricThreshold();
+        double drop = plan.getMaxRelativeDrop();
+        return switch (plan.getMetric()) {
+            case "perplexity" -> String.format(Locale.ROOT, "+%.2f%% perplexity", (t == null ? drop : t) * 100);
+            case "iou" -> String.format(Locale.ROOT, "mean IoU >= %.4f%s", t == null ? 1 - drop : t,
+                t == null ? " (1 - max relative drop)" : "");
+            case "agreement" -> t == null
+                ? String.format(Locale.ROOT, "%.2f%% relative top-1 drop (agreement >= %.4f for maps)", drop * 100, 1 - drop)
+                : String.format(Locale.ROOT, "agreement >= %.4f", t);
+            case "cosine", "mse" -> plan.getMetric() + (t == null ? " at the validator's default threshold"
+                : String.format(Locale.ROOT, " threshold %s", t));
+            default -> String.format(Locale.ROOT, "%.2f%% relative top-1 drop", drop * 100);
+        };
+    }
+
     private void start(EventHeader header, JobInputs inputs, JobPlan plan) {
         JobContext context = JobContext.newBuilder().setInputs(inputs).setPlan(plan).build();
         JobStatus accepted = JobStatus.newBuilder()
@@ -267,10 +285,7 @@ public class JobSubmitter {
             .setState(JobStates.ACCEPTED)
             .setProgress(1.0)
             .setMessage("accepted: method " + plan.getMethod() + " (" + plan.getMethodReason() + "), budget "
-                + (plan.getMetric().equals("perplexity")
-                    ? String.format("+%.2f%% perplexity", (plan.getMetricThreshold() == null ? plan.getMaxRelativeDrop() : plan.getMetricThreshold()) * 100)
-                    : String.format("%.2f%% relative top-1 drop", plan.getMaxRelativeDrop() * 100)) + ", up to "
-                + plan.getMaxAttempts() + " attempt(s) until " + plan.getDeadline())
+                + budget(plan) + ", up to " + plan.getMaxAttempts() + " attempt(s) until " + plan.getDeadline())
             .build();
         projection.register(header.getJobId(), inputs.getName(), plan.getMethod(), accepted);
         publisher.publish(Topics.JOBS_STATUS, header.getJobId(), accepted);
