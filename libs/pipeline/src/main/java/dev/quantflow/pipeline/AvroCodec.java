@@ -1,117 +1,44 @@
 package dev.quantflow.pipeline;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaNormalization;
-import org.apache.avro.message.BinaryMessageDecoder;
-import org.apache.avro.message.BinaryMessageEncoder;
-import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.avro.specific.SpecificRecordBase;
 
+import dev.quantflow.events.EventEncoding;
 import dev.quantflow.events.EventHeader;
 
 /**
- * Avro single-object encoding (2-byte marker, 8-byte schema fingerprint, binary body) for Kafka values. No schema
- * registry is needed: the fingerprint tells a reader which writer schema produced the bytes. Every decoder knows
- * the current schema and every released one ({@code schemas/history/v<N>/}, packaged in the schemas jar under
- * {@value #HISTORY}), so an event written by a producer of an older release is resolved to the current classes
- * (fields added since take their defaults) instead of being refused as BAD_EVENT during a rolling upgrade.
+ * Events as Kafka values: {@link EventEncoding} (Avro single-object encoding, every released schema known, shared
+ * with the Java client), with the kit's exception for what cannot be decoded.
  */
 public final class AvroCodec {
 
-    /** Classpath folder of the released schema versions; its {@code INDEX} lists {@code v<N>/<file>.avsc}. */
-    public static final String HISTORY = "quantflow/schema-history";
-
-    private static final Map<Class<?>, BinaryMessageDecoder<?>> DECODERS = new ConcurrentHashMap<>();
-    private static volatile Map<String, List<Schema>> history;
+    /** Classpath folder of the released schema versions. */
+    public static final String HISTORY = EventEncoding.HISTORY;
 
     private AvroCodec() {
     }
 
     public static byte[] encode(SpecificRecord record) {
-        try {
-            @SuppressWarnings("unchecked")
-            BinaryMessageEncoder<SpecificRecord> encoder =
-                new BinaryMessageEncoder<>(SpecificData.getForClass(record.getClass()), record.getSchema());
-            ByteBuffer buf = encoder.encode(record);
-            byte[] out = new byte[buf.remaining()];
-            buf.get(out);
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot encode " + record.getClass().getSimpleName(), e);
-        }
+        return EventEncoding.encode(record);
     }
 
     /** Decodes bytes written for {@code type}; throws {@link UndecodableEventException} on anything else. */
-    @SuppressWarnings("unchecked")
     public static <V extends SpecificRecord> V decode(byte[] bytes, Class<V> type) {
-        if (bytes == null) {
-            throw new UndecodableEventException("empty record value (expected " + type.getSimpleName() + ")");
-        }
-        BinaryMessageDecoder<V> decoder = (BinaryMessageDecoder<V>) DECODERS.computeIfAbsent(type, t -> {
-            Schema schema = SpecificData.get().getSchema(t);
-            BinaryMessageDecoder<Object> d = new BinaryMessageDecoder<>(SpecificData.getForClass(t), schema);
-            long current = SchemaNormalization.parsingFingerprint64(schema);
-            for (Schema old : releasedSchemas().getOrDefault(schema.getFullName(), List.of())) {
-                if (SchemaNormalization.parsingFingerprint64(old) != current) {
-                    d.addSchema(old);
-                }
-            }
-            return d;
-        });
         try {
-            return decoder.decode(bytes);
-        } catch (Exception e) {
-            throw new UndecodableEventException("not a " + type.getSimpleName() + " event: " + e.getMessage(), e);
+            return EventEncoding.decode(bytes, type);
+        } catch (IOException e) {
+            throw new UndecodableEventException(e.getMessage(), e);
         }
     }
 
-    /**
-     * The released writer schemas by full name, read once from {@value #HISTORY}: each version's files
-     * are parsed in name order with one parser (shared types come first, as in the build). No history on the
-     * classpath means none is known (only the current schema decodes).
-     */
+    /** The released writer schemas by full name ({@link EventEncoding#releasedSchemas()}). */
     static Map<String, List<Schema>> releasedSchemas() {
-        Map<String, List<Schema>> known = history;
-        if (known != null) {
-            return known;
-        }
-        Map<String, List<Schema>> byName = new LinkedHashMap<>();
-        ClassLoader loader = AvroCodec.class.getClassLoader();
-        try (InputStream index = loader.getResourceAsStream(HISTORY + "/INDEX")) {
-            if (index != null) {
-                Map<String, Schema.Parser> parsers = new LinkedHashMap<>();
-                List<String> files = new BufferedReader(new InputStreamReader(index, StandardCharsets.UTF_8)).lines()
-                    .map(String::strip).filter(l -> !l.isEmpty()).sorted().toList();
-                for (String file : files) {
-                    String version = file.substring(0, file.indexOf('/'));
-                    try (InputStream in = loader.getResourceAsStream(HISTORY + "/" + file)) {
-                        if (in == null) {
-                            throw new IllegalStateException("schema history lists " + file + " but it is not packaged");
-                        }
-                        Schema parsed = parsers.computeIfAbsent(version, v -> new Schema.Parser()).parse(in);
-                        byName.computeIfAbsent(parsed.getFullName(), n -> new ArrayList<>()).add(parsed);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the schema history", e);
-        }
-        history = byName;
-        return byName;
+        return EventEncoding.releasedSchemas();
     }
 
     /** Every quantflow event has a {@code header} field. */
