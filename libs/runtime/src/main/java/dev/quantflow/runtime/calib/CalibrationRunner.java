@@ -24,6 +24,7 @@ import dev.quantflow.quant.calib.CalibrationObserver;
 import dev.quantflow.quant.calib.Calibrators;
 import dev.quantflow.runtime.ModelRunException;
 import dev.quantflow.runtime.dataset.DatasetCheck;
+import dev.quantflow.runtime.dataset.SampleAxes;
 import dev.quantflow.runtime.npz.DatasetException;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
@@ -99,7 +100,7 @@ public final class CalibrationRunner {
         List<String> inputNames = model.inputs().stream().map(OnnxModel.ValueInfo::name).toList();
         List<String> fromGraph = classify(model, requested, inputNames, data);
 
-        int total = data.array(inputNames.get(0)).rows();
+        int total = SampleAxes.samples(model, data);
         int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
         CalibrationObserver observer = new CalibrationObserver(Calibrators.parse(options.calibrator()),
             options.perChannel(), options.outlierSummary());
@@ -115,7 +116,9 @@ public final class CalibrationRunner {
                 int to = Math.min(samples, from + step);
                 for (String name : requested) {
                     if (inputNames.contains(name)) {
-                        NdArray batch = data.array(name).slice(from, to);
+                        NdArray whole = data.array(name);
+                        NdArray batch = SampleAxes.slice(whole, SampleAxes.axis(model,
+                            model.inputs().get(inputNames.indexOf(name)), whole), from, to);
                         float[] values = batch.toFloats();
                         observer.observe(name, values, 0, values.length, to - from, batch.shape());
                     }
@@ -156,7 +159,7 @@ public final class CalibrationRunner {
             return max;
         }
         String first = model.inputs().get(0).name();
-        int total = data.array(first).rows();
+        int total = SampleAxes.samples(model, data);
         int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
         Set<String> fetch = new LinkedHashSet<>(tensorNames);
         OrtSession session = openWithOutputs(model, List.copyOf(fetch), options.intraOpThreads());

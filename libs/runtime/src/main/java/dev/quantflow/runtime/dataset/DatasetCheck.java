@@ -16,8 +16,9 @@ import dev.quantflow.runtime.npz.NpzArchive;
  * a user can act on (which array, what the model expects, how to fix it with NumPy).
  *
  * <p>The file must hold one array per model input, named like the input, with the input's element type, its rank
- * and its fixed dimensions (symbolic or unknown dimensions accept any size; axis 0 is the sample axis and is always
- * free). Every input array and {@code labels} must have the same, non-zero number of samples. {@code labels}, when
+ * and its fixed dimensions (symbolic or unknown dimensions accept any size; the sample axis, chosen by
+ * {@link SampleAxes} — axis 0, or the batch axis of a state laid out [directions, batch, hidden] — is always free).
+ * A model input that is a scalar (a sample rate, a flag) takes a scalar array, given once for every sample. Every input array and {@code labels} must have the same, non-zero number of samples. {@code labels}, when
  * present or required, is an integer array of shape [N] with values in [0, classes) when the first output's last
  * dimension gives the class count. Float inputs must be finite. Other arrays are ignored.
  */
@@ -61,11 +62,16 @@ public final class DatasetCheck {
                     + input.name() + "' expects " + wanted + "; convert it with x.astype(np." + wanted + ").");
             }
             if (array.rank() == 0) {
-                problems.add("Array '" + array.name() + "' is a scalar; inputs need a first axis that counts samples.");
-                continue;
+                if (hasDeclaredShape(model, input.name()) && input.shape().length > 0) {
+                    problems.add("Array '" + array.name() + "' is a scalar but the model input '" + input.name()
+                        + "' expects shape " + describe(input.shape(), input.dimNames()) + "; a scalar is given once "
+                        + "for every sample only where the model input is a scalar.");
+                }
+                continue; // given once: the same value with every batch
             }
-            checkShape(model, input, array, problems);
-            sampleCounts.put(array.name(), array.rows());
+            int axis = SampleAxes.axis(model, input, array);
+            checkShape(model, input, array, axis, problems);
+            sampleCounts.put(array.name(), SampleAxes.samples(array, axis));
             if (dtypeOk && array.isFloat()) {
                 checkFinite(array, problems);
             }
@@ -95,7 +101,8 @@ public final class DatasetCheck {
         return problems;
     }
 
-    private static void checkShape(OnnxModel model, OnnxModel.ValueInfo input, NdArray array, List<String> problems) {
+    private static void checkShape(OnnxModel model, OnnxModel.ValueInfo input, NdArray array, int sampleAxis,
+                                   List<String> problems) {
         if (!hasDeclaredShape(model, input.name())) {
             return; // the model does not say; ONNX Runtime will check at run time
         }
@@ -108,8 +115,8 @@ public final class DatasetCheck {
                 + reshapeHint(want));
             return;
         }
-        for (int d = 1; d < want.length; d++) {
-            if (want[d] > 0 && want[d] != have[d]) {
+        for (int d = 0; d < want.length; d++) {
+            if (d != sampleAxis && want[d] > 0 && want[d] != have[d]) {
                 problems.add("Array '" + array.name() + "' has shape " + Arrays.toString(have) + " but the model input '"
                     + input.name() + "' expects " + wantText + " (dimension " + d + " must be " + want[d] + ")"
                     + reshapeHint(want));

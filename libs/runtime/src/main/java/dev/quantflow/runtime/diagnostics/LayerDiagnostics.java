@@ -254,7 +254,7 @@ public final class LayerDiagnostics {
         for (QdqGraphMatch.TensorPair p : pairs) {
             sums.put(p, new SqnrAccumulator());
         }
-        int total = data.array(fpInputs.iterator().next()).rows();
+        int total = dev.quantflow.runtime.dataset.SampleAxes.samples(fp32, data);
         int samples = options.maxSamples() > 0 ? Math.min(options.maxSamples(), total) : total;
         Map<String, Long> bytesPerRow = probe(fp32, pairs, fpInputs, data, options);
         for (Group g : groups(pairs, bytesPerRow, options.batchSize(), fetchBudgetBytes)) {

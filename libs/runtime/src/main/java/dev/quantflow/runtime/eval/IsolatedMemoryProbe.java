@@ -84,9 +84,9 @@ public final class IsolatedMemoryProbe {
         if (before.isEmpty() || !ProcessMemory.resetPeak()) {
             System.exit(2);
         }
-        int rows = data.arrays().iterator().next().rows();
         try (OrtSession session = OrtModels.createSession(model, threads, OrtSession.SessionOptions.OptLevel.ALL_OPT);
-             OrtModels.InputBatch in = OrtModels.feed(session, data, 0, rows)) {
+             OrtModels.InputBatch in = OrtModels.feed(session, data, 0,
+                 dev.quantflow.runtime.dataset.SampleAxes.samples(session, data))) {
             for (int i = 0; i < 2; i++) {
                 try (OrtSession.Result r = session.run(in.tensors())) {
                     r.size();

@@ -62,7 +62,7 @@ public final class ModelEvaluator {
             throw new DatasetException(String.join(" ", problems));
         }
         String output = outputName(model, options);
-        int samples = data.array(model.inputs().get(0).name()).rows();
+        int samples = dev.quantflow.runtime.dataset.SampleAxes.samples(model, data);
         // Saturating: a label beyond int range can never equal a prediction, which is what it should count as.
         int[] labels = data.get(DatasetCheck.LABELS)
             .map(a -> Arrays.stream(a.toLongs()).mapToInt(v -> (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v))).toArray())

@@ -82,7 +82,7 @@ public final class OutputComparison {
                     + " model has no output '" + output + "'; outputs: " + outputs);
             }
         }
-        int rows = data.array(reference.inputs().get(0).name()).rows();
+        int rows = dev.quantflow.runtime.dataset.SampleAxes.samples(reference, data);
         int samples = options.maxSamples() > 0 ? Math.min(rows, options.maxSamples()) : rows;
         NdArray mask = data.get("attention_mask").orElse(null);
 

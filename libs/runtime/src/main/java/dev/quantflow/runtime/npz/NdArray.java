@@ -164,6 +164,40 @@ public final class NdArray {
         return new NdArray(name, dtype, s, Arrays.copyOfRange(data, (int) (from * rowBytes), (int) (to * rowBytes)));
     }
 
+    /**
+     * Indices {@code [from, to)} along {@code axis} as a new array with the same name and dtype (axis 0 is
+     * {@link #slice(int, int)}; a state input laid out [directions, batch, hidden] is cut along axis 1).
+     */
+    public NdArray slice(int axis, int from, int to) {
+        if (axis == 0) {
+            return slice(from, to);
+        }
+        if (axis < 0 || axis >= shape.length) {
+            throw new IndexOutOfBoundsException("axis " + axis + " of array '" + name + "' of rank " + shape.length);
+        }
+        long size = shape[axis];
+        if (from < 0 || to > size || from > to) {
+            throw new IndexOutOfBoundsException("[" + from + ", " + to + ") along axis " + axis + " of array '" + name
+                + "' with " + size);
+        }
+        long outer = 1;
+        for (int i = 0; i < axis; i++) {
+            outer *= shape[i];
+        }
+        long inner = itemSize();
+        for (int i = axis + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int span = Math.toIntExact((to - from) * inner);
+        byte[] out = new byte[Math.toIntExact(outer * span)];
+        for (long o = 0; o < outer; o++) {
+            System.arraycopy(data, Math.toIntExact((o * size + from) * inner), out, Math.toIntExact(o * span), span);
+        }
+        long[] s = shape.clone();
+        s[axis] = to - from;
+        return new NdArray(name, dtype, s, out);
+    }
+
     /** All elements as float, converted from any supported dtype (bool as 0/1; int64 and float64 may round). */
     public float[] toFloats() {
         int n = checkedCount();

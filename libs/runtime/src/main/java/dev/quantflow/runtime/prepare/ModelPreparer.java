@@ -123,11 +123,7 @@ public final class ModelPreparer {
     }
 
     private static int rows(OnnxModel model, NpzArchive sample) {
-        int rows = Integer.MAX_VALUE;
-        for (OnnxModel.ValueInfo in : model.inputs()) {
-            rows = Math.min(rows, sample.array(in.name()).rows());
-        }
-        return rows;
+        return dev.quantflow.runtime.dataset.SampleAxes.samples(model, sample);
     }
 
     /** One map (input name → batch-1 array) per compared sample. */
@@ -137,7 +133,9 @@ public final class ModelPreparer {
         for (int i = 0; i < fromData; i++) {
             Map<String, NdArray> row = new LinkedHashMap<>();
             for (OnnxModel.ValueInfo in : model.inputs()) {
-                row.put(in.name(), sample.array(in.name()).slice(i, i + 1));
+                NdArray whole = sample.array(in.name());
+                row.put(in.name(), dev.quantflow.runtime.dataset.SampleAxes.slice(whole,
+                    dev.quantflow.runtime.dataset.SampleAxes.axis(model, in, whole), i, i + 1));
             }
             result.add(row);
         }
@@ -145,7 +143,9 @@ public final class ModelPreparer {
         for (int i = fromData; i < options.samples(); i++) {
             Map<String, NdArray> row = new LinkedHashMap<>();
             for (OnnxModel.ValueInfo in : model.inputs()) {
-                row.put(in.name(), synthesize(in, options, random));
+                // A non-float input (a sample rate, token ids) cannot be made up: the first sample's value is reused.
+                boolean reuse = in.elemType() != OnnxMl.TensorProto.DataType.FLOAT_VALUE && !result.isEmpty();
+                row.put(in.name(), reuse ? result.get(0).get(in.name()) : synthesize(in, options, random));
             }
             result.add(row);
         }
@@ -156,9 +156,11 @@ public final class ModelPreparer {
         long[] shape = options.inputShapes().get(in.name());
         if (shape == null) {
             shape = in.shape().clone();
+            int sampleAxis = dev.quantflow.runtime.dataset.SampleAxes.axis(shape, in.dimNames().toArray(String[]::new),
+                shape.length);
             for (int d = 0; d < shape.length; d++) {
                 if (shape[d] < 0) {
-                    if (d > 0) {
+                    if (d != sampleAxis) {
                         throw new ModelPreparationException("input '" + in.name() + "' has a dynamic dimension "
                             + (in.dimNames().get(d).isEmpty() ? "" : "'" + in.dimNames().get(d) + "' ") + "at axis "
                             + d + " and no data was given: name its shape to check the prepared model");
@@ -272,7 +274,8 @@ public final class ModelPreparer {
         final Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
 
         Feed(Map<String, NdArray> input) {
-            input.forEach((name, array) -> tensors.put(name, OrtModels.tensor(array, 0, 1)));
+            // Each array is already one sample in its input's layout (a scalar stays a scalar).
+            input.forEach((name, array) -> tensors.put(name, OrtModels.whole(array)));
         }
 
         @Override

@@ -62,8 +62,10 @@ public final class OrtModels {
     }
 
     /**
-     * Rows {@code [from, to)} of {@code data} as input tensors for every input of {@code session}: array names must
-     * equal input names and dtypes must match exactly (no silent conversion; {@code DatasetCheck} explains mismatches
+     * Samples {@code [from, to)} of {@code data} as input tensors for every input of {@code session}, cut along each
+     * array's sample axis ({@link dev.quantflow.runtime.dataset.SampleAxes}: a scalar is given once and fed whole,
+     * a state [directions, batch, hidden] is cut along axis 1): array names must equal input names and dtypes must
+     * match exactly (no silent conversion; {@code DatasetCheck} explains mismatches
      * to the user beforehand).
      *
      * @throws DatasetException if an input's array is missing or has another dtype
@@ -81,7 +83,11 @@ public final class OrtModels {
                     throw new DatasetException("array '" + array.name() + "' is " + array.dtypeName() + " but model input '"
                         + input.getKey() + "' needs " + info.type.name().toLowerCase());
                 }
-                tensors.put(input.getKey(), tensor(array, from, to, expected));
+                int axis = dev.quantflow.runtime.dataset.SampleAxes.axis(info, array);
+                tensors.put(input.getKey(), axis == dev.quantflow.runtime.dataset.SampleAxes.GIVEN_ONCE
+                    ? tensor(array, 0, 0, expected, true)
+                    : axis == 0 ? tensor(array, from, to, expected) : tensor(array.slice(axis, from, to), 0, to - from,
+                        expected, true));
             }
             return new InputBatch(tensors, to - from);
         } catch (OrtException | RuntimeException e) {
@@ -90,6 +96,15 @@ public final class OrtModels {
                 throw new ModelRunException("cannot create input tensors: " + ort.getMessage(), ort);
             }
             throw (RuntimeException) e;
+        }
+    }
+
+    /** The whole array as a tensor of its own dtype and shape (a scalar stays a scalar). */
+    public static OnnxTensor whole(NdArray array) {
+        try {
+            return tensor(array, 0, 0, javaType(array.dtype()), true);
+        } catch (OrtException e) {
+            throw new ModelRunException("cannot create a tensor for '" + array.name() + "': " + e.getMessage(), e);
         }
     }
 
@@ -103,6 +118,18 @@ public final class OrtModels {
     }
 
     private static OnnxTensor tensor(NdArray array, int from, int to, OnnxJavaType type) throws OrtException {
+        return tensor(array, from, to, type, false);
+    }
+
+    /** With {@code whole}, the array as it is (its own shape; a scalar stays a scalar). */
+    private static OnnxTensor tensor(NdArray array, int from, int to, OnnxJavaType type, boolean whole)
+        throws OrtException {
+        if (whole) {
+            ByteBuffer src = array.buffer();
+            ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
+            direct.put(src).flip();
+            return OnnxTensor.createTensor(environment(), direct, array.shape(), type);
+        }
         int rows = array.rows();
         if (from < 0 || to > rows || from > to) {
             throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of array '" + array.name() + "' with " + rows + " rows");

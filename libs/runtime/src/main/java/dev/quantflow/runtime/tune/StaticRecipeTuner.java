@@ -110,7 +110,7 @@ public final class StaticRecipeTuner {
             results.add(r);
             models.add(r.model().toByteArray());
         }
-        int rows = samples.arrays().iterator().next().rows();
+        int rows = dev.quantflow.runtime.dataset.SampleAxes.samples(fp32, samples);
         int batch = Math.min(options.batch(), rows);
         double[] medians = time(models, samples, batch, options);
         List<Timing> timings = new ArrayList<>();
