@@ -159,20 +159,148 @@ public final class DynamicQuantizer {
                 decisions.add(d);
             }
         }
+        // If/Loop/Scan bodies: the same planner on each subgraph, weights resolved through the outer scopes.
+        Subgraphs subgraphs = new Subgraphs(fp32.proto(), recipe, perChannelMatMul, perChannel, (int) fp32.opsetVersion());
+        subgraphs.plan(fp32.graph());
+        decisions.addAll(subgraphs.decisions);
         if (decisions.stream().noneMatch(NodeDecision::quantized)) {
             throw new QuantizationException("nothing in the model can be dynamically quantized under the recipe: "
                 + summarize(decisions));
         }
         OnnxModel quantized = planner.emit();
-        if (planner.usesContribOps || fusion.fused > 0) {
+        if (subgraphs.quantized > 0) {
+            OnnxMl.GraphProto g = subgraphs.rewrite(quantized.graph(), initializers(quantized.graph(), Map.of()), "");
+            // Outer weights the subgraphs no longer read (replaced by their int8 copies) are dropped here.
+            quantized = GraphEditor.of(OnnxModel.wrap(quantized.proto().toBuilder().setGraph(g).build())).build();
+        }
+        if (planner.usesContribOps || fusion.fused > 0 || subgraphs.usesContribOps) {
             quantized = quantized.withOpsetImport(MS_DOMAIN, 1);
         }
         return new DynamicQuantizationResult(quantized, decisions);
     }
 
+    private static Map<String, OnnxMl.TensorProto> initializers(OnnxMl.GraphProto g,
+                                                                 Map<String, OnnxMl.TensorProto> outer) {
+        Map<String, OnnxMl.TensorProto> scope = new LinkedHashMap<>(outer);
+        g.getInitializerList().forEach(t -> scope.put(t.getName(), t));
+        return scope;
+    }
+
+    /**
+     * Dynamic quantization inside subgraphs (If branches, Loop/Scan bodies, nested to any depth): each body is
+     * planned like a main graph, its weights found among its own initializers or those of the graphs around it
+     * (exporters often keep a branch's weights in the outer graph). A quantized body gets its int8 weights as its own
+     * initializers; the fp32 weights it borrowed stay in the outer graph while something still reads them. The
+     * decisions name the subgraph ("inside If 'x' then_branch"). Attention fusion is main-graph only.
+     */
+    private static final class Subgraphs {
+        private final OnnxMl.ModelProto base;
+        private final DynamicQuantRecipe recipe;
+        private final boolean perChannelMatMul;
+        private final boolean perChannelLstm;
+        private final int opset;
+        final List<NodeDecision> decisions = new ArrayList<>();
+        int quantized;
+        boolean usesContribOps;
+
+        Subgraphs(OnnxMl.ModelProto base, DynamicQuantRecipe recipe, boolean perChannelMatMul, boolean perChannelLstm,
+                  int opset) {
+            this.base = base;
+            this.recipe = recipe;
+            this.perChannelMatMul = perChannelMatMul;
+            this.perChannelLstm = perChannelLstm;
+            this.opset = opset;
+        }
+
+        /** Decisions only (no rewrite), for every subgraph of {@code g}. */
+        void plan(OnnxMl.GraphProto g) {
+            visit(g, initializers(g, Map.of()), "", false);
+        }
+
+        /** {@code g} with every subgraph quantized as planned. */
+        OnnxMl.GraphProto rewrite(OnnxMl.GraphProto g, Map<String, OnnxMl.TensorProto> scope, String where) {
+            return visit(g, scope, where, true);
+        }
+
+        private OnnxMl.GraphProto visit(OnnxMl.GraphProto g, Map<String, OnnxMl.TensorProto> scope, String where,
+                                        boolean emit) {
+            OnnxMl.GraphProto.Builder gb = g.toBuilder();
+            for (int i = 0; i < g.getNodeCount(); i++) {
+                OnnxMl.NodeProto n = g.getNode(i);
+                OnnxMl.NodeProto.Builder nb = null;
+                for (int j = 0; j < n.getAttributeCount(); j++) {
+                    OnnxMl.AttributeProto a = n.getAttribute(j);
+                    if (!a.hasG() && a.getGraphsCount() == 0) {
+                        continue;
+                    }
+                    String here = where + (where.isEmpty() ? "inside " : " › ") + n.getOpType() + " '" + n.getName()
+                        + "' " + a.getName();
+                    OnnxMl.AttributeProto.Builder ab = a.toBuilder();
+                    if (a.hasG()) {
+                        ab.setG(body(a.getG(), scope, here, emit));
+                    }
+                    for (int k = 0; k < a.getGraphsCount(); k++) {
+                        ab.setGraphs(k, body(a.getGraphs(k), scope, here + "[" + k + "]", emit));
+                    }
+                    if (nb == null) {
+                        nb = n.toBuilder();
+                    }
+                    nb.setAttribute(j, ab);
+                }
+                if (nb != null) {
+                    gb.setNode(i, nb);
+                }
+            }
+            return gb.build();
+        }
+
+        private OnnxMl.GraphProto body(OnnxMl.GraphProto body, Map<String, OnnxMl.TensorProto> outer, String where,
+                                       boolean emit) {
+            java.util.Set<String> local = new java.util.HashSet<>();
+            body.getInitializerList().forEach(t -> local.add(t.getName()));
+            body.getInputList().forEach(v -> local.add(v.getName()));
+            body.getNodeList().forEach(n -> local.addAll(n.getOutputList()));
+            Map<String, OnnxMl.TensorProto> borrowed = new LinkedHashMap<>();
+            for (OnnxMl.NodeProto n : body.getNodeList()) {
+                for (String in : n.getInputList()) {
+                    if (!local.contains(in) && outer.containsKey(in)) {
+                        borrowed.put(in, outer.get(in));
+                    }
+                }
+            }
+            OnnxMl.GraphProto probe = body.toBuilder().addAllInitializer(borrowed.values()).build();
+            Planner planner = new Planner(GraphEditor.of(OnnxModel.wrap(base.toBuilder().setGraph(probe).build())),
+                recipe, perChannelMatMul, perChannelLstm, opset);
+            planner.plan();
+            boolean any = false;
+            for (NodeDecision d : planner.decisions.values()) {
+                any |= d.quantized();
+                if (!emit) {
+                    decisions.add(new NodeDecision(d.node(), d.opType(), d.quantized(), d.reason() + " (" + where + ")"));
+                }
+            }
+            OnnxMl.GraphProto out = body;
+            if (any && emit) {
+                OnnxMl.GraphProto emitted = planner.emit().graph();
+                OnnxMl.GraphProto.Builder ob = emitted.toBuilder().clearInitializer();
+                // Borrowed weights still read stay where they were: in the outer graph.
+                emitted.getInitializerList().stream().filter(t -> !borrowed.containsKey(t.getName()))
+                    .forEach(ob::addInitializer);
+                out = ob.setName(body.getName()).build();
+                usesContribOps |= planner.usesContribOps;
+            }
+            if (any && !emit) {
+                quantized++;
+            }
+            return visit(out, initializers(out, outer), where, emit);
+        }
+    }
+
     private static String summarize(java.util.Collection<NodeDecision> decisions) {
+        // Grouped by reason, without the subgraph a decision was made in (a nested model would list every body).
         Map<String, Long> byReason = decisions.stream()
-            .collect(Collectors.groupingBy(NodeDecision::reason, TreeMap::new, Collectors.counting()));
+            .collect(Collectors.groupingBy(d -> d.reason().replaceFirst(" \\(inside .*\\)$", " (in a subgraph)"),
+                TreeMap::new, Collectors.counting()));
         return byReason.entrySet().stream().map(e -> e.getValue() + " × " + e.getKey())
             .collect(Collectors.joining("; "));
     }

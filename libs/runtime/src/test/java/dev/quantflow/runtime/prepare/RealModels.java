@@ -41,4 +41,24 @@ final class RealModels {
         }
         return path;
     }
+
+    /** A model fetched by {@code fixtures/silero/fetch.sh}: env QUANTFLOW_SILERO_DIR, else the script's cache dir. */
+    static Path silero(String file) {
+        String dir = System.getenv("QUANTFLOW_SILERO_DIR");
+        if (dir == null || dir.isBlank()) {
+            String cache = System.getenv("QUANTFLOW_CACHE");
+            Path base = cache == null || cache.isBlank()
+                ? Path.of(System.getProperty("user.home"), ".cache", "quantflow") : Path.of(cache);
+            dir = base.resolve("silero").toString();
+        }
+        Path path = Path.of(dir).resolve(file);
+        if (!Files.isRegularFile(path)) {
+            String message = file + " not found in " + dir + ": run fixtures/silero/fetch.sh";
+            if (Boolean.getBoolean("test.require-real-models")) {
+                throw new AssertionError(message + " (test.require-real-models=true)");
+            }
+            Assumptions.abort(message);
+        }
+        return path;
+    }
 }
