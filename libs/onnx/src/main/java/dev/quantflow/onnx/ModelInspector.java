@@ -79,6 +79,10 @@ public final class ModelInspector {
      *               output); may be empty
      */
     public static Kind inspect(OnnxModel model, Map<String, long[]> shapes) {
+        Kind inSubgraphs = computeInSubgraphs(model);
+        if (inSubgraphs != null) {
+            return inSubgraphs;
+        }
         MacEstimate estimate = MacEstimator.estimate(model, shapes);
         Map<String, Integer> ops = new HashMap<>();
         for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
@@ -169,6 +173,54 @@ public final class ModelInspector {
 
     private static Kind byCompute(Family family, MacEstimate estimate, String what) {
         return new Kind(family, estimate.summary() + ": " + what, estimate, estimate);
+    }
+
+    private static final Set<String> COMPUTE = Set.of("Conv", "ConvTranspose", "MatMul", "Gemm", "LSTM", "GRU", "RNN");
+
+    /**
+     * A model whose main graph has no compute op while its If/Loop/Scan bodies do (Silero VAD: the whole network
+     * inside {@code If(sr == 16000)}): static calibration cannot observe tensors inside subgraphs, dynamic
+     * quantization needs no observation (weights ahead of time, activations at run time) and reaches into them.
+     * Null for any other model.
+     */
+    private static Kind computeInSubgraphs(OnnxModel model) {
+        for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
+            if (COMPUTE.contains(n.getOpType())) {
+                return null;
+            }
+        }
+        Map<String, Integer> ops = new java.util.TreeMap<>();
+        int[] bodies = {0};
+        for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
+            countInBodies(n, ops, bodies);
+        }
+        if (ops.isEmpty()) {
+            return null;
+        }
+        boolean recurrent = ops.keySet().stream().anyMatch(RECURRENT::contains);
+        StringBuilder list = new StringBuilder();
+        ops.forEach((op, c) -> list.append(list.isEmpty() ? "" : ", ").append(c).append(' ').append(op));
+        return new Kind(recurrent ? Family.RECURRENT : Family.NLP_ENCODER, "the compute sits inside " + bodies[0]
+            + " If/Loop/Scan subgraph(s) (" + list + "; none in the main graph): calibration cannot observe tensors "
+            + "inside subgraphs, dynamic quantization (weights ahead, activations at run time) reaches them");
+    }
+
+    private static void countInBodies(OnnxMl.NodeProto n, Map<String, Integer> ops, int[] bodies) {
+        for (OnnxMl.AttributeProto a : n.getAttributeList()) {
+            List<OnnxMl.GraphProto> graphs = new ArrayList<>(a.getGraphsList());
+            if (a.hasG()) {
+                graphs.add(a.getG());
+            }
+            for (OnnxMl.GraphProto g : graphs) {
+                bodies[0]++;
+                for (OnnxMl.NodeProto sub : g.getNodeList()) {
+                    if (COMPUTE.contains(sub.getOpType())) {
+                        ops.merge(sub.getOpType(), 1, Integer::sum);
+                    }
+                    countInBodies(sub, ops, bodies);
+                }
+            }
+        }
     }
 
     private static Kind byStructure(Family family, String reason, MacEstimate estimate) {
