@@ -40,6 +40,22 @@ final class ItCluster {
         return path;
     }
 
+    /** Where {@code fixtures/silero/fetch.sh} put the Silero VAD models (system property test.silero.dir). */
+    static java.nio.file.Path sileroDir() {
+        String dir = System.getProperty("test.silero.dir", "");
+        java.nio.file.Path path = dir.isBlank()
+            ? java.nio.file.Path.of(System.getProperty("user.home"), ".cache", "quantflow", "silero")
+            : java.nio.file.Path.of(dir);
+        if (!java.nio.file.Files.isRegularFile(path.resolve("silero_vad_v5.onnx"))) {
+            String message = "Silero VAD models not found in " + path + ": run fixtures/silero/fetch.sh";
+            if (Boolean.getBoolean("test.require-real-models")) {
+                throw new AssertionError(message + " (test.require-real-models=true)");
+            }
+            org.junit.jupiter.api.Assumptions.abort(message);
+        }
+        return path;
+    }
+
     /** A client of the cluster's S3 server, with the credentials and bucket the services use. */
     static ArtifactStore store(LocalCluster cluster) {
         return new ArtifactStore(new StoreSettings(cluster.s3Endpoint(), LocalCluster.ACCESS_KEY, LocalCluster.SECRET_KEY,

@@ -646,6 +646,69 @@ class PipelineIT {
             detReport.outputs().minIou(), 24, detReport.methodReason());
     }
 
+    /**
+     * Issue 13 item 4, a third-party model with several inputs and If subgraphs: Silero VAD v5 as npm
+     * {@code @ricky0123/vad-web} ships it (audio [batch, 512], state [2, batch, 128] — batch on axis 1 — and the
+     * sample rate as an int64 scalar given once; the whole network inside {@code If(sr == 16000)}), submitted with
+     * {@code method=auto}. Intake prepares it (Constants and the LSTM gate reordering inside the branches), checks it
+     * feeding all three inputs, picks dynamic because the compute sits in subgraphs; the LSTMs inside the branches
+     * are quantized; the speech probability is judged by its MSE against fp32.
+     */
+    @Test
+    @Order(12)
+    void sileroVadWithStateAndSampleRateInputsAndIfSubgraphsGoesThroughAuto() throws Exception {
+        Path model = ItCluster.sileroDir().resolve("silero_vad_v5.onnx");
+        HttpResponse<String> r = submit(new Multipart()
+            .file("model", "silero_vad_v5.onnx", Files.readAllBytes(model))
+            .file("calibration", "vad_calib.npz", npz(vadData(32, 1)))
+            .file("validation", "vad_eval.npz", npz(vadData(64, 2)))
+            .field("name", "it-silero-vad").field("method", "auto").field("metric", "mse")
+            .field("metricThreshold", "0.0001").field("maxAttempts", "1"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        String jobId = JSON.readTree(r.body()).path("jobId").asText();
+        JsonNode state = awaitTerminal(jobId, Duration.ofMinutes(5));
+        assertThat(state.path("state").asText()).as(state.toString()).isEqualTo("READY");
+        Report report = report(jobId);
+        assertThat(report.method()).isEqualTo("dynamic");
+        assertThat(report.methodReason()).contains("subgraph").contains("4 LSTM");
+        assertThat(report.preparation().constantsToInitializers()).isEqualTo(341);
+        assertThat(report.preparation().foldedConstantNodes()).isEqualTo(82);
+        assertThat(report.preparation().checkedFromData()).isEqualTo(32);
+        assertThat(report.preparation().maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(report.quantization().quantizedNodes())
+            .filteredOn(d -> d.opType().equals("LSTM")).hasSize(4)
+            .allSatisfy(d -> assertThat(d.reason()).contains("inside If"));
+        assertThat(report.outputs().samples()).isEqualTo(64);
+        assertThat(report.outputs().mse()).isPositive().isLessThanOrEqualTo(1e-4);
+        System.out.printf("Silero VAD v5: %s; prepared %s; %d LSTM int8; probability MSE %.3g, max |diff| %.4f "
+                + "(fp32 range %.3f..%.3f) on %d chunks%n", report.methodReason(), report.preparation().notes(),
+            4, report.outputs().mse(), report.outputs().maxAbsDiff(), report.outputs().fp32Min(),
+            report.outputs().fp32Max(), report.outputs().samples());
+    }
+
+    /**
+     * Chunks of 512 samples at 16 kHz, half a voiced-like harmonic series over noise, half noise, with the zero
+     * initial state [2, n, 128] and the sample rate given once.
+     */
+    private static List<NdArray> vadData(int n, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] x = new float[n * 512];
+        for (int s = 0; s < n; s++) {
+            double f0 = 90 + 140 * r.nextDouble();
+            for (int t = 0; t < 512; t++) {
+                double v = 0.01 * r.nextGaussian();
+                if (s % 2 == 0) {
+                    for (int h = 1; h <= 12; h++) {
+                        v += 0.25 / h * Math.sin(2 * Math.PI * f0 * h * t / 16000.0 + h);
+                    }
+                }
+                x[s * 512 + t] = (float) v;
+            }
+        }
+        return List.of(NdArray.ofFloats("input", x, n, 512), NdArray.ofFloats("state", new float[2 * n * 128], 2, n, 128),
+            NdArray.ofLongs("sr", new long[] {16000}));
+    }
+
     private static byte[] npz(List<NdArray> arrays) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         NpzWriter.write(out, arrays, false);

@@ -42,9 +42,15 @@ final class RealModels {
         return path;
     }
 
-    /** A model fetched by {@code fixtures/silero/fetch.sh}: env QUANTFLOW_SILERO_DIR, else the script's cache dir. */
+    /**
+     * A model fetched by {@code fixtures/silero/fetch.sh}: system property {@code test.silero.dir}, else env
+     * QUANTFLOW_SILERO_DIR, else the script's cache dir.
+     */
     static Path silero(String file) {
-        String dir = System.getenv("QUANTFLOW_SILERO_DIR");
+        String dir = System.getProperty("test.silero.dir");
+        if (dir == null || dir.isBlank()) {
+            dir = System.getenv("QUANTFLOW_SILERO_DIR");
+        }
         if (dir == null || dir.isBlank()) {
             String cache = System.getenv("QUANTFLOW_CACHE");
             Path base = cache == null || cache.isBlank()

@@ -16,6 +16,7 @@ import dev.quantflow.onnx.prepare.PreparationResult;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.runtime.ModelRunException;
 import dev.quantflow.runtime.dataset.DatasetCheck;
+import dev.quantflow.runtime.dataset.SampleAxes;
 import dev.quantflow.runtime.npz.DatasetException;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
@@ -216,6 +217,7 @@ final class ModelIntakePreparation {
         } catch (DatasetException e) {
             throw new RejectedInputException(422, ReasonCodes.INVALID_DATASET, what + ": " + e.getMessage());
         }
+        head = headAlongSampleAxes(model, head, rows);
         List<String> problems = DatasetCheck.check(model, head, false);
         if (!problems.isEmpty()) {
             throw new RejectedInputException(422, ReasonCodes.DATASET_MISMATCH, what + ": " + String.join(" ", problems));
@@ -223,14 +225,36 @@ final class ModelIntakePreparation {
         return head;
     }
 
+    /**
+     * {@link NpzArchive#readHead} cuts along axis 0; an input whose samples lie along another axis (a state
+     * [2, batch, H]) is cut here to the same rows, so that every input holds the same samples.
+     */
+    private static NpzArchive headAlongSampleAxes(OnnxModel model, NpzArchive head, int rows) {
+        List<NdArray> arrays = new java.util.ArrayList<>();
+        boolean changed = false;
+        for (NdArray a : head.arrays()) {
+            OnnxModel.ValueInfo in = model.inputs().stream().filter(v -> v.name().equals(a.name())).findFirst()
+                .orElse(null);
+            int axis = in == null ? 0 : SampleAxes.axis(model, in, a);
+            if (axis > 0 && a.shape()[axis] > rows) {
+                arrays.add(a.slice(axis, 0, rows));
+                changed = true;
+            } else {
+                arrays.add(a);
+            }
+        }
+        return changed ? NpzArchive.of(arrays) : head;
+    }
+
     private static int rows(OnnxModel model, NpzArchive sample) {
-        return model.inputs().stream().mapToInt(in -> sample.array(in.name()).rows()).min().orElse(1);
+        return SampleAxes.samples(model, sample);
     }
 
     private static Map<String, NdArray> firstRow(OnnxModel model, NpzArchive sample) {
         Map<String, NdArray> row = new java.util.LinkedHashMap<>();
         for (OnnxModel.ValueInfo in : model.inputs()) {
-            row.put(in.name(), sample.array(in.name()).slice(0, 1));
+            NdArray a = sample.array(in.name());
+            row.put(in.name(), SampleAxes.slice(a, SampleAxes.axis(model, in, a), 0, 1));
         }
         return row;
     }
