@@ -658,6 +658,16 @@ class PipelineIT {
     @Order(12)
     void sileroVadWithStateAndSampleRateInputsAndIfSubgraphsGoesThroughAuto() throws Exception {
         Path model = ItCluster.sileroDir().resolve("silero_vad_v5.onnx");
+        // Without the sample-rate entry: refused before anything is created, naming the input.
+        HttpResponse<String> missing = submit(new Multipart()
+            .file("model", "silero_vad_v5.onnx", Files.readAllBytes(model))
+            .file("calibration", "vad_calib.npz", npz(vadData(32, 1).subList(0, 2)))
+            .file("validation", "vad_eval.npz", npz(vadData(8, 2)))
+            .field("name", "it-silero-vad-no-sr").field("method", "auto"));
+        assertThat(missing.statusCode()).as(missing.body()).isEqualTo(422);
+        assertThat(JSON.readTree(missing.body()).path("error").asText()).isEqualTo("DATASET_MISMATCH");
+        assertThat(JSON.readTree(missing.body()).path("reason").asText()).contains("'sr'").doesNotContain("Exception");
+
         HttpResponse<String> r = submit(new Multipart()
             .file("model", "silero_vad_v5.onnx", Files.readAllBytes(model))
             .file("calibration", "vad_calib.npz", npz(vadData(32, 1)))

@@ -130,4 +130,14 @@ public final class SampleAxes {
         }
         return n == Integer.MAX_VALUE ? 1 : n;
     }
+
+    /** Samples {@code [from, to)} of every model input's array, each cut along its own sample axis. */
+    public static NpzArchive slice(OnnxModel model, NpzArchive data, int from, int to) {
+        java.util.List<NdArray> arrays = new java.util.ArrayList<>();
+        for (OnnxModel.ValueInfo in : model.inputs()) {
+            NdArray a = data.array(in.name());
+            arrays.add(slice(a, axis(model, in, a), from, to));
+        }
+        return NpzArchive.of(arrays);
+    }
 }

@@ -90,7 +90,7 @@ public final class ModelEvaluator {
                 ? Math.max(0, peakAfter.getAsLong() - rssBefore.getAsLong()) / 1024.0 : null;
             int probeRows = Math.min(samples, options.latency().stream().mapToInt(EvalOptions.LatencyPlan::batchSize).max().orElse(1));
             Double peakRamMb = IsolatedMemoryProbe.measureMb(modelBytes,
-                    data.slice(model.inputs().stream().map(OnnxModel.ValueInfo::name).toList(), 0, probeRows),
+                    dev.quantflow.runtime.dataset.SampleAxes.slice(model, data, 0, probeRows),
                     options.intraOpThreads())
                 .orElse(inProcessPeakMb);
             Double accuracy = labels == null ? null : agreement(predictions, labels);
