@@ -690,10 +690,10 @@ class PipelineIT {
             .allSatisfy(d -> assertThat(d.reason()).contains("inside If"));
         assertThat(report.outputs().samples()).isEqualTo(64);
         assertThat(report.outputs().mse()).isPositive().isLessThanOrEqualTo(1e-4);
-        System.out.printf("Silero VAD v5: %s; prepared %s; %d LSTM int8; probability MSE %.3g, max |diff| %.4f "
-                + "(fp32 range %.3f..%.3f) on %d chunks%n", report.methodReason(), report.preparation().notes(),
-            4, report.outputs().mse(), report.outputs().maxAbsDiff(), report.outputs().fp32Min(),
-            report.outputs().fp32Max(), report.outputs().samples());
+        System.out.printf("Silero VAD v5: %s; prepared: %d Constant -> initializer, %d folded; 4 LSTM int8; "
+                + "probability MSE %.3g, max |diff| %.4f on %d chunks%n", report.methodReason(),
+            report.preparation().constantsToInitializers(), report.preparation().foldedConstantNodes(),
+            report.outputs().mse(), report.outputs().maxAbsDiff(), report.outputs().samples());
     }
 
     /**

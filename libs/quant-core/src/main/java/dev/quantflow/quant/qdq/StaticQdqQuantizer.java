@@ -328,6 +328,10 @@ public final class StaticQdqQuantizer {
                 return keep(node, "no integer kernel in ONNX Runtime's CPU provider (a Q/DQ pair around it would"
                     + " only add work)");
             }
+            if (node.getAttributeList().stream().anyMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
+                return keep(node, "control flow (" + op + "): its subgraphs stay fp32, static calibration cannot observe"
+                    + " tensors inside a subgraph (method dynamic quantizes the MatMul/Gemm/LSTM inside)");
+            }
             return keep(node, "op not supported");
         }
 

@@ -104,6 +104,17 @@ class DynamicSubgraphTest {
         }
     }
 
+    @Test
+    void staticQuantizationKeepsTheIfFp32AndSaysWhy() {
+        // Nothing in the main graph is a static candidate; the refusal names the construct and the way out.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.quantflow.quant.qdq.StaticQdqQuantizer()
+                .quantize(model(), new dev.quantflow.quant.calib.ActivationStatistics("minmax", 1, Map.of()),
+                    dev.quantflow.quant.qdq.StaticQuantRecipe.defaults()))
+            .isInstanceOf(dev.quantflow.quant.QuantizationException.class)
+            .hasMessageContaining("control flow (If): its subgraphs stay fp32")
+            .hasMessageContaining("method dynamic");
+    }
+
     private static float[] run(OnnxModel model, float[] x, long flag) throws Exception {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
              OnnxTensor xt = OrtSupport.tensor(x, new long[] {4, K});
