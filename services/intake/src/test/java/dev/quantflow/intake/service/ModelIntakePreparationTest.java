@@ -58,6 +58,64 @@ class ModelIntakePreparationTest {
         assertThat(plan.getMethodReason()).contains("Conv");
     }
 
+    /**
+     * Several inputs, as Silero VAD has them: x [batch, 4], a state [2, ?, 3] whose samples lie along axis 1, and an
+     * int64 scalar given once; the work inside {@code If(sr == 16000)} with a {@code Constant} in the branch. The
+     * check at submit feeds all three (the state cut to the same 32 samples along axis 1).
+     */
+    @Test
+    void aModelWithAStateAndAScalarInputIsCheckedFeedingEveryInput() throws Exception {
+        OnnxMl.GraphProto then = OnnxMl.GraphProto.newBuilder().setName("then")
+            .addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("y_then"))
+            .addNode(Nodes.create("Constant", "scale", List.of(), List.of("k"), OnnxMl.AttributeProto.newBuilder()
+                .setName("value").setType(OnnxMl.AttributeProto.AttributeType.TENSOR)
+                .setT(dev.quantflow.onnx.Tensors.floatTensor("k", new long[0], new float[] {2f})).build()))
+            .addNode(Nodes.create("Mul", "times", List.of("y", "k"), List.of("y_then"))).build();
+        OnnxMl.GraphProto els = OnnxMl.GraphProto.newBuilder().setName("else")
+            .addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("y_else"))
+            .addNode(Nodes.create("Neg", "neg", List.of("y"), List.of("y_else"))).build();
+        OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("vad_like")
+            .addInput(ValueInfos.tensor("x", OnnxMl.TensorProto.DataType.FLOAT_VALUE, "batch", 4))
+            .addInput(ValueInfos.tensor("state", OnnxMl.TensorProto.DataType.FLOAT_VALUE, 2, "b", 3))
+            .addInput(ValueInfos.tensor("sr", OnnxMl.TensorProto.DataType.INT64_VALUE))
+            .addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("out"))
+            .addInitializer(dev.quantflow.onnx.Tensors.int64Tensor("axis0", new long[] {1}, new long[] {0}))
+            .addInitializer(dev.quantflow.onnx.Tensors.int64Tensor("rate", new long[0], new long[] {16000}))
+            .addNode(Nodes.create("ReduceSum", "sum", List.of("state", "axis0"), List.of("s"),
+                Nodes.intAttribute("keepdims", 0)))
+            .addNode(Nodes.create("Concat", "cat", List.of("x", "s"), List.of("y"), Nodes.intAttribute("axis", 1)))
+            .addNode(Nodes.create("Equal", "is16k", List.of("sr", "rate"), List.of("c")))
+            .addNode(Nodes.create("If", "branch", List.of("c"), List.of("out"), OnnxMl.AttributeProto.newBuilder()
+                .setName("then_branch").setType(OnnxMl.AttributeProto.AttributeType.GRAPH).setG(then).build(),
+                OnnxMl.AttributeProto.newBuilder().setName("else_branch")
+                    .setType(OnnxMl.AttributeProto.AttributeType.GRAPH).setG(els).build()))
+            .build();
+        byte[] upload = OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(17)).build().toByteArray();
+        int n = 40;
+        float[] x = new float[n * 4];
+        float[] state = new float[2 * n * 3];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = r.nextFloat();
+        }
+        for (int i = 0; i < state.length; i++) {
+            state[i] = r.nextFloat();
+        }
+        java.io.ByteArrayOutputStream npz = new java.io.ByteArrayOutputStream();
+        dev.quantflow.runtime.npz.NpzWriter.write(npz, List.of(NdArray.ofFloats("x", x, n, 4),
+            NdArray.ofFloats("state", state, 2, n, 3), NdArray.ofLongs("sr", new long[] {16000})), false);
+
+        ModelIntakePreparation.Outcome out = ModelIntakePreparation.prepare(upload, InputValidator.checkModel(upload),
+            npz.toByteArray(), null);
+        assertThat(out.changed()).isTrue();
+        assertThat(out.report().constantsToInitializers()).isEqualTo(1); // the branch's Constant
+        assertThat(out.report().checkedFromData()).isEqualTo(ModelIntakePreparation.SAMPLE_ROWS);
+        assertThat(out.report().maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(out.shapes().get("state")).containsExactly(2, 1, 3);
+        assertThat(out.shapes().get("sr")).isEmpty();
+    }
+
     @Test
     void aModernModelIsUsedAsUploaded() throws Exception {
         byte[] upload = Files.readAllBytes(FASHION.resolve("model.onnx"));
