@@ -88,6 +88,13 @@ import dev.quantflow.quant.qdq.NodeDecision;
  * then quantized as above. The decisions then list the smoothed graph's nodes (its inserted {@code Cast}/{@code Mul}
  * nodes included, kept fp32).
  *
+ * <h2>Subgraphs</h2>
+ * If branches and Loop/Scan bodies (nested to any depth) are planned like the main graph: a MatMul/Gemm/LSTM/Gather
+ * inside reads its weight from its own body or from a graph around it (exporters keep branch weights in the outer
+ * graph, Silero VAD legacy does); the int8 copy becomes an initializer of the body, an outer fp32 weight nothing
+ * reads any more is dropped. Each decision names where it was made ("inside If 'x' then_branch › If 'y' …").
+ * Attention fusion is main-graph only.
+ *
  * <h2>Graph form</h2>
  * {@link DynamicGraphForm}: standard integer ops (default), ONNX Runtime contrib ops, or QDQ. The same weights and
  * the same run-time activation quantization in each; see docs/benchmarks.md for what each runs like.

@@ -115,6 +115,55 @@ class DynamicSubgraphTest {
             .hasMessageContaining("method dynamic");
     }
 
+    /** y = Loop(3 times) x ← tanh(x · W), W [16, 16] an initializer of the main graph read from the body. */
+    private static OnnxModel loop() {
+        Random r = new Random(5);
+        OnnxMl.GraphProto.Builder body = OnnxMl.GraphProto.newBuilder().setName("body")
+            .addInput(OnnxMl.ValueInfoProto.newBuilder().setName("i").setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE)
+                    .setShape(OnnxMl.TensorShapeProto.newBuilder()))))
+            .addInput(OnnxMl.ValueInfoProto.newBuilder().setName("cond_in").setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(OnnxMl.TensorProto.DataType.BOOL_VALUE)
+                    .setShape(OnnxMl.TensorShapeProto.newBuilder()))))
+            .addInput(TestModels.value("x_in", "M", K))
+            .addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("cond_out"))
+            .addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("x_out"))
+            .addNode(Nodes.create("Identity", "keep_going", List.of("cond_in"), List.of("cond_out")))
+            .addNode(Nodes.create("MatMul", "mm_body", List.of("x_in", "W"), List.of("xw")))
+            .addNode(Nodes.create("Tanh", "tanh", List.of("xw"), List.of("x_out")));
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("loop");
+        g.addInput(TestModels.value("x", "M", K)).addOutput(TestModels.value("y", "M", K));
+        g.addInitializer(Tensors.floatTensor("W", new long[] {K, K}, TestModels.gaussian(r, K * K, 0.3f)));
+        g.addInitializer(Tensors.int64Tensor("trips", new long[0], new long[] {3}));
+        g.addInitializer(OnnxMl.TensorProto.newBuilder().setName("yes")
+            .setDataType(OnnxMl.TensorProto.DataType.BOOL_VALUE).addInt32Data(1).build());
+        g.addNode(Nodes.create("Loop", "repeat", List.of("trips", "yes", "x"), List.of("y")).toBuilder()
+            .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("body")
+                .setType(OnnxMl.AttributeProto.AttributeType.GRAPH).setG(body)).build());
+        return TestModels.model(g, 17);
+    }
+
+    @Test
+    void quantizesTheMatMulOfALoopBody() throws Exception {
+        OnnxModel fp32 = loop();
+        DynamicQuantizationResult result = new DynamicQuantizer().quantize(fp32, DynamicQuantRecipe.defaults());
+        assertThat(result.decisions()).filteredOn(NodeDecision::quantized).extracting(NodeDecision::node)
+            .containsExactly("mm_body");
+        float[] x = TestModels.gaussian(new Random(2), 4 * K, 1f);
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+             OnnxTensor a = OrtSupport.tensor(x, new long[] {4, K});
+             OnnxTensor b = OrtSupport.tensor(x, new long[] {4, K})) {
+            float[] ref = OrtSupport.run(fp32.toByteArray(), opts, Map.of("x", a)).get("y");
+            float[] got = OrtSupport.run(result.model().toByteArray(), opts, Map.of("x", b)).get("y");
+            assertThat(got).hasSize(4 * K);
+            double maxAbs = 0;
+            for (int i = 0; i < ref.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(ref[i] - got[i]));
+            }
+            assertThat(maxAbs).as("three int8 MatMuls through tanh").isGreaterThan(0).isLessThan(0.05);
+        }
+    }
+
     private static float[] run(OnnxModel model, float[] x, long flag) throws Exception {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
              OnnxTensor xt = OrtSupport.tensor(x, new long[] {4, K});
