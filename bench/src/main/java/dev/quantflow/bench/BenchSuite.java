@@ -23,13 +23,19 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.quantflow.bench.BenchTable.Row;
 import dev.quantflow.bench.BenchTable.Status;
 import dev.quantflow.bench.gptq.GptqBench;
+import dev.quantflow.onnx.ModelInspector;
 import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.quant.dynamic.DynamicGraphForm;
 import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
 import dev.quantflow.quant.isa.CpuFeatures;
 import dev.quantflow.quant.isa.IsaClass;
 import dev.quantflow.quant.isa.IsaRecipe;
 import dev.quantflow.quant.qdq.StaticQuantRecipe;
+import dev.quantflow.runtime.llm.DecodeSpeed;
+import dev.quantflow.runtime.llm.DecodeSpeedOptions;
+import dev.quantflow.runtime.llm.DecodeSpeedResult;
+import dev.quantflow.runtime.llm.Perplexity;
 import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 
@@ -263,33 +269,49 @@ public final class BenchSuite {
         List<MiniLmDynamicBench.Variant> variants = new ArrayList<>();
         variants.add(new MiniLmDynamicBench.Variant("fp32", fp32Bytes));
         variants.add(new MiniLmDynamicBench.Variant("reference", refBytes));
-        variants.add(new MiniLmDynamicBench.Variant("ours", new DynamicQuantizer().quantize(fp32, defaults).model()
-            .toByteArray()));
         List<MiniLmDynamicBench.Tokens> calibration = tokens.subList(0, Math.min(MiniLmDynamicBench.CALIBRATION_SENTENCES,
             tokens.size()));
-        variants.add(new MiniLmDynamicBench.Variant("ours + SmoothQuant", new DynamicQuantizer().quantize(fp32,
-            defaults.withSmoothing(bench.smoothingStatistics(fp32, calibration), MiniLmDynamicBench.SMOOTHING_ALPHA))
-            .model().toByteArray()));
-        Map<String, MiniLmDynamicBench.Result> r = bench.measure(variants, tokens, quick ? 12 : 30, false);
+        DynamicQuantRecipe smoothed = defaults.withSmoothing(bench.smoothingStatistics(fp32, calibration),
+            MiniLmDynamicBench.SMOOTHING_ALPHA);
+        Map<String, DynamicQuantRecipe> ours = new LinkedHashMap<>();
+        ours.put("default", defaults);
+        ours.put("SmoothQuant", smoothed);
+        ours.put("QAttention form", defaults.withGraphForm(DynamicGraphForm.ORT_CONTRIB));
+        ours.put("SmoothQuant + QAttention form", smoothed.withGraphForm(DynamicGraphForm.ORT_CONTRIB));
+        for (Map.Entry<String, DynamicQuantRecipe> e : ours.entrySet()) {
+            variants.add(new MiniLmDynamicBench.Variant(e.getKey(), new DynamicQuantizer().quantize(fp32, e.getValue())
+                .model().toByteArray()));
+        }
+        int rounds = quick ? 12 : 30;
+        Map<String, MiniLmDynamicBench.Result> r = bench.measure(variants, tokens, rounds, false);
         MiniLmDynamicBench.Result ref = r.get("reference");
-        MiniLmDynamicBench.Result ours = r.get("ours");
-        MiniLmDynamicBench.Result smooth = r.get("ours + SmoothQuant");
-        MiniLmDynamicBench.Result f32 = r.get("fp32");
+        StringBuilder each = new StringBuilder();
+        String bestName = null;
+        boolean bestAccurate = false;
+        for (String k : ours.keySet()) {
+            MiniLmDynamicBench.Result v = r.get(k);
+            boolean accurate = v.cosMean() >= ref.cosMean() && v.cosMin() >= ref.cosMin();
+            each.append(String.format(Locale.ROOT, " %s %.2f ms (%.2f×), cos %.4f / %.4f;", k, v.medianMs(),
+                v.medianMs() / ref.medianMs(), v.cosMean(), v.cosMin()));
+            // the fastest variant that is at least as accurate as the reference; the fastest at all if none is
+            if (bestName == null || (accurate && !bestAccurate)
+                || (accurate == bestAccurate && v.medianMs() < r.get(bestName).medianMs())) {
+                bestName = k;
+                bestAccurate = accurate;
+            }
+        }
         details.add(String.format(Locale.ROOT, "%s: %d sentences of fixtures/text/sentences.txt (English), batch 1, "
-                + "%d interleaved rounds × 10; ours = DynamicQuantizer defaults (%d-bit weights per this CPU's recipe), "
-                + "+ SmoothQuant α 0.8 from the first 100 sentences (what a job with calibration text gets): %.2f ms "
-                + "(%.2f× the reference), cosine %.4f / %.4f; fp32 %.2f ms", id, tokens.size(), quick ? 12 : 30,
-            isa.weightBits(), smooth.medianMs(), smooth.medianMs() / ref.medianMs(), smooth.cosMean(), smooth.cosMin(),
-            f32.medianMs()));
-        MiniLmDynamicBench.Result best = smooth.medianMs() < ours.medianMs() && smooth.cosMean() >= ours.cosMean()
-            ? smooth : ours;
-        String which = best == smooth ? " (SmoothQuant)" : " (default)";
+                + "%d interleaved rounds × 10; DynamicQuantizer with this CPU's %d-bit weights; SmoothQuant α 0.8 from "
+                + "the first 100 sentences (what a job with calibration text gets); QAttention form = graph form "
+                + "ORT_CONTRIB (ONNX Runtime only). fp32 %.2f ms, reference %.2f ms;%s ours = the fastest at least as "
+                + "accurate as the reference", id, tokens.size(), rounds, isa.weightBits(), r.get("fp32").medianMs(),
+            ref.medianMs(), each));
+        MiniLmDynamicBench.Result best = r.get(bestName);
         double ratio = best.medianMs() / ref.medianMs();
-        return new Row(name, peer, BenchTable.ms(best.medianMs()) + which, BenchTable.ms(ref.medianMs()),
+        return new Row(name, peer, BenchTable.ms(best.medianMs()) + " (" + bestName + ")", BenchTable.ms(ref.medianMs()),
             BenchTable.x(ratio) + " its latency", String.format(Locale.ROOT, "cos %.4f / %.4f", best.cosMean(),
                 best.cosMin()), String.format(Locale.ROOT, "cos %.4f / %.4f", ref.cosMean(), ref.cosMin()), target,
-            Status.of(ratio <= 0.85, best.cosMean() >= ref.cosMean() && best.cosMin() >= ref.cosMin()),
-            "same process, rounds interleaved");
+            Status.of(ratio <= 0.85, bestAccurate), "same process, rounds interleaved");
     }
 
     // ---- LLM ----
@@ -297,25 +319,51 @@ public final class BenchSuite {
     private Row gpt4() throws Exception {
         String name = "tiny GPT 4-bit decode b1, 1 thread";
         Path json = Files.createTempFile("llm4", ".json");
-        LlmFourBitBench.main(new String[] {"--methods", quick ? "rtn,gptq" : "rtn,gptq,awq", "--json", json.toString()});
+        Path dir = Files.createTempDirectory("llm4");
+        // Quantization and perplexity by LlmFourBitBench; decode speed here, the models alternating round by round.
+        LlmFourBitBench.main(new String[] {"--methods", "rtn,gptq", "--no-decode", "--out", dir.toString(), "--json",
+            json.toString()});
         JsonNode rows = new ObjectMapper().readTree(json.toFile()).get("rows");
+        Map<String, Double> ppl = new LinkedHashMap<>();
+        rows.forEach(n -> ppl.put(n.get("name").asText(), n.get("perplexity").asDouble()));
+        Path gptDir = Path.of("fixtures/gpt");
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        models.put("fp32", Files.readAllBytes(gptDir.resolve("model.onnx")));
+        models.put("gptq", Files.readAllBytes(dir.resolve("gpt.gptq.int4.onnx")));
+        models.put("rtn", Files.readAllBytes(dir.resolve("gpt.rtn.int4.onnx")));
+        int context = ModelInspector.languageModelShape(OnnxModel.parse(models.get("fp32"))).contextLength();
+        long[] prompt = Arrays.copyOf(NpzArchive.read(gptDir.resolve("heldout.npz")).array(Perplexity.TOKENS).toLongs(), 16);
+        DecodeSpeedOptions options = DecodeSpeedOptions.defaults().withGeneratedTokens(64).withContext(context)
+            .withIntraOpThreads(1);
+        int rounds = quick ? 3 : 7;
+        Map<String, List<Double>> tps = new LinkedHashMap<>();
+        models.keySet().forEach(k -> tps.put(k, new ArrayList<>()));
+        for (int round = 0; round < rounds; round++) {
+            for (Map.Entry<String, byte[]> m : models.entrySet()) {
+                DecodeSpeedResult r = DecodeSpeed.measure(m.getValue(), prompt, options);
+                tps.get(m.getKey()).add(r.tokensPerSecond());
+            }
+        }
         Files.deleteIfExists(json);
-        Map<String, JsonNode> byName = new LinkedHashMap<>();
-        rows.forEach(n -> byName.put(n.get("name").asText(), n));
-        JsonNode fp32 = byName.get("fp32");
-        JsonNode gptq = byName.get("gptq");
-        double speedup = gptq.get("decodeTokensPerSecond").asDouble() / fp32.get("decodeTokensPerSecond").asDouble();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(dir);
+        double fp32 = MiniLmNBitsProbe.median(tps.get("fp32"));
+        double gptq = MiniLmNBitsProbe.median(tps.get("gptq"));
+        double speedup = gptq / fp32;
         StringBuilder others = new StringBuilder();
-        byName.forEach((k, v) -> others.append(String.format(Locale.ROOT, " %s %.1f tok/s ppl %.3f;", k,
-            v.get("decodeTokensPerSecond").asDouble(), v.get("perplexity").asDouble())));
-        details.add("gpt4: LlmFourBitBench (MatMulNBits, block 128, 64 greedy tokens after a 16-token prompt, no KV "
-            + "cache), all models in one process:" + others);
-        return new Row(name, "ORT fp32", String.format(Locale.ROOT, "%.1f tok/s (GPTQ)", gptq.get(
-                "decodeTokensPerSecond").asDouble()), String.format(Locale.ROOT, "%.1f tok/s",
-                fp32.get("decodeTokensPerSecond").asDouble()), BenchTable.x(speedup) + " tokens/s",
-            String.format(Locale.ROOT, "ppl %.3f", gptq.get("perplexity").asDouble()),
-            String.format(Locale.ROOT, "ppl %.3f", fp32.get("perplexity").asDouble()), "≥ 2× tokens/s",
-            Status.of(speedup >= 2), "same process");
+        tps.forEach((k, v) -> others.append(String.format(Locale.ROOT, " %s %.1f tok/s (rounds %s), ppl %.3f;", k,
+            MiniLmNBitsProbe.median(v), v.stream().map(x -> String.format(Locale.ROOT, "%.1f", x)).toList(), ppl.get(k))));
+        details.add("gpt4: LlmFourBitBench quantizes (MatMulNBits, 4-bit, block 128, accuracy_level 4) and scores "
+            + "held-out perplexity; decode = DecodeSpeed (64 greedy tokens after a 16-token prompt, no KV cache), the "
+            + "models alternating for " + rounds + " rounds, median:" + others);
+        return new Row(name, "ORT fp32", String.format(Locale.ROOT, "%.1f tok/s (GPTQ)", gptq),
+            String.format(Locale.ROOT, "%.1f tok/s", fp32), BenchTable.x(speedup) + " tokens/s",
+            String.format(Locale.ROOT, "ppl %.3f", ppl.get("gptq")), String.format(Locale.ROOT, "ppl %.3f", ppl.get("fp32")),
+            "≥ 2× tokens/s", Status.of(speedup >= 2), "same process, interleaved");
     }
 
     private Row gptq() throws Exception {
