@@ -87,6 +87,10 @@ public final class BenchSuite {
             }
         }
         BenchSuite suite = new BenchSuite(quick);
+        if (a.contains("--profile-mobilenet")) {
+            suite.profileMobilenet();
+            return;
+        }
         long t0 = System.nanoTime();
         List<Row> rows = new ArrayList<>();
         for (String id : only) {
@@ -232,6 +236,66 @@ public final class BenchSuite {
         return new Row(name, "ORT fp32", BenchTable.ms(t[1][0]), BenchTable.ms(t[0][0]), BenchTable.x(speedup)
             + " faster", BenchTable.pct(oursTop1), BenchTable.pct(fp32Top1), target + " (here: ≥ " + speedTarget + "×)",
             Status.of(speedup >= speedTarget, fp32Top1 - oursTop1 <= 0.3), "same process");
+    }
+
+    /** {@code --profile-mobilenet}: ORT's per-node profile of the mobilenet row's fp32 and int8 graphs at b64. */
+    void profileMobilenet() throws Exception {
+        Path fx = Path.of("fixtures/fashion-cnn");
+        PaddleOcrBench.Job job = PaddleOcrBench.pipelineJob("mobilenet",
+            Files.readAllBytes(Path.of("fixtures/mobilenet/model.onnx")), NpzArchive.read(fx.resolve("calib.npz")),
+            hostRecipe());
+        System.out.println("int8: " + job.variants().get(0).name());
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        models.put("fp32 (prepared)", job.fp32());
+        models.put("int8 (the static pool's choice)", job.variants().get(0).model());
+        NdArray x = NpzArchive.read(fx.resolve("eval.npz")).array("input").slice(0, 64);
+        new StaticInt8Bench().profileModels(models, x.toFloats(), x.shape());
+
+        // Item 4 experiment: every conv int8 except the short-reduction stem (the convs reading the graph input).
+        for (String fixture : List.of("fixtures/mobilenet/model.onnx", "fixtures/fashion-cnn/model.onnx")) {
+            NpzArchive calib = NpzArchive.read(fx.resolve("calib.npz"));
+            dev.quantflow.runtime.prepare.PreparedModel prepared = dev.quantflow.runtime.prepare.ModelPreparer.prepare(
+                Files.readAllBytes(Path.of(fixture)), calib, dev.quantflow.runtime.prepare.PreparationOptions.defaults());
+            OnnxModel m = prepared.model();
+            StaticQuantRecipe every = hostRecipe().withMinConvReduction(0);
+            java.util.Set<String> stems = new java.util.TreeSet<>();
+            java.util.Set<String> graphInputs = new java.util.HashSet<>();
+            m.graph().getInputList().forEach(i -> graphInputs.add(i.getName()));
+            for (ai.onnx.proto.OnnxMl.NodeProto n : m.graph().getNodeList()) {
+                var w = n.getOpType().equals("Conv") && n.getInputCount() > 1 ? m.initializers().get(n.getInput(1)) : null;
+                if (w != null && graphInputs.contains(n.getInput(0)) && w.getDims(1) * w.getDims(2) * w.getDims(3) < 27) {
+                    stems.add(n.getName());
+                }
+            }
+            StaticQuantRecipe stemFp32 = new StaticQuantRecipe(stems, every.perChannelWeights(), every.activationType(),
+                every.reduceRangeWeights(), 0);
+            var stats = dev.quantflow.runtime.calib.CalibrationRunner.run(m.toByteArray(),
+                dev.quantflow.runtime.tune.StaticRecipeTuner.tensorsToCalibrate(m, hostRecipe()), calib,
+                dev.quantflow.runtime.calib.CalibrationOptions.defaults().withBatchSize(8),
+                dev.quantflow.runtime.calib.ProgressListener.NONE);
+            var q = new dev.quantflow.quant.qdq.StaticQdqQuantizer();
+            List<PaddleOcrBench.Variant> vs = List.of(
+                new PaddleOcrBench.Variant("threshold 27", q.quantize(m, stats, hostRecipe()).model().toByteArray()),
+                new PaddleOcrBench.Variant("every conv", q.quantize(m, stats, every).model().toByteArray()),
+                new PaddleOcrBench.Variant("every conv but the stem " + stems, q.quantize(m, stats, stemFp32).model()
+                    .toByteArray()));
+            PaddleOcrBench.Job j = new PaddleOcrBench.Job(fixture, m.toByteArray(), vs);
+            NpzArchive eval = NpzArchive.read(fx.resolve("eval.npz"));
+            int batch = fixture.contains("mobilenet") ? 64 : 256;
+            for (int run = 0; run < 2; run++) {
+                double[][] t = PaddleOcrBench.time(env, j, eval.array("input").slice(0, batch), 10);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s b%d run %d: fp32 %.3f ms", fixture,
+                    batch, run, t[0][0]));
+                for (int v = 0; v < vs.size(); v++) {
+                    line.append(String.format(Locale.ROOT, "; %s %.3f ms (%.2f×)", vs.get(v).name(), t[v + 1][0],
+                        t[0][0] / t[v + 1][0]));
+                }
+                System.out.println(line);
+            }
+            for (PaddleOcrBench.Variant v : vs) {
+                System.out.printf(Locale.ROOT, "%s %s top-1 %.2f%%%n", fixture, v.name(), PaddleOcrBench.top1(v.model(), eval));
+            }
+        }
     }
 
     // ---- encoders ----
