@@ -227,7 +227,7 @@ public final class BenchSuite {
         NpzArchive calib = NpzArchive.read(fx.resolve("calib.npz"));
         NpzArchive eval = NpzArchive.read(fx.resolve("eval.npz"));
         PaddleOcrBench.Job job = PaddleOcrBench.pipelineJob("mobilenet", Files.readAllBytes(model), calib, hostRecipe());
-        double[][] t = PaddleOcrBench.time(env, job, eval.array("input").slice(0, 64), quick ? 10 : 40);
+        double[][] t = PaddleOcrBench.time(env, job, eval.array("input").slice(0, 64), quick ? 8 : 40);
         double fp32Top1 = PaddleOcrBench.top1(job.fp32(), eval);
         double oursTop1 = PaddleOcrBench.top1(job.variants().get(0).model(), eval);
         details.add("mobilenet: ours = the static pool's graph on this host (" + shorten(job.variants().get(0).name())
@@ -325,7 +325,7 @@ public final class BenchSuite {
         String target = "≤ 0.85× latency, cosine mean/min ≥ the reference's";
         List<MiniLmDynamicBench.Tokens> tokens = MiniLmDynamicBench.tokenize(MiniLmDynamicBench.sentences(), tokenizer);
         if (quick) {
-            tokens = tokens.subList(0, Math.min(200, tokens.size()));
+            tokens = tokens.subList(0, Math.min(160, tokens.size()));
         }
         OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
         DynamicQuantRecipe defaults = DynamicQuantRecipe.defaults()
@@ -346,7 +346,7 @@ public final class BenchSuite {
             variants.add(new MiniLmDynamicBench.Variant(e.getKey(), new DynamicQuantizer().quantize(fp32, e.getValue())
                 .model().toByteArray()));
         }
-        int rounds = quick ? 12 : 30;
+        int rounds = quick ? 10 : 30;
         Map<String, MiniLmDynamicBench.Result> r = bench.measure(variants, tokens, rounds, false);
         MiniLmDynamicBench.Result ref = r.get("reference");
         StringBuilder each = new StringBuilder();
@@ -375,7 +375,8 @@ public final class BenchSuite {
         return new Row(name, peer, BenchTable.ms(best.medianMs()) + " (" + bestName + ")", BenchTable.ms(ref.medianMs()),
             BenchTable.x(ratio) + " its latency", String.format(Locale.ROOT, "cos %.4f / %.4f", best.cosMean(),
                 best.cosMin()), String.format(Locale.ROOT, "cos %.4f / %.4f", ref.cosMean(), ref.cosMin()), target,
-            Status.of(ratio <= 0.85, bestAccurate), "same process, rounds interleaved");
+            Status.of(ratio <= 0.85, bestAccurate), "same process, rounds interleaved; ours = the fastest of 4 quantflow "
+                + "forms at least as accurate as the reference (a best-of pick: noise favours ours)");
     }
 
     // ---- LLM ----
