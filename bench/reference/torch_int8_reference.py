@@ -234,7 +234,36 @@ def loaded_libraries(pattern):
     return sorted(p for p in paths if pattern in os.path.basename(p).lower())
 
 
+def bench_main(out_path, runs):
+    """`--bench-json FILE [--runs N]`: the peer half of `./quantflow bench`'s Fashion-MNIST row. Same quantization,
+    accuracy and timing code as main(), int8 at batch 256 only, no export, nothing written under bench/reference."""
+    torch.manual_seed(SEED)
+    engine, _ = pick_engine()
+    with np.load(os.path.join(FIXTURE, "calib.npz")) as f:
+        calib = f["input"]
+    with np.load(os.path.join(FIXTURE, "eval.npz")) as f:
+        x_eval, y_eval = f["input"], f["labels"]
+    state_dict = torch.load(STATE_DICT)
+    torch.set_num_threads(2)
+    int8 = quantize(state_dict, calib, engine)
+    int8_acc = accuracy(int8, x_eval, y_eval)
+    torch.set_num_threads(1)
+    RUNS[256] = runs
+    t = time_model(int8, x_eval, 256)
+    result = {"engine": engine, "torch_version": torch.__version__, "threads": 1,
+              "int8_ms_b256": t["median_ms"], "int8_min_ms_b256": t["min_ms"], "runs": t["runs"],
+              "int8_accuracy": int8_acc, "eval_images": int(len(y_eval))}
+    with open(out_path, "w") as f:
+        json.dump(result, f, indent=2)
+    print("torch int8 b256: median %.3f ms over %d runs, top-1 %.4f" % (t["median_ms"], t["runs"], int8_acc))
+
+
 def main():
+    if "--bench-json" in sys.argv:
+        args = sys.argv[1:]
+        runs = int(args[args.index("--runs") + 1]) if "--runs" in args else 40
+        bench_main(args[args.index("--bench-json") + 1], runs)
+        return
     torch.manual_seed(SEED)
     engine, engines = pick_engine()
 

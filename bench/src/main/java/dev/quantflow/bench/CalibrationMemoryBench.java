@@ -65,6 +65,23 @@ public final class CalibrationMemoryBench {
         Path fixture = Path.of(args.length > 0 ? args[0] : "fixtures/fashion-cnn");
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 512;
         List<String> calibrators = List.of((args.length > 2 ? args[2] : "minmax,entropy").split(","));
+        System.out.printf(Locale.ROOT, "child JVM: %s; batch 32, 1 intra-op thread, all float activations%n",
+            String.join(" ", CHILD_JVM_FLAGS));
+        System.out.println("| calibrator | samples | data (MiB) | process peak (MiB) | process peak − data (MiB) "
+            + "| calibration working (MiB) | time (s) |");
+        System.out.println("|---|---|---|---|---|---|---|");
+        for (Measured m : measure(fixture, n, calibrators)) {
+            System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", m.calibrator(), m.samples(),
+                m.dataMb(), m.peakMb(), m.peakMb() - m.dataMb(), m.workingMb(), m.seconds());
+        }
+    }
+
+    /** One child run: the loaded data, the process's VmHWM, the calibration's working set (MiB), wall seconds. */
+    record Measured(String calibrator, int samples, double dataMb, double peakMb, double workingMb, double seconds) {
+    }
+
+    /** Every calibrator with {@code n} and {@code 10·n} samples, each in a fresh child JVM (see the class comment). */
+    static List<Measured> measure(Path fixture, int n, List<String> calibrators) throws Exception {
         Path work = Path.of("bench/target/calibration-memory");
         Files.createDirectories(work);
         NpzArchive source = NpzArchive.read(fixture.resolve("calib.npz"));
@@ -78,11 +95,7 @@ public final class CalibrationMemoryBench {
         }
         String classpath = classpath();
         String java = ProcessHandle.current().info().command().orElse("java");
-        System.out.printf(Locale.ROOT, "child JVM: %s; batch 32, 1 intra-op thread, all float activations%n",
-            String.join(" ", CHILD_JVM_FLAGS));
-        System.out.println("| calibrator | samples | data (MiB) | process peak (MiB) | process peak − data (MiB) "
-            + "| calibration working (MiB) | time (s) |");
-        System.out.println("|---|---|---|---|---|---|---|");
+        List<Measured> out = new ArrayList<>();
         for (String calibrator : calibrators) {
             for (Path file : files) {
                 List<String> cmd = new ArrayList<>();
@@ -91,26 +104,21 @@ public final class CalibrationMemoryBench {
                 cmd.addAll(List.of("-cp", classpath, CalibrationMemoryBench.class.getName(), "--child",
                     fixture.resolve("model.onnx").toString(), file.toString(), calibrator));
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
                     p.destroyForcibly();
-                    throw new IllegalStateException("child failed for " + calibrator + " on " + file + ":\n" + out);
+                    throw new IllegalStateException("child failed for " + calibrator + " on " + file + ":\n" + text);
                 }
-                String line = out.lines().filter(l -> l.startsWith(RESULT)).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no result from child:\n" + out));
+                String line = text.lines().filter(l -> l.startsWith(RESULT)).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no result from child:\n" + text));
                 String[] f = line.substring(RESULT.length()).trim().split(" ");
-                int samples = Integer.parseInt(f[0]);
-                double dataMb = Long.parseLong(f[1]) / 1048576.0;
-                double peakMb = Long.parseLong(f[2]) / 1024.0;
-                double workingMb = Long.parseLong(f[3]) / 1024.0;
-                double seconds = Double.parseDouble(f[4]);
-                System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", calibrator, samples,
-                    dataMb, peakMb, peakMb - dataMb, workingMb, seconds);
+                out.add(new Measured(calibrator, Integer.parseInt(f[0]), Long.parseLong(f[1]) / 1048576.0,
+                    Long.parseLong(f[2]) / 1024.0, Long.parseLong(f[3]) / 1024.0, Double.parseDouble(f[4])));
             }
         }
+        return out;
     }
 
-    /** Sample s = row (s mod rows), with deterministic noise for s ≥ rows. */
     static NdArray repeat(NdArray input, int samples) {
         int rows = input.rows();
         int perRow = (int) input.rowElements();

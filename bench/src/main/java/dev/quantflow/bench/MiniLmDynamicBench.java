@@ -67,6 +67,16 @@ public final class MiniLmDynamicBench {
     static final double SMOOTHING_ALPHA = 0.8;
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    /** Sentence embedding = the first token's hidden state (bge) instead of the masked mean (MiniLM). */
+    private final boolean clsPooling;
+
+    MiniLmDynamicBench() {
+        this(false);
+    }
+
+    MiniLmDynamicBench(boolean clsPooling) {
+        this.clsPooling = clsPooling;
+    }
 
     record Variant(String name, byte[] model) {
     }
@@ -85,10 +95,8 @@ public final class MiniLmDynamicBench {
         byte[] fp32Bytes = resource(FP32_RESOURCE);
         byte[] referenceBytes = resource(REFERENCE_RESOURCE);
         OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
-        Path sentencesFile = Path.of("fixtures/text/sentences.txt");
-        List<String> sentences = Files.exists(sentencesFile)
-            ? Files.readAllLines(sentencesFile).stream().map(String::strip).filter(s -> !s.isEmpty()).toList()
-            : generatedSentences(240, 20260);
+        Path sentencesFile = SENTENCES_FILE;
+        List<String> sentences = sentences();
         List<Tokens> tokens = tokenize(sentences);
         double meanTokens = tokens.stream().mapToInt(t -> t.ids().length).average().orElse(0);
 
@@ -133,43 +141,9 @@ public final class MiniLmDynamicBench {
         }
         printDecisionSummary(results.values().iterator().next());
 
-        Map<String, OrtSession> sessions = new LinkedHashMap<>();
-        Map<String, List<String>> optimizedOps = new LinkedHashMap<>();
-        for (Variant v : variants) {
-            sessions.put(v.name(), session(v.model()));
-            optimizedOps.put(v.name(), optimizedOps(v.model()));
-        }
-        // Accuracy pass (also the warm-up): every sentence through every variant.
-        Map<String, float[][]> embeddings = new LinkedHashMap<>();
-        for (Variant v : variants) {
-            float[][] e = new float[tokens.size()][];
-            for (int i = 0; i < tokens.size(); i++) {
-                e[i] = embed(sessions.get(v.name()), tokens.get(i));
-            }
-            embeddings.put(v.name(), e);
-        }
-        // Latency: interleaved rounds.
-        Map<String, List<Double>> ms = new LinkedHashMap<>();
-        variants.forEach(v -> ms.put(v.name(), new ArrayList<>()));
-        for (int round = 0; round < ROUNDS; round++) {
-            // Rotate the order each round so that no variant always runs first or last in a round.
-            for (int vi = 0; vi < variants.size(); vi++) {
-                Variant v = variants.get((vi + round) % variants.size());
-                OrtSession s = sessions.get(v.name());
-                for (int j = 0; j < SENTENCES_PER_ROUND; j++) {
-                    Tokens t = tokens.get((round * SENTENCES_PER_ROUND + j) % tokens.size());
-                    try (Inputs in = inputs(t)) {
-                        long t0 = System.nanoTime();
-                        s.run(in.map).close();
-                        ms.get(v.name()).add((System.nanoTime() - t0) / 1e6);
-                    }
-                }
-            }
-        }
-
-        float[][] reference = embeddings.get("fp32");
+        Map<String, Result> measured = measure(variants, tokens, ROUNDS, true);
         String refName = variants.get(1).name();
-        double refMedian = percentile(ms.get(refName), 0.5);
+        double refMedian = measured.get(refName).medianMs();
         System.out.println();
         System.out.println(BenchEnvironment.line(env, sentences.size(), sentencesFile, meanTokens));
         System.out.println();
@@ -178,19 +152,79 @@ public final class MiniLmDynamicBench {
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         long refSize = referenceBytes.length;
         for (Variant v : variants) {
-            double[] cos = cosines(reference, embeddings.get(v.name()));
-            double median = percentile(ms.get(v.name()), 0.5);
+            Result m = measured.get(v.name());
             System.out.printf("| %s | %d | %.3f× | %.2f | %.2f | %.2f× | %.4f | %.4f | %.4f |%n", v.name(),
-                v.model().length, v.model().length / (double) refSize, median, percentile(ms.get(v.name()), 0.95),
-                median / refMedian, Arrays.stream(cos).average().orElse(Double.NaN),
-                Arrays.stream(cos).min().orElse(Double.NaN),
-                Arrays.stream(cos).skip(CALIBRATION_SENTENCES).min().orElse(Double.NaN));
+                m.size(), m.size() / (double) refSize, m.medianMs(), m.p95Ms(), m.medianMs() / refMedian, m.cosMean(),
+                m.cosMin(), m.cosMinHeldOut());
         }
         System.out.println();
         System.out.println("ONNX Runtime's optimized graphs (ALL), op counts:");
-        optimizedOps.forEach((name, ops) -> System.out.println("  " + name + ": " + ops));
-        for (OrtSession s : sessions.values()) {
-            s.close();
+        measured.forEach((name, m) -> System.out.println("  " + name + ": " + m.optimizedOps()));
+    }
+
+    /**
+     * One variant as measured: file size, batch-1 latency (median, p95 in ms), cosine of its embeddings to the first
+     * variant's (mean, min, min over sentences {@value #CALIBRATION_SENTENCES}+), and ORT's optimized op counts.
+     */
+    record Result(long size, double medianMs, double p95Ms, double cosMean, double cosMin, double cosMinHeldOut,
+                  List<String> optimizedOps) {
+    }
+
+    /**
+     * Measures every variant in this process (the first is the reference of the cosines): an accuracy pass over
+     * every sentence (also the warm-up), then {@code rounds} interleaved rounds of {@value #SENTENCES_PER_ROUND}
+     * sentences per variant, the order rotating by one each round.
+     */
+    Map<String, Result> measure(List<Variant> variants, List<Tokens> tokens, int rounds, boolean opCounts)
+        throws Exception {
+        Map<String, OrtSession> sessions = new LinkedHashMap<>();
+        Map<String, List<String>> optimizedOps = new LinkedHashMap<>();
+        try {
+            for (Variant v : variants) {
+                sessions.put(v.name(), session(v.model()));
+                optimizedOps.put(v.name(), opCounts ? optimizedOps(v.model()) : List.of());
+            }
+            // Accuracy pass (also the warm-up): every sentence through every variant.
+            Map<String, float[][]> embeddings = new LinkedHashMap<>();
+            for (Variant v : variants) {
+                float[][] e = new float[tokens.size()][];
+                for (int i = 0; i < tokens.size(); i++) {
+                    e[i] = embed(sessions.get(v.name()), tokens.get(i));
+                }
+                embeddings.put(v.name(), e);
+            }
+            // Latency: interleaved rounds.
+            Map<String, List<Double>> ms = new LinkedHashMap<>();
+            variants.forEach(v -> ms.put(v.name(), new ArrayList<>()));
+            for (int round = 0; round < rounds; round++) {
+                // Rotate the order each round so that no variant always runs first or last in a round.
+                for (int vi = 0; vi < variants.size(); vi++) {
+                    Variant v = variants.get((vi + round) % variants.size());
+                    OrtSession s = sessions.get(v.name());
+                    for (int j = 0; j < SENTENCES_PER_ROUND; j++) {
+                        Tokens t = tokens.get((round * SENTENCES_PER_ROUND + j) % tokens.size());
+                        try (Inputs in = inputs(t)) {
+                            long t0 = System.nanoTime();
+                            s.run(in.map).close();
+                            ms.get(v.name()).add((System.nanoTime() - t0) / 1e6);
+                        }
+                    }
+                }
+            }
+            float[][] reference = embeddings.get(variants.get(0).name());
+            Map<String, Result> out = new LinkedHashMap<>();
+            for (Variant v : variants) {
+                double[] cos = cosines(reference, embeddings.get(v.name()));
+                out.put(v.name(), new Result(v.model().length, percentile(ms.get(v.name()), 0.5),
+                    percentile(ms.get(v.name()), 0.95), Arrays.stream(cos).average().orElse(Double.NaN),
+                    Arrays.stream(cos).min().orElse(Double.NaN),
+                    Arrays.stream(cos).skip(CALIBRATION_SENTENCES).min().orElse(Double.NaN), optimizedOps.get(v.name())));
+            }
+            return out;
+        } finally {
+            for (OrtSession s : sessions.values()) {
+                s.close();
+            }
         }
     }
 
@@ -257,14 +291,14 @@ public final class MiniLmDynamicBench {
     /** Mean of last_hidden_state over the attention mask, L2-normalised. */
     float[] embed(OrtSession s, Tokens t) throws OrtException {
         try (Inputs in = inputs(t); OrtSession.Result r = s.run(in.map)) {
-            OnnxTensor h = (OnnxTensor) r.get("last_hidden_state").orElseThrow();
+            OnnxTensor h = (OnnxTensor) r.get("last_hidden_state").orElseGet(() -> r.get(0));
             long[] shape = h.getInfo().getShape();
             int seq = (int) shape[1];
             int dim = (int) shape[2];
             FloatBuffer b = h.getFloatBuffer();
             double[] sum = new double[dim];
             int count = 0;
-            for (int i = 0; i < seq; i++) {
+            for (int i = 0; i < (clsPooling ? 1 : seq); i++) {
                 if (t.mask()[i] == 0) {
                     continue;
                 }
@@ -307,10 +341,24 @@ public final class MiniLmDynamicBench {
         return new Inputs(t);
     }
 
+    static final Path SENTENCES_FILE = Path.of("fixtures/text/sentences.txt");
+
+    /** The lines of {@link #SENTENCES_FILE} when present, else {@link #generatedSentences}. */
+    static List<String> sentences() throws IOException {
+        return Files.exists(SENTENCES_FILE)
+            ? Files.readAllLines(SENTENCES_FILE).stream().map(String::strip).filter(s -> !s.isEmpty()).toList()
+            : generatedSentences(240, 20260);
+    }
+
     static List<Tokens> tokenize(List<String> sentences) throws IOException {
+        return tokenize(sentences, resource(TOKENIZER_RESOURCE));
+    }
+
+    /** {@code sentences} through the HF tokenizer of {@code tokenizerJson} (a tokenizer.json's bytes). */
+    static List<Tokens> tokenize(List<String> sentences, byte[] tokenizerJson) throws IOException {
         Path json = Files.createTempFile("minilm-tokenizer", ".json");
         try {
-            Files.write(json, resource(TOKENIZER_RESOURCE));
+            Files.write(json, tokenizerJson);
             try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(json)) {
                 List<Tokens> out = new ArrayList<>();
                 for (String s : sentences) {

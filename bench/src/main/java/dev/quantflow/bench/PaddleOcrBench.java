@@ -88,11 +88,27 @@ public final class PaddleOcrBench {
         }
     }
 
-    private record Variant(String name, byte[] model) {
+    record Variant(String name, byte[] model) {
     }
 
     /** The prepared fp32 model and its int8 variants: the default recipe first. */
-    private record Job(String name, byte[] fp32, List<Variant> variants) {
+    record Job(String name, byte[] fp32, List<Variant> variants) {
+    }
+
+    /**
+     * What the static pool makes of {@code original} on this host (used by {@link BenchSuite}): preparation,
+     * calibration of every tensor the candidates need, then {@link StaticRecipeTuner}'s choice for {@code recipe}.
+     * The job's one variant is the chosen graph, named by the tuner's reason.
+     */
+    static Job pipelineJob(String name, byte[] original, NpzArchive calib, StaticQuantRecipe recipe) throws Exception {
+        PreparedModel prepared = ModelPreparer.prepare(original, calib, PreparationOptions.defaults());
+        byte[] fp32 = prepared.model().toByteArray();
+        ActivationStatistics stats = CalibrationRunner.run(fp32,
+            StaticRecipeTuner.tensorsToCalibrate(prepared.model(), recipe), calib,
+            CalibrationOptions.defaults().withBatchSize(8), ProgressListener.NONE);
+        StaticRecipeTuner.Choice tuned = StaticRecipeTuner.choose(prepared.model(), stats, recipe, calib,
+            StaticRecipeTuner.Options.defaults());
+        return new Job(name, fp32, List.of(new Variant(tuned.reason(), tuned.result().model().toByteArray())));
     }
 
     /**
@@ -159,7 +175,7 @@ public final class PaddleOcrBench {
         System.out.println(line);
     }
 
-    private static double top1(byte[] model, NpzArchive eval) {
+    static double top1(byte[] model, NpzArchive eval) {
         return 100 * ModelEvaluator.evaluate(model, eval, EvalOptions.defaults().withLatency(List.of())).accuracy();
     }
 
@@ -173,7 +189,7 @@ public final class PaddleOcrBench {
     }
 
     /** Per model (fp32, then the variants): median ms and run count, rounds interleaved after one warm-up round. */
-    private static double[][] time(OrtEnvironment env, Job job, NdArray x, int reps) throws OrtException {
+    static double[][] time(OrtEnvironment env, Job job, NdArray x, int reps) throws OrtException {
         List<byte[]> all = new ArrayList<>();
         all.add(job.fp32);
         job.variants.forEach(v -> all.add(v.model));

@@ -115,6 +115,15 @@ public final class StaticInt8Bench {
             models.put("torch-exported int8", Files.readAllBytes(torchModel));
         }
         float[] x = Arrays.copyOf(NpzArchive.read(fixture.resolve("eval.npz")).array("input").toFloats(), 256 * 784);
+        profileModels(models, x, new long[] {256, 1, 28, 28});
+    }
+
+    /**
+     * ONNX Runtime's per-node profile of each model on input {@code x} of {@code shape} (one intra-op thread, ALL,
+     * 5 warm-up runs in a session of their own, then 25 profiled runs of which the first 5 are dropped): median ms
+     * per node per run, and the total.
+     */
+    void profileModels(Map<String, byte[]> models, float[] x, long[] shape) throws Exception {
         for (Map.Entry<String, byte[]> e : models.entrySet()) {
             Path prefix = Files.createTempDirectory("ortprof").resolve("profile");
             Path file;
@@ -123,7 +132,7 @@ public final class StaticInt8Bench {
                 opts.setInterOpNumThreads(1);
                 opts.setOptimizationLevel(OptLevel.ALL_OPT);
                 try (OrtSession s = env.createSession(e.getValue(), opts);
-                     OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {256, 1, 28, 28})) {
+                     OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape)) {
                     String in = s.getInputNames().iterator().next();
                     for (int i = 0; i < 5; i++) {
                         s.run(Map.of(in, t)).close();
@@ -131,7 +140,7 @@ public final class StaticInt8Bench {
                 }
                 opts.enableProfiling(prefix.toString());
                 try (OrtSession s = env.createSession(e.getValue(), opts);
-                     OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {256, 1, 28, 28})) {
+                     OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape)) {
                     String in = s.getInputNames().iterator().next();
                     for (int i = 0; i < 25; i++) {
                         s.run(Map.of(in, t)).close();
@@ -149,7 +158,8 @@ public final class StaticInt8Bench {
                 }
             }
             System.out.println();
-            System.out.println("ORT profile, " + e.getKey() + ", batch 256, median ms per run per node (last 20 of 25 runs):");
+            System.out.println("ORT profile, " + e.getKey() + ", input " + Arrays.toString(shape)
+                + ", median ms per run per node (last 20 of 25 runs):");
             double total = 0;
             for (Map.Entry<String, List<Double>> n : byNode.entrySet()) {
                 List<Double> d = n.getValue().subList(Math.min(5, n.getValue().size()), n.getValue().size());

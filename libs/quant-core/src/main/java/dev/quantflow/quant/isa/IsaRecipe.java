@@ -40,6 +40,16 @@ import dev.quantflow.quant.qdq.ActivationType;
 public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<String> flags, int weightBits,
                         int weightMax, ActivationType activationType, String weightNote, List<String> reasons) {
 
+    /**
+     * What ONNX Runtime 1.29's CPU provider was measured to do with s8 activations on x86 (docs/benchmarks.md,
+     * "ISA kernels", {@code bench/run-isa-probe.sh} and {@code bench/run-static-int8.sh --isa} on an Intel Xeon with
+     * amx_int8, one thread): the s8·s8 {@code MatMulInteger} has no fast kernel (0.08–0.17× fp32, 40× slower than
+     * u8·s8), s8 QDQ GEMMs run the u8·s8 kernels (same speed), and the s8 static CNN was 11–15% slower than u8.
+     */
+    static final String X86_ACTIVATION_MEASURED = "; with s8 activations ONNX Runtime 1.29 has no s8·s8 integer GEMM "
+        + "on x86 (MatMulInteger s8·s8 measured 0.08–0.17× fp32 on an AMX Xeon, u8·s8 3.3–6.8×) and the s8 static CNN "
+        + "ran 11–15% slower";
+
     public static final String SOURCE_TARGET = "target";
     public static final String SOURCE_HOST = "host";
 
@@ -160,7 +170,8 @@ public record IsaRecipe(IsaClass isaClass, String source, String cpuModel, List<
         } else if (c.isX86()) {
             activation = ActivationType.UINT8;
             activationReason = "u8 activations: x86 integer instructions (" + (c == IsaClass.X86_AMX ? "tdpbusd"
-                : c.hasVnni() ? "vpdpbusd" : "(v)pmaddubsw") + ") multiply unsigned activations by signed weights";
+                : c.hasVnni() ? "vpdpbusd" : "(v)pmaddubsw") + ") multiply unsigned activations by signed weights"
+                + X86_ACTIVATION_MEASURED;
         } else {
             activation = ActivationType.UINT8;
             activationReason = c == IsaClass.ARM64_NEON

@@ -52,6 +52,30 @@ class IsaRecipeTest {
     }
 
     @Test
+    void anAmxXeonGetsTheAmxRecipeWithTheMeasuredReasonForU8() {
+        // the flags line of the Sapphire-Rapids-class Xeon the issue 15 measurements ran on (abridged)
+        CpuFeatures xeon = CpuFeatures.parse("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu "
+            + "sse2 avx avx2 fma f16c avx512f avx512bw avx512vl avx512_vnni avx_vnni avx512_bf16 avx512_fp16 amx_bf16 "
+            + "amx_tile amx_int8\nprocessor\t: 1\n", "amd64");
+        IsaRecipe r = IsaRecipe.forHost(xeon);
+        assertThat(r.isaClass()).isEqualTo(IsaClass.X86_AMX);
+        assertThat(IsaClass.poolName(xeon)).isEqualTo("x86-amx");
+        assertThat(r.weightBits()).isEqualTo(8);
+        assertThat(r.activationType()).isEqualTo(ActivationType.UINT8);
+        assertThat(r.headline()).isEqualTo("recipe made for x86-amx: 8-bit weights (AMX), u8 activations");
+        assertThat(r.reasons().get(0)).contains("amx_int8 (tdpbusd)");
+        assertThat(r.reasons().get(1)).contains("tdpbusd", "no s8·s8 integer GEMM", "0.08–0.17× fp32");
+        // every x86 class says why not s8; the Arm classes that choose s8 do not carry the x86 measurement
+        for (IsaClass c : IsaClass.values()) {
+            if (c.isX86()) {
+                assertThat(IsaRecipe.forTarget(c).reasons().get(1)).endsWith(IsaRecipe.X86_ACTIVATION_MEASURED);
+            } else {
+                assertThat(IsaRecipe.forTarget(c).reasons().get(1)).doesNotContain("MatMulInteger");
+            }
+        }
+    }
+
+    @Test
     void withoutATargetTheHostDecides() {
         CpuFeatures zen5 = new CpuFeatures("x86_64", "AMD EPYC 9B45", 2, Set.of("avx2", "avx512f", "avx512_vnni", "avx_vnni"));
         IsaRecipe r = IsaRecipe.resolve("  ", zen5);
