@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.intake.config.IntakeConfig;
 
 class JobPlanTest {
