@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
-import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.Recipe;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -24,11 +23,7 @@ class CastWiringTest extends StageWiringTest {
 
     @Test
     void fp16ModelGoesToTheValidator() throws Exception {
-        String job = JobProbe.newJobId();
-        ArtifactRef model = publishQuantize(job, Topics.QUANTIZE_CAST, Fixtures.path("fashion-cnn/model.onnx"), "fp16", Recipe.newBuilder().build());
-
-        ArtifactRef converted = assertHandedToValidator(job, "model.fp16.onnx").getQuantizedModel();
-        assertThat(converted.getSize()).isLessThan(model.getSize());
+        assertQuantizedSmaller(Topics.QUANTIZE_CAST, "fashion-cnn/model.onnx", "fp16", "model.fp16.onnx");
     }
 
     @Test
