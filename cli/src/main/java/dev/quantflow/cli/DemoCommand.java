@@ -75,16 +75,21 @@ final class DemoCommand implements Callable<Integer> {
             case "minilm" -> miniLm(root, intake.runDir.resolve());
             case "gpt" -> gpt(root);
             case "qat" -> qat(root, maxDrop);
-            default -> Submission.builder()
-                .model(fixture.resolve("model.onnx"))
-                .calibration(fixture.resolve("calib.npz"))
-                .validation(fixture.resolve("eval.npz"))
+            default -> fashionCnn(fixture)
                 .name("fashion-cnn demo")
                 .method("static")
                 .maxRelativeDrop(maxDrop)
                 .build();
         };
         return SubmitCommand.submitAndReport(spec, intake.client(), submission, wait);
+    }
+
+    /** The fashion-CNN fixture's model, calibration and eval sets ({@code dir} = its folder). */
+    private static Submission.Builder fashionCnn(Path dir) {
+        return Submission.builder()
+            .model(dir.resolve("model.onnx"))
+            .calibration(dir.resolve("calib.npz"))
+            .validation(dir.resolve("eval.npz"));
     }
 
     /** The tiny GPT fixture to 4-bit with GPTQ (auto method), calibrated and validated on King James text. */
@@ -115,10 +120,7 @@ final class DemoCommand implements Callable<Integer> {
         if (!Files.isRegularFile(dir.resolve("train.npz"))) {
             throw new CliException("the QAT example is missing " + dir.resolve("train.npz"));
         }
-        return Submission.builder()
-            .model(dir.resolve("model.onnx"))
-            .calibration(dir.resolve("calib.npz"))
-            .validation(dir.resolve("eval.npz"))
+        return fashionCnn(dir)
             .name("fashion-cnn qat demo")
             .method("qat")
             .maxRelativeDrop(maxDrop)
