@@ -2,14 +2,14 @@ package dev.quantflow.quantizer.cast;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 
 import org.junit.jupiter.api.Test;
 
-import dev.quantflow.events.Recipe;
+import dev.quantflow.events.JobFailed;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -28,9 +28,8 @@ class CastWiringTest extends StageWiringTest {
 
     @Test
     void aMethodThePoolDoesNotRunFailsTheJob() throws Exception {
-        String job = JobProbe.newJobId();
-        publishQuantize(job, Topics.QUANTIZE_CAST, Fixtures.path("fashion-cnn/model.onnx"), "static", Recipe.newBuilder().build());
-
-        assertThat(assertQuantizerFailed(job, ReasonCodes.UNSUPPORTED_METHOD).getReason()).contains("runs bf16, fp16");
+        JobFailed failed = assertQuantizerRefuses(Topics.QUANTIZE_CAST,
+            Files.readAllBytes(Fixtures.path("fashion-cnn/model.onnx")), "static", ReasonCodes.UNSUPPORTED_METHOD);
+        assertThat(failed.getReason()).contains("runs bf16, fp16");
     }
 }
