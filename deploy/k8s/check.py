@@ -454,19 +454,24 @@ def self_test(kust, docs):
     def no_rtn_pool(ds):
         ds[:] = [(s, d) for s, d in ds if not (d["kind"] == "Deployment" and d["metadata"]["name"] == "quantizer-rtn")]
 
+    # each breakage and the message check() must report for it
+    breakages = [
+        (llm_pool_misnamed, "Deployment quantizer-awq runs method gptq, whose pool is quantizer-gptq"),
+        (no_rtn_pool, "no Deployment runs LLM method rtn"),
+        (no_deployment, "services/quantizer-qat has no Deployment"),
+        (drop_topic, "quantflow.export.requested has no KafkaTopic"),
+        (no_probe, "readinessProbe path None"),
+        (wrong_group, "consumerGroup calibrations"),
+        (too_many, "maxReplicaCount 12"),
+        (missing_acl, "KafkaUser exporter: no Write on topic quantflow.models.ready"),
+        (short_grace, "terminationGracePeriodSeconds 30"),
+        (not_compacted, "cleanup.policy=None"),
+        (no_kraft, "strimzi.io/kraft"),
+        (bad_kind, "unknown apiVersion/kind keda.k8s.io/v1alpha1"),
+    ]
     problems = []
-    problems += mutate(llm_pool_misnamed, "Deployment quantizer-awq runs method gptq, whose pool is quantizer-gptq")
-    problems += mutate(no_rtn_pool, "no Deployment runs LLM method rtn")
-    problems += mutate(no_deployment, "services/quantizer-qat has no Deployment")
-    problems += mutate(drop_topic, "quantflow.export.requested has no KafkaTopic")
-    problems += mutate(no_probe, "readinessProbe path None")
-    problems += mutate(wrong_group, "consumerGroup calibrations")
-    problems += mutate(too_many, "maxReplicaCount 12")
-    problems += mutate(missing_acl, "KafkaUser exporter: no Write on topic quantflow.models.ready")
-    problems += mutate(short_grace, "terminationGracePeriodSeconds 30")
-    problems += mutate(not_compacted, "cleanup.policy=None")
-    problems += mutate(no_kraft, "strimzi.io/kraft")
-    problems += mutate(bad_kind, "unknown apiVersion/kind keda.k8s.io/v1alpha1")
+    for fn, expect in breakages:
+        problems += mutate(fn, expect)
     return problems
 
 

@@ -40,6 +40,11 @@ import dev.quantflow.runtime.npz.NpzArchive;
  */
 public final class LlmFourBitBench {
 
+    /** The {@code --json} file: the run's settings and one row per variant (fp32 first). */
+    record Summary(int bits, int blockSize, boolean symmetric, boolean actOrder, int sampleRows, double calibrationSeconds,
+                   List<Map<String, Object>> rows) {
+    }
+
     public static void main(String[] args) throws Exception {
         int block = 128;
         int bits = 4;
@@ -122,15 +127,8 @@ public final class LlmFourBitBench {
                 (double) r.get("decodeSpeedup"));
         }
         if (json != null) {
-            Map<String, Object> all = new LinkedHashMap<>();
-            all.put("bits", bits);
-            all.put("blockSize", block);
-            all.put("symmetric", symmetric);
-            all.put("actOrder", actOrder);
-            all.put("sampleRows", sampleRows);
-            all.put("calibrationSeconds", calibSeconds);
-            all.put("rows", rows);
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), all);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(),
+                new Summary(bits, block, symmetric, actOrder, sampleRows, calibSeconds, rows));
         }
     }
 

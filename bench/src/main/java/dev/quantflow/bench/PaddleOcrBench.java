@@ -58,20 +58,16 @@ public final class PaddleOcrBench {
         Path fashion = Path.of("fixtures/fashion-cnn");
         Path mobilenet = Path.of("fixtures/mobilenet/model.onnx");
         if (Files.exists(mobilenet)) {
-            NpzArchive calib = NpzArchive.read(fashion.resolve("calib.npz"));
             NpzArchive eval = NpzArchive.read(fashion.resolve("eval.npz"));
-            Job mob = job("mobilenet", Files.readAllBytes(mobilenet), calib, PreparationOptions.defaults());
-            printTop1("mobilenet", mob, eval);
+            Job mob = classifier("mobilenet", mobilenet, fashion.resolve("calib.npz"), eval);
             NdArray images = eval.array("input");
             printTimes("mobilenet b64", mob, time(env, mob, images.slice(0, 64), 20));
             printTimes("mobilenet b1", mob, time(env, mob, images.slice(0, 1), 200));
         }
 
-        NpzArchive clsCalib = NpzArchive.read(data.resolve("cls_calib.npz"));
         NpzArchive clsEval = NpzArchive.read(data.resolve("cls_eval.npz"));
-        Job cls = job("cls", Files.readAllBytes(models.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx")), clsCalib,
-            PreparationOptions.defaults());
-        printTop1("cls", cls, clsEval);
+        Job cls = classifier("cls", models.resolve("ch_ppocr_mobile_v2.0_cls_infer.onnx"), data.resolve("cls_calib.npz"),
+            clsEval);
         NdArray crops = clsEval.array("x");
         printTimes("cls b1", cls, time(env, cls, crops.slice(0, 1), 200));
         printTimes("cls b64", cls, time(env, cls, crops.slice(0, 64), 10));
@@ -116,6 +112,13 @@ public final class PaddleOcrBench {
      * depthwise Conv below minConvReduction kept fp32 (the rule before depthwise convs were told apart), and every
      * Conv int8 ({@code minConvReduction 0}).
      */
+    /** A classifier's job (default preparation, calibrated on {@code calib}), its top-1 on {@code eval} printed. */
+    private static Job classifier(String name, Path model, Path calib, NpzArchive eval) throws Exception {
+        Job job = job(name, Files.readAllBytes(model), NpzArchive.read(calib), PreparationOptions.defaults());
+        printTop1(name, job, eval);
+        return job;
+    }
+
     private static Job job(String name, byte[] original, NpzArchive calib, PreparationOptions prep) throws Exception {
         long t0 = System.nanoTime();
         PreparedModel prepared = ModelPreparer.prepare(original, calib, prep);

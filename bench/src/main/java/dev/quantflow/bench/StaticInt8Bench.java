@@ -179,23 +179,40 @@ public final class StaticInt8Bench {
      * process with interleaved rounds. Marks the variant {@link IsaRecipe#forHost} picks here, and prints the CPU
      * model, its ISA flags and class, and the ONNX Runtime version.
      */
+    /** The fashion-CNN fixture as both runs read it: the fp32 model, the calibration images, the eval set. */
+    private record Cnn(byte[] fp32Bytes, OnnxModel fp32, NdArray calib, float[] evalX, long[] evalShape, long[] labels) {
+
+        static Cnn load(Path fixture) throws java.io.IOException {
+            byte[] bytes = Files.readAllBytes(fixture.resolve("model.onnx"));
+            NpzArchive eval = NpzArchive.read(fixture.resolve("eval.npz"));
+            return new Cnn(bytes, OnnxModel.parse(bytes), NpzArchive.read(fixture.resolve("calib.npz")).array("input"),
+                eval.array("input").toFloats(), eval.array("input").shape(), eval.array("labels").toLongs());
+        }
+    }
+
+    /** A session per variant, with its top-1 on the fixture's eval set. */
+    private List<Measured> sessionsWithTop1(List<Variant> variants, Cnn cnn) throws OrtException {
+        List<Measured> measured = new ArrayList<>();
+        for (Variant v : variants) {
+            Measured m = new Measured(v, session(v));
+            m.top1 = top1(m, cnn.evalX(), cnn.evalShape(), cnn.labels());
+            measured.add(m);
+        }
+        return measured;
+    }
+
     void isa(Path fixture) throws Exception {
-        byte[] fp32Bytes = Files.readAllBytes(fixture.resolve("model.onnx"));
-        OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
-        NdArray calib = NpzArchive.read(fixture.resolve("calib.npz")).array("input");
-        NpzArchive eval = NpzArchive.read(fixture.resolve("eval.npz"));
-        float[] evalX = eval.array("input").toFloats();
-        long[] evalShape = eval.array("input").shape();
-        long[] labels = eval.array("labels").toLongs();
+        Cnn cnn = Cnn.load(fixture);
+        OnnxModel fp32 = cnn.fp32();
         StaticQuantRecipe base = StaticQuantRecipe.defaults();
-        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base), calib.toFloats(), calib.shape());
+        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base), cnn.calib().toFloats(), cnn.calib().shape());
         StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
         CpuFeatures cpu = CpuFeatures.host();
         IsaRecipe chosen = IsaRecipe.forHost(cpu);
 
         List<Variant> variants = new ArrayList<>();
         Map<String, String> none = Map.of();
-        variants.add(new Variant("fp32", fp32Bytes, OptLevel.ALL_OPT, none));
+        variants.add(new Variant("fp32", cnn.fp32Bytes(), OptLevel.ALL_OPT, none));
         List<String> picked = new ArrayList<>();
         for (ActivationType act : List.of(ActivationType.UINT8, ActivationType.INT8)) {
             for (boolean reduce : List.of(true, false)) {
@@ -209,13 +226,8 @@ public final class StaticInt8Bench {
                 }
             }
         }
-        List<Measured> measured = new ArrayList<>();
-        for (Variant v : variants) {
-            Measured m = new Measured(v, session(v));
-            m.top1 = top1(m, evalX, evalShape, labels);
-            measured.add(m);
-        }
-        float[] batch256 = Arrays.copyOf(evalX, 256 * 784);
+        List<Measured> measured = sessionsWithTop1(variants, cnn);
+        float[] batch256 = Arrays.copyOf(cnn.evalX(), 256 * 784);
         try (OnnxTensor x256 = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch256), new long[] {256, 1, 28, 28})) {
             for (Measured m : measured) {
                 time(m, x256, ISA_WARMUP, null);
@@ -248,19 +260,14 @@ public final class StaticInt8Bench {
     }
 
     void run(Path fixture, Path reference) throws Exception {
-        byte[] fp32Bytes = Files.readAllBytes(fixture.resolve("model.onnx"));
-        OnnxModel fp32 = OnnxModel.parse(fp32Bytes);
-        NdArray calib = NpzArchive.read(fixture.resolve("calib.npz")).array("input");
-        NpzArchive eval = NpzArchive.read(fixture.resolve("eval.npz"));
-        float[] evalX = eval.array("input").toFloats();
-        long[] evalShape = eval.array("input").shape();
-        long[] labels = eval.array("labels").toLongs();
+        Cnn cnn = Cnn.load(fixture);
+        OnnxModel fp32 = cnn.fp32();
 
         long t0 = System.nanoTime();
         StaticQuantRecipe base = StaticQuantRecipe.defaults();
         // By default the first conv (one input channel, reduction length 9) stays fp32; minConvReduction 0 quantizes it.
         StaticQuantRecipe allConvs = base.withMinConvReduction(0);
-        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base, allConvs), calib.toFloats(), calib.shape());
+        ActivationStatistics stats = minMax(fp32, tensorsFor(fp32, base, allConvs), cnn.calib().toFloats(), cnn.calib().shape());
         long t1 = System.nanoTime();
         StaticQdqQuantizer quantizer = new StaticQdqQuantizer();
         byte[] u8 = quantizer.quantize(fp32, stats, base).model().toByteArray();
@@ -269,14 +276,14 @@ public final class StaticInt8Bench {
         byte[] s8 = quantizer.quantize(fp32, stats, base.withActivationType(ActivationType.INT8)).model().toByteArray();
         byte[] u8Full = quantizer.quantize(fp32, stats, base.withReduceRangeWeights(false)).model().toByteArray();
 
-        System.out.printf("calibration (%d images, MinMax): %.0f ms; quantization: %.0f ms%n", calib.shape()[0],
+        System.out.printf("calibration (%d images, MinMax): %.0f ms; quantization: %.0f ms%n", cnn.calib().shape()[0],
             (t1 - t0) / 1e6, (t2 - t1) / 1e6);
 
         Map<String, String> none = Map.of();
         Map<String, String> precise = Map.of("session.x64quantprecision", "1");
         List<Variant> variants = new ArrayList<>();
-        variants.add(new Variant("fp32 ORT (ALL)", fp32Bytes, OptLevel.ALL_OPT, none));
-        variants.add(new Variant("fp32 ORT (EXTENDED)", fp32Bytes, OptLevel.EXTENDED_OPT, none));
+        variants.add(new Variant("fp32 ORT (ALL)", cnn.fp32Bytes(), OptLevel.ALL_OPT, none));
+        variants.add(new Variant("fp32 ORT (EXTENDED)", cnn.fp32Bytes(), OptLevel.EXTENDED_OPT, none));
         variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, conv1 fp32 (default), ALL", u8, OptLevel.ALL_OPT, none));
         variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, conv1 fp32 (default), EXTENDED", u8, OptLevel.EXTENDED_OPT, none));
         variants.add(new Variant("quantflow QDQ u8 act, 7-bit w, every conv int8, ALL", u8AllConvs, OptLevel.ALL_OPT, none));
@@ -290,14 +297,9 @@ public final class StaticInt8Bench {
             variants.add(new Variant("PyTorch-exported QDQ in ORT, ALL + x64quantprecision", torch, OptLevel.ALL_OPT, precise));
         }
 
-        List<Measured> measured = new ArrayList<>();
-        for (Variant v : variants) {
-            Measured m = new Measured(v, session(v));
-            m.top1 = top1(m, evalX, evalShape, labels);
-            measured.add(m);
-        }
-        float[] batch256 = Arrays.copyOf(evalX, 256 * 784);
-        float[] batch1 = Arrays.copyOf(evalX, 784);
+        List<Measured> measured = sessionsWithTop1(variants, cnn);
+        float[] batch256 = Arrays.copyOf(cnn.evalX(), 256 * 784);
+        float[] batch1 = Arrays.copyOf(cnn.evalX(), 784);
         try (OnnxTensor x256 = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch256), new long[] {256, 1, 28, 28});
              OnnxTensor x1 = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch1), new long[] {1, 1, 28, 28})) {
             for (Measured m : measured) {

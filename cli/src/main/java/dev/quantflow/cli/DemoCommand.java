@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 
 import dev.quantflow.cli.local.ClusterState;
 import dev.quantflow.cli.local.LocalCluster;
+import dev.quantflow.client.Submission;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -70,14 +71,11 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         wait.wait = true;
-        IntakeClient.Submission submission = switch (example) {
+        Submission submission = switch (example) {
             case "minilm" -> miniLm(root, intake.runDir.resolve());
             case "gpt" -> gpt(root);
             case "qat" -> qat(root, maxDrop);
-            default -> IntakeClient.Submission.builder()
-                .model(fixture.resolve("model.onnx"))
-                .calibration(fixture.resolve("calib.npz"))
-                .validation(fixture.resolve("eval.npz"))
+            default -> fashionCnn(fixture)
                 .name("fashion-cnn demo")
                 .method("static")
                 .maxRelativeDrop(maxDrop)
@@ -86,15 +84,23 @@ final class DemoCommand implements Callable<Integer> {
         return SubmitCommand.submitAndReport(spec, intake.client(), submission, wait);
     }
 
+    /** The fashion-CNN fixture's model, calibration and eval sets ({@code dir} = its folder). */
+    private static Submission.Builder fashionCnn(Path dir) {
+        return Submission.builder()
+            .model(dir.resolve("model.onnx"))
+            .calibration(dir.resolve("calib.npz"))
+            .validation(dir.resolve("eval.npz"));
+    }
+
     /** The tiny GPT fixture to 4-bit with GPTQ (auto method), calibrated and validated on King James text. */
-    static IntakeClient.Submission gpt(Path root) {
+    static Submission gpt(Path root) {
         Path dir = root.resolve("fixtures/gpt");
         for (String file : new String[] {"model.onnx", "tokenizer.json", "calib.txt", "heldout.txt"}) {
             if (!Files.isRegularFile(dir.resolve(file))) {
                 throw new CliException("the GPT example is missing " + dir.resolve(file));
             }
         }
-        return IntakeClient.Submission.builder()
+        return Submission.builder()
             .model(dir.resolve("model.onnx"))
             .calibration(dir.resolve("calib.txt"))
             .validation(dir.resolve("heldout.txt"))
@@ -109,15 +115,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The CNN at W3A8 (per-tensor 3-bit weights: PTQ loses ~6.7 points) with QAT on a Fashion-MNIST training subset. */
-    static IntakeClient.Submission qat(Path root, double maxDrop) {
+    static Submission qat(Path root, double maxDrop) {
         Path dir = root.resolve(FIXTURE);
         if (!Files.isRegularFile(dir.resolve("train.npz"))) {
             throw new CliException("the QAT example is missing " + dir.resolve("train.npz"));
         }
-        return IntakeClient.Submission.builder()
-            .model(dir.resolve("model.onnx"))
-            .calibration(dir.resolve("calib.npz"))
-            .validation(dir.resolve("eval.npz"))
+        return fashionCnn(dir)
             .name("fashion-cnn qat demo")
             .method("qat")
             .maxRelativeDrop(maxDrop)
@@ -129,7 +132,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** MiniLM and its tokenizer come out of the langchain4j jar on the CLI's class path (no download). */
-    static IntakeClient.Submission miniLm(Path root, Path runDir) {
+    static Submission miniLm(Path root, Path runDir) {
         Path sentences = root.resolve("fixtures/text/sentences.txt");
         if (!Files.isRegularFile(sentences)) {
             throw new CliException("the demo sentences are missing: " + sentences);
@@ -153,7 +156,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         // calibration text (the first 100 sentences): per-channel activation maxima for SmoothQuant before INT8
         Path calibration = root.resolve("fixtures/text/calibration.txt");
-        return IntakeClient.Submission.builder()
+        return Submission.builder()
             .model(dir.resolve("all-minilm-l6-v2.onnx"))
             .calibration(Files.isRegularFile(calibration) ? calibration : null)
             .validation(sentences)

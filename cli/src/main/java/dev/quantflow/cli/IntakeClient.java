@@ -1,9 +1,7 @@
 package dev.quantflow.cli;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.URI;
@@ -23,19 +21,25 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.quantflow.client.QuantflowClient;
+import dev.quantflow.client.QuantflowException;
+import dev.quantflow.client.ServerSentEvents;
+import dev.quantflow.client.Submission;
 
 /**
  * The intake service's REST API as the CLI uses it ({@code /api/jobs…}). Every failure becomes a
  * {@link CliException} whose message is the server's {@code reason} or a plain description of what went wrong.
  */
 public final class IntakeClient {
+
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    /** An upload of a large model and its data may take long; intake answers as soon as it has checked them. */
+    private static final Duration UPLOAD_TIMEOUT = Duration.ofMinutes(30);
 
     private final URI base;
     private final HttpClient http;
@@ -52,7 +56,7 @@ public final class IntakeClient {
         }
         this.http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
+            .connectTimeout(CONNECT_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
     }
@@ -61,121 +65,28 @@ public final class IntakeClient {
         return base.toString();
     }
 
-    /** A job to submit: three files and the optional settings (null = the server's default). */
-    public record Submission(Path model, Path calibration, Path validation, String name, String method,
-                             Double maxRelativeDrop, Integer maxAttempts, List<String> excludedNodes,
-                             Integer timeBudgetSeconds, Double maxSizeRatio, Path tokenizer, String metric,
-                             Double metricThreshold, Path training, Integer bits, Integer blockSize,
-                             boolean allowRetraining, Double maxLatencyMs, Integer trainingSteps, Double learningRate,
-                             List<String> profileOn, String targetHardwareClass) {
-
-        /** A builder with only the files left to set; every setting unset means the server's default. */
-        public static Builder builder() {
-            return new Builder();
-        }
-
-        /** Named setters for the record's components. */
-        public static final class Builder {
-            private Path model;
-            private Path calibration;
-            private Path validation;
-            private String name;
-            private String method;
-            private Double maxRelativeDrop;
-            private Integer maxAttempts;
-            private List<String> excludedNodes;
-            private Integer timeBudgetSeconds;
-            private Double maxSizeRatio;
-            private Path tokenizer;
-            private String metric;
-            private Double metricThreshold;
-            private Path training;
-            private Integer bits;
-            private Integer blockSize;
-            private boolean allowRetraining;
-            private Double maxLatencyMs;
-            private Integer trainingSteps;
-            private Double learningRate;
-            private List<String> profileOn;
-            private String targetHardwareClass;
-
-            private Builder() {
-            }
-
-            public Builder model(Path value) { model = value; return this; }
-            public Builder calibration(Path value) { calibration = value; return this; }
-            public Builder validation(Path value) { validation = value; return this; }
-            public Builder name(String value) { name = value; return this; }
-            public Builder method(String value) { method = value; return this; }
-            public Builder maxRelativeDrop(Double value) { maxRelativeDrop = value; return this; }
-            public Builder maxAttempts(Integer value) { maxAttempts = value; return this; }
-            public Builder excludedNodes(List<String> value) { excludedNodes = value; return this; }
-            public Builder timeBudgetSeconds(Integer value) { timeBudgetSeconds = value; return this; }
-            public Builder maxSizeRatio(Double value) { maxSizeRatio = value; return this; }
-            public Builder tokenizer(Path value) { tokenizer = value; return this; }
-            public Builder metric(String value) { metric = value; return this; }
-            public Builder metricThreshold(Double value) { metricThreshold = value; return this; }
-            public Builder training(Path value) { training = value; return this; }
-            public Builder bits(Integer value) { bits = value; return this; }
-            public Builder blockSize(Integer value) { blockSize = value; return this; }
-            public Builder allowRetraining(boolean value) { allowRetraining = value; return this; }
-            public Builder maxLatencyMs(Double value) { maxLatencyMs = value; return this; }
-            public Builder trainingSteps(Integer value) { trainingSteps = value; return this; }
-            public Builder learningRate(Double value) { learningRate = value; return this; }
-            public Builder profileOn(List<String> value) { profileOn = value; return this; }
-            public Builder targetHardwareClass(String value) { targetHardwareClass = value; return this; }
-
-            public Submission build() {
-                return new Submission(model, calibration, validation, name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds, maxSizeRatio, tokenizer, metric, metricThreshold, training, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps, learningRate, profileOn, targetHardwareClass);
-            }
+    /**
+     * {@code POST /api/jobs} through the Java client (its multipart encoder, its retry of a 503): returns the 202 body
+     * ({@code jobId}, {@code state}, the budget {@code message}).
+     */
+    public JsonNode submit(Submission s) {
+        try (QuantflowClient client = QuantflowClient.builder().intakeUrl(base.toString())
+                 .connectTimeout(CONNECT_TIMEOUT).requestTimeout(UPLOAD_TIMEOUT).build()) {
+            return client.submitForAnswer(s);
+        } catch (QuantflowException e) {
+            throw failure(e);
         }
     }
 
-    /** {@code POST /api/jobs}: returns the 202 body ({@code jobId}, {@code state}). */
-    public JsonNode submit(Submission s) {
-        Map<String, String> fields = new LinkedHashMap<>();
-        putIfSet(fields, "name", s.name());
-        putIfSet(fields, "method", s.method());
-        putIfSet(fields, "maxRelativeDrop", s.maxRelativeDrop() == null ? null : s.maxRelativeDrop().toString());
-        putIfSet(fields, "maxAttempts", s.maxAttempts() == null ? null : s.maxAttempts().toString());
-        putIfSet(fields, "excludedNodes", s.excludedNodes() == null || s.excludedNodes().isEmpty() ? null
-            : String.join(",", s.excludedNodes()));
-        putIfSet(fields, "timeBudgetSeconds", s.timeBudgetSeconds() == null ? null : s.timeBudgetSeconds().toString());
-        putIfSet(fields, "maxSizeRatio", s.maxSizeRatio() == null ? null : s.maxSizeRatio().toString());
-        putIfSet(fields, "metric", s.metric());
-        putIfSet(fields, "metricThreshold", s.metricThreshold() == null ? null : s.metricThreshold().toString());
-        putIfSet(fields, "bits", s.bits() == null ? null : s.bits().toString());
-        putIfSet(fields, "blockSize", s.blockSize() == null ? null : s.blockSize().toString());
-        putIfSet(fields, "allowRetraining", s.allowRetraining() ? "true" : null);
-        putIfSet(fields, "maxLatencyMs", s.maxLatencyMs() == null ? null : s.maxLatencyMs().toString());
-        putIfSet(fields, "trainingSteps", s.trainingSteps() == null ? null : s.trainingSteps().toString());
-        putIfSet(fields, "learningRate", s.learningRate() == null ? null : s.learningRate().toString());
-        putIfSet(fields, "profileOn", s.profileOn() == null || s.profileOn().isEmpty() ? null : String.join(",", s.profileOn()));
-        putIfSet(fields, "targetHardwareClass", s.targetHardwareClass());
-        Map<String, Path> files = new LinkedHashMap<>();
-        files.put("model", s.model());
-        if (s.calibration() != null) {
-            files.put("calibration", s.calibration());
+    /** The client's refusal as the CLI words it: intake's reason and code, or how to reach intake. */
+    private CliException failure(QuantflowException e) {
+        if (e.getCause() instanceof IOException io) {
+            return connectionFailure(io, base);
         }
-        files.put("validation", s.validation());
-        if (s.tokenizer() != null) {
-            files.put("tokenizer", s.tokenizer());
+        if (e.httpStatus() > 0 && !e.reason().isBlank() && !e.code().startsWith("HTTP_")) {
+            return new CliException(e.reason() + " (" + e.code() + ")");
         }
-        if (s.training() != null) {
-            files.put("training", s.training());
-        }
-
-        String boundary = "quantflow-" + UUID.randomUUID();
-        HttpRequest request = HttpRequest.newBuilder(resolve("/api/jobs"))
-            .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-            .header("Accept", "application/json")
-            .POST(multipart(boundary, fields, files))
-            .build();
-        HttpResponse<String> response = send(request, "submit the job");
-        if (response.statusCode() / 100 != 2) {
-            throw failure(response, "submitting the job");
-        }
-        return Json.parse(response.body());
+        return new CliException(e.reason().isBlank() ? e.getMessage() : e.reason());
     }
 
     /** {@code GET /api/jobs/{id}}. */
@@ -231,53 +142,18 @@ public final class IntakeClient {
      * {@code onEvent} said stop; false means the stream ended or dropped first, and the caller should poll.
      */
     public boolean followEvents(String jobId, Predicate<JsonNode> onEvent) {
-        HttpRequest request = HttpRequest.newBuilder(resolve(jobPath(jobId, "/events")))
-            .header("Accept", "text/event-stream")
-            .GET().build();
-        HttpResponse<InputStream> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            return false;
+            return ServerSentEvents.follow(http, resolve(jobPath(jobId, "/events")), data -> {
+                JsonNode event = parseEvent(data);
+                return event != null && onEvent.test(event);
+            }, (status, body) -> {
+                if (status == 404) {
+                    throw unknownJob(jobId);
+                }
+            });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CliException("interrupted");
-        }
-        if (response.statusCode() == 404) {
-            drain(response.body());
-            throw unknownJob(jobId);
-        }
-        if (response.statusCode() != 200) {
-            drain(response.body());
-            return false;
-        }
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-            StringBuilder data = new StringBuilder();
-            String line;
-            while ((line = reader.readLine()) != null) {
-                if (line.isEmpty()) {
-                    if (!data.isEmpty()) {
-                        JsonNode event = parseEvent(data.toString());
-                        data.setLength(0);
-                        if (event != null && onEvent.test(event)) {
-                            return true;
-                        }
-                    }
-                } else if (line.startsWith("data:")) {
-                    if (!data.isEmpty()) {
-                        data.append('\n');
-                    }
-                    data.append(line.startsWith("data: ") ? line.substring(6) : line.substring(5));
-                }
-                // "event:", "id:", "retry:" and ":" comment lines carry nothing the CLI needs
-            }
-            if (!data.isEmpty()) {
-                JsonNode event = parseEvent(data.toString());
-                return event != null && onEvent.test(event);
-            }
-            return false;
-        } catch (IOException dropped) {
-            return false;
         }
     }
 
@@ -400,44 +276,6 @@ public final class IntakeClient {
         }
         String basePath = base.getPath() == null ? "" : base.getPath();
         return base.resolve(basePath + (pathOrUrl.startsWith("/") ? pathOrUrl : "/" + pathOrUrl));
-    }
-
-    private static HttpRequest.BodyPublisher multipart(String boundary, Map<String, String> fields, Map<String, Path> files) {
-        List<HttpRequest.BodyPublisher> parts = new ArrayList<>();
-        for (Map.Entry<String, String> field : fields.entrySet()) {
-            parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\n"
-                + "Content-Disposition: form-data; name=\"" + field.getKey() + "\"\r\n"
-                + "Content-Type: text/plain; charset=UTF-8\r\n\r\n"
-                + field.getValue() + "\r\n", StandardCharsets.UTF_8));
-        }
-        for (Map.Entry<String, Path> file : files.entrySet()) {
-            String filename = file.getValue().getFileName().toString().replace("\"", "");
-            parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\n"
-                + "Content-Disposition: form-data; name=\"" + file.getKey() + "\"; filename=\"" + filename + "\"\r\n"
-                + "Content-Type: application/octet-stream\r\n\r\n", StandardCharsets.UTF_8));
-            try {
-                parts.add(HttpRequest.BodyPublishers.ofFile(file.getValue()));
-            } catch (java.io.FileNotFoundException e) {
-                throw new CliException("file not found: " + file.getValue());
-            }
-            parts.add(HttpRequest.BodyPublishers.ofString("\r\n"));
-        }
-        parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n"));
-        return HttpRequest.BodyPublishers.concat(parts.toArray(HttpRequest.BodyPublisher[]::new));
-    }
-
-    private static void putIfSet(Map<String, String> map, String key, String value) {
-        if (value != null && !value.isBlank()) {
-            map.put(key, value);
-        }
-    }
-
-    private static void drain(InputStream in) {
-        try (in) {
-            in.transferTo(OutputStream.nullOutputStream());
-        } catch (IOException ignored) {
-            // nothing to salvage from an error body we do not read
-        }
     }
 
     private static void deleteQuietly(Path file) {

@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.quantflow.client.Submission;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -104,7 +105,7 @@ final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         IntakeClient client = intake.client();
-        IntakeClient.Submission submission = IntakeClient.Submission.builder()
+        Submission submission = Submission.builder()
             .model(existing(model, "--model"))
             .calibration(calibration == null ? null : existing(calibration, "--calib"))
             .validation(existing(validation, "--eval"))
@@ -136,7 +137,7 @@ final class SubmitCommand implements Callable<Integer> {
     }
 
     /** Shared by submit and demo. */
-    static int submitAndReport(CommandSpec spec, IntakeClient client, IntakeClient.Submission submission, WaitOptions wait) {
+    static int submitAndReport(CommandSpec spec, IntakeClient client, Submission submission, WaitOptions wait) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         JsonNode accepted = client.submit(submission);

@@ -33,7 +33,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.quantflow.cli.IntakeClient;
 import dev.quantflow.cli.local.LocalCluster;
+import dev.quantflow.client.Submission;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
@@ -102,10 +104,11 @@ class PipelineIT {
     @Test
     @Order(1)
     void exampleJobBecomesReadyWithVerifiedArtifactsAndOneModelReadyEvent() throws Exception {
-        HttpResponse<String> submitted = submit(new Multipart().file("model", "model.onnx", model)
-            .file("calibration", "calib.npz", calib).file("validation", "eval.npz", eval).field("name", "it-fashion"));
-        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
-        String jobId = JSON.readTree(submitted.body()).path("jobId").asText();
+        // submitted as `quantflow submit` does: the CLI's IntakeClient over the Java client's multipart upload
+        JsonNode accepted = new IntakeClient(intake).submit(Submission.builder().model(FIXTURE.resolve("model.onnx"))
+            .calibration(FIXTURE.resolve("calib.npz")).validation(FIXTURE.resolve("eval.npz")).name("it-fashion").build());
+        String jobId = accepted.path("jobId").asText();
+        assertThat(jobId).as(accepted.toString()).startsWith("job-");
 
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");

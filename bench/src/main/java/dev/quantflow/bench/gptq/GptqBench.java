@@ -190,27 +190,23 @@ public final class GptqBench {
             to, tr, to / tr, co, cr, co / cr, meanOurs, meanRef, notWorse, table.size());
     }
 
+    /** The {@code --json} file: the settings, how it was timed and judged, the totals and one row per layer. */
+    record Report(String benchmark, String source, int bits, int groupSize, boolean symmetric, boolean actOrder,
+                  double percDamp, int threads, String timing, String error, double javaSeconds, double torchSeconds,
+                  double javaCpuSeconds, double torchCpuSeconds, double meanJavaError, double meanTorchError,
+                  List<Row> layers) {
+    }
+
     private static void writeJson(Path json, List<Row> table, String source, int bits, int group, boolean sym,
                                   boolean actOrder, double percDamp) throws IOException {
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("benchmark", "gptq-java-vs-pytorch");
-        doc.put("source", source);
-        doc.put("bits", bits);
-        doc.put("groupSize", group);
-        doc.put("symmetric", sym);
-        doc.put("actOrder", actOrder);
-        doc.put("percDamp", percDamp);
-        doc.put("threads", 1);
-        doc.put("timing", "per layer, in-memory W and H to quantized weights, wall clock and the thread's CPU time, minimum"
-            + " over the repeats, warm-up excluded (java: one full untimed pass; torch: one untimed layer)");
-        doc.put("error", "tr((W-Q)^T H (W-Q)) / tr(W^T H W), undamped H, computed in Java for both");
-        doc.put("javaSeconds", table.stream().mapToDouble(Row::oursSeconds).sum());
-        doc.put("torchSeconds", table.stream().mapToDouble(Row::refSeconds).sum());
-        doc.put("javaCpuSeconds", table.stream().mapToDouble(Row::oursCpuSeconds).sum());
-        doc.put("torchCpuSeconds", table.stream().mapToDouble(Row::refCpuSeconds).sum());
-        doc.put("meanJavaError", table.stream().mapToDouble(Row::oursError).average().orElse(0));
-        doc.put("meanTorchError", table.stream().mapToDouble(Row::refError).average().orElse(0));
-        doc.put("layers", table);
+        Report doc = new Report("gptq-java-vs-pytorch", source, bits, group, sym, actOrder, percDamp, 1,
+            "per layer, in-memory W and H to quantized weights, wall clock and the thread's CPU time, minimum"
+                + " over the repeats, warm-up excluded (java: one full untimed pass; torch: one untimed layer)",
+            "tr((W-Q)^T H (W-Q)) / tr(W^T H W), undamped H, computed in Java for both",
+            table.stream().mapToDouble(Row::oursSeconds).sum(), table.stream().mapToDouble(Row::refSeconds).sum(),
+            table.stream().mapToDouble(Row::oursCpuSeconds).sum(), table.stream().mapToDouble(Row::refCpuSeconds).sum(),
+            table.stream().mapToDouble(Row::oursError).average().orElse(0),
+            table.stream().mapToDouble(Row::refError).average().orElse(0), table);
         Files.createDirectories(json.toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
         System.out.println("wrote " + json);

@@ -315,6 +315,16 @@ public final class LocalCluster implements AutoCloseable {
         throw new LocalClusterException("no free port found");
     }
 
+    /** {@code serviceDir/data}, created, and emptied first when this cluster starts with clean data. */
+    private Path dataDir(Path serviceDir) throws IOException {
+        Path dataDir = serviceDir.resolve("data");
+        if (cleanData) {
+            deleteRecursively(dataDir);
+        }
+        Files.createDirectories(dataDir);
+        return dataDir;
+    }
+
     // ------------------------------------------------------------------------------------------------ Kafka
 
     private Path kafkaHome() {
@@ -323,11 +333,7 @@ public final class LocalCluster implements AutoCloseable {
 
     private ChildProcess startKafka(Path kafkaLibs) throws IOException {
         Path kafkaDir = runDir.resolve("kafka");
-        Path dataDir = kafkaDir.resolve("data");
-        if (cleanData) {
-            deleteRecursively(dataDir);
-        }
-        Files.createDirectories(dataDir);
+        Path dataDir = dataDir(kafkaDir);
         Path props = kafkaDir.resolve("server.properties");
         writeKafkaProperties(props, dataDir);
 
@@ -426,11 +432,7 @@ public final class LocalCluster implements AutoCloseable {
 
     private ChildProcess startS3Proxy(Path jar) throws IOException {
         Path s3Dir = runDir.resolve("s3");
-        Path dataDir = s3Dir.resolve("data");
-        if (cleanData) {
-            deleteRecursively(dataDir);
-        }
-        Files.createDirectories(dataDir);
+        Path dataDir = dataDir(s3Dir);
         Properties props = new Properties();
         props.setProperty("s3proxy.endpoint", "http://" + HOST + ":" + ports.get("s3"));
         props.setProperty("s3proxy.authorization", "aws-v2-or-v4");

@@ -48,16 +48,20 @@ class LocalClusterTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void startsKafkaS3TopicsBucketAndServicesThenDownStopsThem() throws Exception {
-        Path runDir = tmp.resolve("run");
-        LocalCluster cluster = LocalCluster.builder()
+    /** A cluster on free ports in {@code runDir} whose one service is the fake service jar under {@code name}. */
+    private LocalCluster.Builder withFakeService(Path runDir, String name) throws IOException {
+        return LocalCluster.builder()
             .repoRoot(REPO_ROOT)
             .runDir(runDir)
             .pickFreePorts(true)
-            .services(List.of("intake"))
-            .serviceJar("intake", fakeServiceJar())
-            .build();
+            .services(List.of(name))
+            .serviceJar(name, fakeServiceJar());
+    }
+
+    @Test
+    void startsKafkaS3TopicsBucketAndServicesThenDownStopsThem() throws Exception {
+        Path runDir = tmp.resolve("run");
+        LocalCluster cluster = withFakeService(runDir, "intake").build();
         try (cluster) {
             ClusterState state = cluster.start();
 
@@ -107,14 +111,7 @@ class LocalClusterTest {
     @Test
     void aServiceThatDiesFailsStartWithItsLogAndStopsTheRest() throws Exception {
         Path runDir = tmp.resolve("run-failing");
-        LocalCluster cluster = LocalCluster.builder()
-            .repoRoot(REPO_ROOT)
-            .runDir(runDir)
-            .pickFreePorts(true)
-            .services(List.of("validator"))
-            .serviceJar("validator", fakeServiceJar())
-            .serviceSystemProperty("fake.fail", "true")
-            .build();
+        LocalCluster cluster = withFakeService(runDir, "validator").serviceSystemProperty("fake.fail", "true").build();
 
         assertThatThrownBy(cluster::start)
             .isInstanceOf(LocalClusterException.class)

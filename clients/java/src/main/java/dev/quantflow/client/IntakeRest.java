@@ -1,9 +1,7 @@
 package dev.quantflow.client;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,8 +45,18 @@ final class IntakeRest {
         return base;
     }
 
-    /** {@code POST /api/jobs}: multipart when the inputs are local files, JSON when they are in the store. */
+    /** {@code POST /api/jobs}: the new job's id. */
     String submit(Submission s) {
+        JsonNode accepted = accept(s);
+        String jobId = accepted.path("jobId").asText(null);
+        if (jobId == null || jobId.isBlank()) {
+            throw new QuantflowException(QuantflowException.UNAVAILABLE, "intake accepted the job but sent no jobId", 0);
+        }
+        return jobId;
+    }
+
+    /** {@code POST /api/jobs}, multipart when the inputs are local files, JSON when they are in the store: the 202 body. */
+    JsonNode accept(Submission s) {
         boolean files = s.inputs().stream().allMatch(Submission.Input::isFile);
         boolean stored = s.inputs().stream().noneMatch(Submission.Input::isFile);
         HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("/api/jobs")).timeout(requestTimeout);
@@ -63,12 +71,7 @@ final class IntakeRest {
             throw new QuantflowException(QuantflowException.INVALID_REQUEST,
                 "give every input as a local file or every input as a stored object, not a mix", 0);
         }
-        JsonNode accepted = json(sendRetrying(request.build()));
-        String jobId = accepted.path("jobId").asText(null);
-        if (jobId == null || jobId.isBlank()) {
-            throw new QuantflowException(QuantflowException.UNAVAILABLE, "intake accepted the job but sent no jobId", 0);
-        }
-        return jobId;
+        return json(sendRetrying(request.build()));
     }
 
     JsonNode job(String jobId) {
@@ -91,50 +94,17 @@ final class IntakeRest {
      * drops (then false). A 4xx answer (unknown job) is thrown.
      */
     boolean followEvents(String jobId, Predicate<StatusEvent> onEvent) {
-        HttpRequest request = HttpRequest.newBuilder(base.resolve(jobPath(jobId, "/events")))
-            .header("Accept", "text/event-stream").GET().build();
-        HttpResponse<InputStream> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            return false;
+            return ServerSentEvents.follow(http, base.resolve(jobPath(jobId, "/events")), data -> {
+                StatusEvent event = statusEvent(data);
+                return event != null && onEvent.test(event);
+            }, (status, body) -> {
+                throw error(status, body);
+            });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new QuantflowException(QuantflowException.UNAVAILABLE, "interrupted", 0, e);
         }
-        if (response.statusCode() >= 400 && response.statusCode() < 500) {
-            throw error(response.statusCode(), readAll(response.body()));
-        }
-        if (response.statusCode() != 200) {
-            readAll(response.body());
-            return false;
-        }
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-            StringBuilder data = new StringBuilder();
-            String line;
-            while ((line = reader.readLine()) != null) {
-                if (line.isEmpty()) {
-                    if (!data.isEmpty() && dispatch(data, onEvent)) {
-                        return true;
-                    }
-                } else if (line.startsWith("data:")) {
-                    if (!data.isEmpty()) {
-                        data.append('\n');
-                    }
-                    data.append(line.startsWith("data: ") ? line.substring(6) : line.substring(5));
-                }
-                // "event:", "id:", "retry:" and ":" comment lines carry nothing a job's progress needs
-            }
-            return !data.isEmpty() && dispatch(data, onEvent);
-        } catch (IOException dropped) {
-            return false;
-        }
-    }
-
-    private static boolean dispatch(StringBuilder data, Predicate<StatusEvent> onEvent) {
-        StatusEvent event = statusEvent(data.toString());
-        data.setLength(0);
-        return event != null && onEvent.test(event);
     }
 
     static StatusEvent statusEvent(String data) {
@@ -242,14 +212,6 @@ final class IntakeRest {
         }
     }
 
-    private static String readAll(InputStream in) {
-        try (in) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
     private static HttpRequest.BodyPublisher multipart(Submission s, String boundary) {
         List<HttpRequest.BodyPublisher> parts = new ArrayList<>();
         Map<String, Submission.Input> files = new LinkedHashMap<>();
@@ -276,41 +238,12 @@ final class IntakeRest {
             }
             parts.add(HttpRequest.BodyPublishers.ofString("\r\n"));
         }
-        for (var field : fields(s).entrySet()) {
+        for (var field : s.options.formFields().entrySet()) {
             parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\nContent-Disposition: form-data; name=\""
-                + field.getKey() + "\"\r\n\r\n" + field.getValue() + "\r\n", StandardCharsets.UTF_8));
+                + field.getKey() + "\"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + field.getValue() + "\r\n", StandardCharsets.UTF_8));
         }
         parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n"));
         return HttpRequest.BodyPublishers.concat(parts.toArray(HttpRequest.BodyPublisher[]::new));
-    }
-
-    /** The option fields of the multipart form, only those set. */
-    static Map<String, String> fields(Submission s) {
-        Map<String, String> f = new LinkedHashMap<>();
-        put(f, "name", s.name);
-        put(f, "method", s.method);
-        put(f, "maxRelativeDrop", s.maxRelativeDrop);
-        put(f, "maxAttempts", s.maxAttempts);
-        put(f, "excludedNodes", s.excludedNodes.isEmpty() ? null : String.join(",", s.excludedNodes));
-        put(f, "timeBudgetSeconds", s.timeBudgetSeconds);
-        put(f, "maxSizeRatio", s.maxSizeRatio);
-        put(f, "metric", s.metric);
-        put(f, "metricThreshold", s.metricThreshold);
-        put(f, "bits", s.bits);
-        put(f, "blockSize", s.blockSize);
-        put(f, "allowRetraining", s.allowRetraining ? "true" : null);
-        put(f, "maxLatencyMs", s.maxLatencyMs);
-        put(f, "trainingSteps", s.trainingSteps);
-        put(f, "learningRate", s.learningRate);
-        put(f, "profileOn", s.profileOn.isEmpty() ? null : String.join(",", s.profileOn));
-        put(f, "targetHardwareClass", s.targetHardwareClass);
-        return f;
-    }
-
-    private static void put(Map<String, String> f, String name, Object value) {
-        if (value != null) {
-            f.put(name, String.valueOf(value));
-        }
     }
 
     private static ObjectNode referenceBody(Submission s) {
@@ -320,23 +253,14 @@ final class IntakeRest {
         ref(body, "validation", s.validation);
         ref(body, "tokenizer", s.tokenizer);
         ref(body, "training", s.training);
-        if (s.name != null) body.put("name", s.name);
-        if (s.method != null) body.put("method", s.method);
-        if (s.maxRelativeDrop != null) body.put("maxRelativeDrop", s.maxRelativeDrop);
-        if (s.maxAttempts != null) body.put("maxAttempts", s.maxAttempts);
-        if (!s.excludedNodes.isEmpty()) s.excludedNodes.forEach(body.putArray("excludedNodes")::add);
-        if (s.timeBudgetSeconds != null) body.put("timeBudgetSeconds", s.timeBudgetSeconds);
-        if (s.maxSizeRatio != null) body.put("maxSizeRatio", s.maxSizeRatio);
-        if (s.metric != null) body.put("metric", s.metric);
-        if (s.metricThreshold != null) body.put("metricThreshold", s.metricThreshold);
-        if (s.bits != null) body.put("bits", s.bits);
-        if (s.blockSize != null) body.put("blockSize", s.blockSize);
-        if (s.allowRetraining) body.put("allowRetraining", true);
-        if (s.maxLatencyMs != null) body.put("maxLatencyMs", s.maxLatencyMs);
-        if (s.trainingSteps != null) body.put("trainingSteps", s.trainingSteps);
-        if (s.learningRate != null) body.put("learningRate", s.learningRate);
-        if (!s.profileOn.isEmpty()) s.profileOn.forEach(body.putArray("profileOn")::add);
-        if (s.targetHardwareClass != null) body.put("targetHardwareClass", s.targetHardwareClass);
+        // the options as JSON values (numbers, arrays, true), only those set
+        JSON.<ObjectNode>valueToTree(s.options).properties().forEach(option -> {
+            JsonNode v = option.getValue();
+            boolean unset = v.isNull() || (v.isArray() && v.isEmpty()) || (v.isBoolean() && !v.booleanValue());
+            if (!unset) {
+                body.set(option.getKey(), v);
+            }
+        });
         return body;
     }
 

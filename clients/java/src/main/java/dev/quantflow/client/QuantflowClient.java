@@ -101,6 +101,14 @@ public final class QuantflowClient implements AutoCloseable {
     }
 
     /**
+     * As {@link #submit(Submission)} over REST whatever the transport, returning intake's whole 202 answer as it came
+     * ({@code jobId}, {@code state}, the {@code message} that states the budget); the CLI prints it.
+     */
+    public JsonNode submitForAnswer(Submission submission) {
+        return rest.accept(Objects.requireNonNull(submission, "submission"));
+    }
+
+    /**
      * The job's {@code ModelReady}; completes exceptionally with a {@link JobFailedException} (code = the job's reason
      * code) when it fails, or a {@link QuantflowException} when the job is unknown or the outcome cannot be read.
      * Cancelling the future stops the wait (over REST at the next status event or poll). Bound the wait with {@code orTimeout} or {@code get(timeout, unit)}.
@@ -330,29 +338,29 @@ public final class QuantflowClient implements AutoCloseable {
                 .setProducerVersion(version())
                 .build())
             .setInputs(JobInputs.newBuilder()
-                .setName(s.name == null ? "" : s.name)
+                .setName(s.options.name() == null ? "" : s.options.name())
                 .setModel(storedRef(s.model))
                 .setCalibration(storedRef(s.calibration))
                 .setValidation(storedRef(s.validation))
                 .setTokenizer(storedRef(s.tokenizer))
                 .setTraining(storedRef(s.training))
                 .build())
-            .setMethod(s.method == null ? "static" : s.method)
-            .setMaxRelativeDrop(s.maxRelativeDrop)
-            .setMaxAttempts(s.maxAttempts)
-            .setExcludedNodes(s.excludedNodes)
-            .setTimeBudgetSeconds(s.timeBudgetSeconds)
-            .setMaxSizeRatio(s.maxSizeRatio)
-            .setMetric(s.metric)
-            .setMetricThreshold(s.metricThreshold)
-            .setBits(s.bits)
-            .setBlockSize(s.blockSize)
-            .setAllowRetraining(s.allowRetraining)
-            .setMaxLatencyMs(s.maxLatencyMs)
-            .setTrainingSteps(s.trainingSteps)
-            .setLearningRate(s.learningRate)
-            .setProfileHardwareClasses(s.profileOn)
-            .setTargetHardwareClass(s.targetHardwareClass == null ? "" : s.targetHardwareClass)
+            .setMethod(s.options.method() == null ? "static" : s.options.method())
+            .setMaxRelativeDrop(s.options.maxRelativeDrop())
+            .setMaxAttempts(s.options.maxAttempts())
+            .setExcludedNodes(s.options.excludedNodes())
+            .setTimeBudgetSeconds(s.options.timeBudgetSeconds())
+            .setMaxSizeRatio(s.options.maxSizeRatio())
+            .setMetric(s.options.metric())
+            .setMetricThreshold(s.options.metricThreshold())
+            .setBits(s.options.bits())
+            .setBlockSize(s.options.blockSize())
+            .setAllowRetraining(s.options.allowRetraining())
+            .setMaxLatencyMs(s.options.maxLatencyMs())
+            .setTrainingSteps(s.options.trainingSteps())
+            .setLearningRate(s.options.learningRate())
+            .setProfileHardwareClasses(s.options.profileOn())
+            .setTargetHardwareClass(s.options.targetHardwareClass() == null ? "" : s.options.targetHardwareClass())
             .build();
     }
 

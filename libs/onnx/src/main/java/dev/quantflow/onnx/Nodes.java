@@ -37,6 +37,11 @@ public final class Nodes {
         return OnnxMl.AttributeProto.newBuilder().setName(name).setType(AttributeType.FLOAT).setF(value).build();
     }
 
+    public static OnnxMl.AttributeProto stringAttribute(String name, String value) {
+        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(AttributeType.STRING)
+            .setS(com.google.protobuf.ByteString.copyFromUtf8(value)).build();
+    }
+
     public static OnnxMl.AttributeProto intsAttribute(String name, long... values) {
         OnnxMl.AttributeProto.Builder b = OnnxMl.AttributeProto.newBuilder().setName(name).setType(AttributeType.INTS);
         for (long v : values) {

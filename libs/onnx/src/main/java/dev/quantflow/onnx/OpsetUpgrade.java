@@ -349,18 +349,12 @@ public final class OpsetUpgrade {
         return replace(editor, node, b.build());
     }
 
-    private static OnnxMl.AttributeProto stringAttribute(String name, String value) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name)
-            .setType(OnnxMl.AttributeProto.AttributeType.STRING)
-            .setS(com.google.protobuf.ByteString.copyFromUtf8(value)).build();
-    }
-
     /** Resize attributes reproducing Upsample / Resize-10 arithmetic. */
     private static void addLegacyResizeModes(OnnxMl.NodeProto.Builder b, String mode) {
-        b.addAttribute(stringAttribute("mode", mode));
-        b.addAttribute(stringAttribute("coordinate_transformation_mode", "asymmetric"));
+        b.addAttribute(Nodes.stringAttribute("mode", mode));
+        b.addAttribute(Nodes.stringAttribute("coordinate_transformation_mode", "asymmetric"));
         if (mode.equals("nearest")) {
-            b.addAttribute(stringAttribute("nearest_mode", "floor"));
+            b.addAttribute(Nodes.stringAttribute("nearest_mode", "floor"));
         }
     }
 
@@ -441,7 +435,7 @@ public final class OpsetUpgrade {
             return false;
         }
         OnnxMl.NodeProto.Builder b = node.toBuilder()
-            .addAttribute(stringAttribute("coordinate_transformation_mode", "output_half_pixel"));
+            .addAttribute(Nodes.stringAttribute("coordinate_transformation_mode", "output_half_pixel"));
         return replace(editor, node, b.build());
     }
 }

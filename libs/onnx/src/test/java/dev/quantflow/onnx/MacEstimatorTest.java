@@ -76,9 +76,7 @@ class MacEstimatorTest {
         // bhqd,bhkd->bhqk over q, k [2, 4, 16, 8]: 2·4·16·16·8 = 16,384 (both activations: attention);
         // the Softmax after it sees the inferred [2, 4, 16, 16]: 2,048
         OnnxModel m = Graph.of().input("q", 2, 4, 16, 8).input("k", 2, 4, 16, 8)
-            .node("Einsum", List.of("q", "k"), "s", OnnxMl.AttributeProto.newBuilder().setName("equation")
-                .setType(OnnxMl.AttributeProto.AttributeType.STRING)
-                .setS(com.google.protobuf.ByteString.copyFromUtf8("bhqd,bhkd->bhqk")).build())
+            .node("Einsum", List.of("q", "k"), "s", Nodes.stringAttribute("equation", "bhqd,bhkd->bhqk"))
             .node("Softmax", List.of("s"), "p").output("p").model();
         MacEstimate e = MacEstimator.estimate(m);
         assertThat(e.macs().get(OpFamily.ATTENTION)).isEqualTo(16_384L);
@@ -90,8 +88,7 @@ class MacEstimatorTest {
         // seq 10, batch 2, input 16, hidden 8, 2 directions: 2 dirs · 4 gates · 8 · (16 + 8) · 10 · 2 = 30,720
         OnnxModel m = Graph.of().input("x", 10, 2, 16).weight("w", 2, 32, 16).weight("r", 2, 32, 8)
             .node("LSTM", List.of("x", "w", "r"), "y", Nodes.intAttribute("hidden_size", 8),
-                OnnxMl.AttributeProto.newBuilder().setName("direction").setType(OnnxMl.AttributeProto.AttributeType.STRING)
-                    .setS(com.google.protobuf.ByteString.copyFromUtf8("bidirectional")).build())
+                Nodes.stringAttribute("direction", "bidirectional"))
             .node("Relu", List.of("y"), "out").output("out").model();
         MacEstimate e = MacEstimator.estimate(m);
         assertThat(e.macs().get(OpFamily.RECURRENT)).isEqualTo(30_720L);

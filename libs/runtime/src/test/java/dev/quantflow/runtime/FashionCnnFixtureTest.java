@@ -1,11 +1,8 @@
 package dev.quantflow.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import dev.quantflow.onnx.OnnxModel;
@@ -18,7 +15,6 @@ import dev.quantflow.runtime.dataset.DatasetCheck;
 import dev.quantflow.runtime.eval.EvalOptions;
 import dev.quantflow.runtime.eval.EvalResult;
 import dev.quantflow.runtime.eval.ModelEvaluator;
-import dev.quantflow.runtime.npz.NpzArchive;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,37 +25,29 @@ import org.junit.jupiter.api.Test;
  */
 class FashionCnnFixtureTest {
 
-    private static final Path DIR = Path.of("../../fixtures/fashion-cnn");
-
-    private static byte[] model;
-    private static NpzArchive calib;
-    private static NpzArchive eval;
+    private static ModelFixture cnn;
 
     @BeforeAll
     static void load() throws IOException {
-        assumeTrue(Files.isRegularFile(DIR.resolve("model.onnx")) && Files.isRegularFile(DIR.resolve("calib.npz"))
-            && Files.isRegularFile(DIR.resolve("eval.npz")), "fixture fixtures/fashion-cnn not built yet");
-        model = Files.readAllBytes(DIR.resolve("model.onnx"));
-        calib = NpzArchive.read(DIR.resolve("calib.npz"));
-        eval = NpzArchive.read(DIR.resolve("eval.npz"));
+        cnn = ModelFixture.load("fashion-cnn");
     }
 
     @Test
     void fixtureDataFitsTheModel() {
-        OnnxModel m = OnnxModel.parse(model);
-        assertThat(DatasetCheck.check(m, eval, true)).isEmpty();
-        assertThat(DatasetCheck.check(m, calib, false)).isEmpty();
-        assertThat(eval.array("labels").rows()).isEqualTo(eval.array("input").rows());
+        OnnxModel m = OnnxModel.parse(cnn.model());
+        assertThat(DatasetCheck.check(m, cnn.eval(), true)).isEmpty();
+        assertThat(DatasetCheck.check(m, cnn.calib(), false)).isEmpty();
+        assertThat(cnn.eval().array("labels").rows()).isEqualTo(cnn.eval().array("input").rows());
     }
 
     @Test
     void fp32AccuracyIsAboutNinetyPercent() {
-        EvalResult r = ModelEvaluator.evaluate(model, eval, EvalOptions.defaults());
+        EvalResult r = ModelEvaluator.evaluate(cnn.model(), cnn.eval(), EvalOptions.defaults());
         System.out.printf("fashion-cnn fp32: size %d B, samples %d, accuracy %.4f, peak RAM %s MB%n",
             r.sizeBytes(), r.samples(), r.accuracy(), r.peakRamMb() == null ? "n/a" : String.format("%.1f", r.peakRamMb()));
         r.latency().forEach(s -> System.out.printf("  batch %d: p50 %.3f ms, p95 %.3f ms, mean %.3f ms, %.0f samples/s%n",
             s.batchSize(), s.p50Ms(), s.p95Ms(), s.meanMs(), s.samplesPerSecond()));
-        assertThat(r.samples()).isEqualTo(eval.array("input").rows());
+        assertThat(r.samples()).isEqualTo(cnn.eval().array("input").rows());
         assertThat(r.accuracy()).isBetween(0.85, 1.0);
         assertThat(r.latency()).extracting(EvalResult.LatencyStats::batchSize).containsExactly(1, 64);
         assertThat(ModelEvaluator.top1Agreement(r.predictions(), r.predictions())).isEqualTo(1.0);
@@ -67,12 +55,12 @@ class FashionCnnFixtureTest {
 
     @Test
     void calibratesEveryFloatActivationDeterministically() {
-        List<String> tensors = CalibrationRunner.allFloatActivations(OnnxModel.parse(model));
+        List<String> tensors = CalibrationRunner.allFloatActivations(OnnxModel.parse(cnn.model()));
         assertThat(tensors).contains("input", "logits").hasSizeGreaterThan(4);
         CalibrationOptions options = CalibrationOptions.defaults().withMaxSamples(256);
-        ActivationStatistics a = CalibrationRunner.run(model, tensors, calib, options, ProgressListener.NONE);
-        ActivationStatistics b = CalibrationRunner.run(model, tensors, calib, options.withBatchSize(100), ProgressListener.NONE);
-        assertThat(a.samples()).isEqualTo(Math.min(256, calib.array("input").rows()));
+        ActivationStatistics a = CalibrationRunner.run(cnn.model(), tensors, cnn.calib(), options, ProgressListener.NONE);
+        ActivationStatistics b = CalibrationRunner.run(cnn.model(), tensors, cnn.calib(), options.withBatchSize(100), ProgressListener.NONE);
+        assertThat(a.samples()).isEqualTo(Math.min(256, cnn.calib().array("input").rows()));
         assertThat(a.ranges().keySet()).containsExactlyInAnyOrderElementsOf(tensors);
         assertThat(b.toJson()).isEqualTo(a.toJson());
         for (TensorRange r : a.ranges().values()) {

@@ -84,6 +84,30 @@ public abstract class StageWiringTest {
     }
 
     /**
+     * A pool's happy path: the fixture model published for {@code method} on {@code topic} (default recipe) comes back
+     * as {@code modelFile}, handed to the validator ({@link #assertHandedToValidator}) and smaller than the fp32 model.
+     */
+    protected static ValidationRequested assertQuantizedSmaller(Topic<QuantizeRequested> topic, String fixture,
+                                                                String method, String modelFile) throws Exception {
+        String job = JobProbe.newJobId();
+        ArtifactRef model = publishQuantize(job, topic, Fixtures.path(fixture), method, Recipe.newBuilder().build());
+        ValidationRequested v = assertHandedToValidator(job, modelFile);
+        assertThat(v.getQuantizedModel().getSize()).isLessThan(model.getSize());
+        return v;
+    }
+
+    /**
+     * A pool's refusal: {@code model} published for {@code method} on {@code topic} (default recipe) fails the job at
+     * the quantize stage with {@code code} ({@link #assertQuantizerFailed}).
+     */
+    protected static JobFailed assertQuantizerRefuses(Topic<QuantizeRequested> topic, byte[] model, String method,
+                                                      String code) throws Exception {
+        String job = JobProbe.newJobId();
+        publishQuantize(job, topic, model, method, Recipe.newBuilder().build());
+        return assertQuantizerFailed(job, code);
+    }
+
+    /**
      * Stores {@code model} as the job's only input and publishes a quantize request for {@code method} with
      * {@code recipe} (and no statistics) on {@code topic}, as the calibration stage or intake would.
      *

@@ -76,7 +76,7 @@ class LegacyOpsetUpgradeTest {
             .node("Pad", List.of("x"), List.of("p"), Nodes.intsAttribute("pads", 0, 1, 2, 0, 2, 1),
                 Nodes.floatAttribute("value", 1.5f))
             .node("Pad", List.of("x"), List.of("e"), Nodes.intsAttribute("pads", 0, 0, 1, 0, 0, 1),
-                TinyGraph.string("mode", "edge"))
+                Nodes.stringAttribute("mode", "edge"))
             .node("Slice", List.of("x"), List.of("s"), Nodes.intsAttribute("starts", 1, -3),
                 Nodes.intsAttribute("ends", 3, 1000), Nodes.intsAttribute("axes", 1, 2));
         OpsetUpgrade.Result r = upgradeAndCompare(g, 9, Map.of());
@@ -88,19 +88,19 @@ class LegacyOpsetUpgradeTest {
         TinyGraph g7 = new TinyGraph().input("x", 1, 2, 3, 3).output("n").output("l")
             .node("Upsample", List.of("x"), List.of("n"), TinyGraph.floats("scales", 1, 1, 2, 3))
             .node("Upsample", List.of("x"), List.of("l"), TinyGraph.floats("scales", 1, 1, 2, 2),
-                TinyGraph.string("mode", "linear"));
+                Nodes.stringAttribute("mode", "linear"));
         OpsetUpgrade.Result r7 = upgradeAndCompare(g7, 7, Map.of());
         assertThat(TinyGraph.opTypes(r7.model())).containsExactly("Resize", "Resize");
 
         TinyGraph g9 = new TinyGraph().input("x", 1, 2, 3, 3).output("n")
             .init("sc", new long[] {4}, 1, 1, 2, 2)
-            .node("Upsample", List.of("x", "sc"), List.of("n"), TinyGraph.string("mode", "nearest"));
+            .node("Upsample", List.of("x", "sc"), List.of("n"), Nodes.stringAttribute("mode", "nearest"));
         assertThat(TinyGraph.opTypes(upgradeAndCompare(g9, 9, Map.of()).model())).containsExactly("Resize");
 
         TinyGraph g10 = new TinyGraph().input("x", 1, 2, 3, 3).output("n").output("l")
             .init("sc", new long[] {4}, 1, 1, 1.5f, 2.5f)
-            .node("Resize", List.of("x", "sc"), List.of("n"), TinyGraph.string("mode", "nearest"))
-            .node("Resize", List.of("x", "sc"), List.of("l"), TinyGraph.string("mode", "linear"));
+            .node("Resize", List.of("x", "sc"), List.of("n"), Nodes.stringAttribute("mode", "nearest"))
+            .node("Resize", List.of("x", "sc"), List.of("l"), Nodes.stringAttribute("mode", "linear"));
         OpsetUpgrade.Result r10 = upgradeAndCompare(g10, 10, Map.of());
         assertThat(r10.upgradedOps()).containsEntry("Resize", 2);
         assertThat(r10.model().graph().getNode(0).getInputList()).containsExactly("x", "", "sc");
@@ -111,12 +111,12 @@ class LegacyOpsetUpgradeTest {
         TinyGraph g = new TinyGraph().input("x", 1, 2, 3, 4).output("a").output("b").output("c")
             .init("roi", new long[] {0}).init("sc", new long[] {4}, 1, 1, 2, 1.5f).init("none", new long[] {0})
             .initLongs("sizes", new long[] {4}, 1, 2, 5, 7)
-            .node("Resize", List.of("x", "roi", "sc"), List.of("a"), TinyGraph.string("mode", "nearest"),
-                TinyGraph.string("coordinate_transformation_mode", "tf_half_pixel_for_nn"))
-            .node("Resize", List.of("x", "roi", "none", "sizes"), List.of("b"), TinyGraph.string("mode", "linear"),
-                TinyGraph.string("coordinate_transformation_mode", "align_corners"))
-            .node("Resize", List.of("x", "roi", "sc"), List.of("c"), TinyGraph.string("mode", "cubic"),
-                TinyGraph.string("coordinate_transformation_mode", "pytorch_half_pixel"));
+            .node("Resize", List.of("x", "roi", "sc"), List.of("a"), Nodes.stringAttribute("mode", "nearest"),
+                Nodes.stringAttribute("coordinate_transformation_mode", "tf_half_pixel_for_nn"))
+            .node("Resize", List.of("x", "roi", "none", "sizes"), List.of("b"), Nodes.stringAttribute("mode", "linear"),
+                Nodes.stringAttribute("coordinate_transformation_mode", "align_corners"))
+            .node("Resize", List.of("x", "roi", "sc"), List.of("c"), Nodes.stringAttribute("mode", "cubic"),
+                Nodes.stringAttribute("coordinate_transformation_mode", "pytorch_half_pixel"));
         OpsetUpgrade.Result r = upgradeAndCompare(g, 11, Map.of());
         assertThat(r.upgradedOps()).isEmpty();
     }

@@ -10,14 +10,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import com.google.protobuf.ByteString;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import dev.quantflow.onnx.Nodes;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.onnx.Tensors;
@@ -83,11 +81,6 @@ final class TinyGraph {
 
     Map<String, long[]> inputShapes() {
         return inputShapes;
-    }
-
-    static OnnxMl.AttributeProto string(String name, String value) {
-        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.STRING)
-            .setS(ByteString.copyFromUtf8(value)).build();
     }
 
     static OnnxMl.AttributeProto floats(String name, float... values) {
@@ -166,26 +159,21 @@ final class TinyGraph {
         }
     }
 
-    private static double[] values(OnnxTensor t) {
-        TensorInfo info = t.getInfo();
-        int n = (int) info.getNumElements();
-        double[] out = new double[n];
-        switch (info.type) {
-            case FLOAT -> {
-                FloatBuffer b = t.getFloatBuffer();
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
-                }
+    /** The tensor's elements in row-major order, as doubles (float and integer outputs alike). */
+    private static double[] values(OnnxTensor t) throws ai.onnxruntime.OrtException {
+        java.util.stream.DoubleStream.Builder out = java.util.stream.DoubleStream.builder();
+        flatten(t.getValue(), out);
+        return out.build().toArray();
+    }
+
+    private static void flatten(Object value, java.util.stream.DoubleStream.Builder out) {
+        if (value.getClass().isArray()) {
+            for (int i = 0; i < java.lang.reflect.Array.getLength(value); i++) {
+                flatten(java.lang.reflect.Array.get(value, i), out);
             }
-            case INT64 -> {
-                var b = t.getLongBuffer();
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
-                }
-            }
-            default -> throw new IllegalArgumentException("output type " + info.type);
+        } else {
+            out.add(((Number) value).doubleValue());
         }
-        return out;
     }
 
     private static OnnxMl.ValueInfoProto typed(String name, long... dims) {

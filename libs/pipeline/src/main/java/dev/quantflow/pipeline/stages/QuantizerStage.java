@@ -2,15 +2,18 @@ package dev.quantflow.pipeline.stages;
 
 import dev.quantflow.events.JobContext;
 import dev.quantflow.events.QuantizeRequested;
+import dev.quantflow.events.Recipe;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.kafka.Bindings;
+import dev.quantflow.pipeline.kafka.StageContext;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.pipeline.store.StoreException;
 
 /**
  * The common start of a quantizer pool: the pool's binding from its method, the check that the job's method is one
- * this pool runs, and the fp32 model as bytes and parsed. The common end is {@link QuantizerOutputs}.
+ * this pool runs (before {@link #quantize}), and the fp32 model as bytes and parsed. The common end is
+ * {@link QuantizerOutputs}.
  */
 public abstract class QuantizerStage extends ArtifactStage<QuantizeRequested> {
 
@@ -21,6 +24,30 @@ public abstract class QuantizerStage extends ArtifactStage<QuantizeRequested> {
     protected QuantizerStage(QuantMethod poolMethod) {
         super(Bindings.quantizer(poolMethod));
     }
+
+    /**
+     * A job this pool runs: its context, the method it asked for and its recipe.
+     *
+     * @param method one of this pool's methods (fp16 or bf16 on the cast pool)
+     */
+    public record Accepted(JobContext context, QuantMethod method, Recipe recipe) {
+
+        /** {@code ", keeping N node(s) fp32"} for a status line, or empty when the recipe excludes no node. */
+        public String keptFp32() {
+            int kept = recipe.getExcludedNodes().size();
+            return kept == 0 ? "" : ", keeping " + kept + " node(s) fp32";
+        }
+    }
+
+    /** Checks the job's method against this pool ({@link #accept}), then {@link #quantize}s. */
+    @Override
+    public final void handle(QuantizeRequested event, StageContext ctx) throws Exception {
+        JobContext job = event.getContext();
+        quantize(event, new Accepted(job, accept(job), job.getPlan().getRecipe()), ctx);
+    }
+
+    /** The pool's work on a job whose method it runs. */
+    protected abstract void quantize(QuantizeRequested event, Accepted job, StageContext ctx) throws Exception;
 
     /**
      * The job's method, if this pool runs it.

@@ -319,8 +319,7 @@ class DynamicQuantizerTest {
         g.addInitializer(Tensors.int64Tensor("shape", new long[] {2}, new long[] {-1, 2 * h}));
         g.addNode(Nodes.create("LSTM", "lstm", List.of("x", "W", "R", "B"), List.of("Y", "Y_h"),
             Nodes.intAttribute("hidden_size", h),
-            OnnxMl.AttributeProto.newBuilder().setName("direction").setType(OnnxMl.AttributeProto.AttributeType.STRING)
-                .setS(com.google.protobuf.ByteString.copyFromUtf8("bidirectional")).build()));
+            Nodes.stringAttribute("direction", "bidirectional")));
         g.addNode(Nodes.create("Transpose", "to_batch_major", List.of("Y"), List.of("Yt"),
             Nodes.intsAttribute("perm", 0, 2, 1, 3)));
         g.addNode(Nodes.create("Reshape", "flatten_dirs", List.of("Yt", "shape"), List.of("features")));

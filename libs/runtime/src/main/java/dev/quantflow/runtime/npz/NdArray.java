@@ -61,27 +61,27 @@ public final class NdArray {
     }
 
     public static NdArray ofFloats(String name, float[] values, long... shape) {
-        ByteBuffer b = le(values.length * 4L);
-        b.asFloatBuffer().put(values);
-        return create(name, "<f4", shape, b.array());
+        return encode(name, "<f4", 4L * values.length, shape, b -> b.asFloatBuffer().put(values));
     }
 
     public static NdArray ofDoubles(String name, double[] values, long... shape) {
-        ByteBuffer b = le(values.length * 8L);
-        b.asDoubleBuffer().put(values);
-        return create(name, "<f8", shape, b.array());
+        return encode(name, "<f8", 8L * values.length, shape, b -> b.asDoubleBuffer().put(values));
     }
 
     public static NdArray ofLongs(String name, long[] values, long... shape) {
-        ByteBuffer b = le(values.length * 8L);
-        b.asLongBuffer().put(values);
-        return create(name, "<i8", shape, b.array());
+        return encode(name, "<i8", 8L * values.length, shape, b -> b.asLongBuffer().put(values));
     }
 
     public static NdArray ofInts(String name, int[] values, long... shape) {
-        ByteBuffer b = le(values.length * 4L);
-        b.asIntBuffer().put(values);
-        return create(name, "<i4", shape, b.array());
+        return encode(name, "<i4", 4L * values.length, shape, b -> b.asIntBuffer().put(values));
+    }
+
+    /** An array of {@code bytes} little-endian bytes that {@code fill} writes. */
+    private static NdArray encode(String name, String dtype, long bytes, long[] shape,
+                                  java.util.function.Consumer<ByteBuffer> fill) {
+        ByteBuffer b = le(bytes);
+        fill.accept(b);
+        return create(name, dtype, shape, b.array());
     }
 
     public String name() {

@@ -32,50 +32,61 @@ final class NpyFormat {
     }
 
     static NdArray read(String name, byte[] bytes) {
-        if (bytes.length < 10 || !startsWithMagic(bytes)) {
-            throw new DatasetException("entry '" + name + ".npy' is not a NumPy array (no \\x93NUMPY header); save arrays "
-                + "with np.savez or np.savez_compressed");
-        }
-        int major = bytes[6] & 0xFF;
-        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        long headerLen;
-        int headerStart;
-        if (major == 1) {
-            headerLen = b.getShort(8) & 0xFFFF;
-            headerStart = 10;
-        } else if (major == 2 || major == 3) {
-            if (bytes.length < 12) {
-                throw truncated(name);
-            }
-            headerLen = b.getInt(8) & 0xFFFFFFFFL;
-            headerStart = 12;
-        } else {
-            throw new DatasetException("array '" + name + "' uses .npy format version " + major + "." + (bytes[7] & 0xFF)
-                + ", which is not supported (1.0, 2.0 and 3.0 are)");
-        }
-        if (headerStart + headerLen > bytes.length) {
-            throw truncated(name);
-        }
-        String header = new String(bytes, headerStart, (int) headerLen,
-            major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        Header h = header(name, header);
-        String dtype = h.dtype();
-        long[] shape = h.shape();
+        java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(bytes);
+        Header h = readHeader(name, in);
         long count = h.dataBytes();
-        List<Long> dims = java.util.Arrays.stream(shape).boxed().toList();
-        long dataStart = headerStart + headerLen;
-        long available = bytes.length - dataStart;
+        long available = in.available();
         if (available < count) {
             throw new DatasetException("array '" + name + "' is truncated: its header promises " + count + " bytes of data "
-                + "for shape " + dims + " but only " + available + " are present; re-save the file");
+                + "for shape " + java.util.Arrays.toString(h.shape()) + " but only " + available + " are present; "
+                + "re-save the file");
         }
         if (available > count) {
             throw new DatasetException("array '" + name + "' has " + (available - count) + " bytes after its data; the "
                 + "file is damaged or not written by NumPy");
         }
-        byte[] data = new byte[(int) count];
-        System.arraycopy(bytes, (int) dataStart, data, 0, data.length);
-        return NdArray.create(name, dtype, shape, data);
+        return NdArray.create(name, h.dtype(), h.shape(), java.util.Arrays.copyOfRange(bytes, bytes.length - (int) count,
+            bytes.length));
+    }
+
+    /**
+     * The preamble and header of one .npy entry read from {@code in} (magic, version, header length, the dict),
+     * leaving {@code in} at the first data byte.
+     */
+    private static Header readHeader(String name, java.io.InputStream in) {
+        try {
+            byte[] preamble = in.readNBytes(10);
+            if (preamble.length < 10 || !startsWithMagic(preamble)) {
+                throw new DatasetException("entry '" + name + ".npy' is not a NumPy array (no \\x93NUMPY header); save "
+                    + "arrays with np.savez or np.savez_compressed");
+            }
+            int major = preamble[6] & 0xFF;
+            long headerLen;
+            if (major == 1) {
+                headerLen = ByteBuffer.wrap(preamble).order(ByteOrder.LITTLE_ENDIAN).getShort(8) & 0xFFFF;
+            } else if (major == 2 || major == 3) {
+                byte[] more = in.readNBytes(2);
+                if (more.length < 2) {
+                    throw truncated(name);
+                }
+                headerLen = ByteBuffer.wrap(new byte[] {preamble[8], preamble[9], more[0], more[1]})
+                    .order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
+            } else {
+                throw new DatasetException("array '" + name + "' uses .npy format version " + major + "."
+                    + (preamble[7] & 0xFF) + ", which is not supported (1.0, 2.0 and 3.0 are)");
+            }
+            if (headerLen > 1 << 20) {
+                throw new DatasetException("array '" + name + "' has a .npy header of " + headerLen + " bytes; the file is "
+                    + "damaged");
+            }
+            byte[] headerBytes = in.readNBytes((int) headerLen);
+            if (headerBytes.length < headerLen) {
+                throw truncated(name);
+            }
+            return header(name, new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** dtype, shape and data size of an .npy header, validated. */
@@ -129,35 +140,12 @@ final class NpyFormat {
      * unread: the data past those rows is never held in memory. A scalar is read whole.
      */
     static NdArray readHead(String name, java.io.InputStream in, int maxRows) throws java.io.IOException {
-        byte[] preamble = in.readNBytes(10);
-        if (preamble.length < 10 || !startsWithMagic(preamble)) {
-            throw new DatasetException("entry '" + name + ".npy' is not a NumPy array (no \\x93NUMPY header); save arrays "
-                + "with np.savez or np.savez_compressed");
+        Header h;
+        try {
+            h = readHeader(name, in);
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
         }
-        int major = preamble[6] & 0xFF;
-        ByteBuffer b = ByteBuffer.wrap(preamble).order(ByteOrder.LITTLE_ENDIAN);
-        long headerLen;
-        if (major == 1) {
-            headerLen = b.getShort(8) & 0xFFFF;
-        } else if (major == 2 || major == 3) {
-            byte[] more = in.readNBytes(2);
-            if (more.length < 2) {
-                throw truncated(name);
-            }
-            headerLen = ByteBuffer.wrap(new byte[] {preamble[8], preamble[9], more[0], more[1]})
-                .order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
-        } else {
-            throw new DatasetException("array '" + name + "' uses .npy format version " + major + "." + (preamble[7] & 0xFF)
-                + ", which is not supported (1.0, 2.0 and 3.0 are)");
-        }
-        if (headerLen > 1 << 20) {
-            throw new DatasetException("array '" + name + "' has a .npy header of " + headerLen + " bytes; the file is damaged");
-        }
-        byte[] headerBytes = in.readNBytes((int) headerLen);
-        if (headerBytes.length < headerLen) {
-            throw truncated(name);
-        }
-        Header h = header(name, new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1));
         long[] shape = h.shape().clone();
         long wanted = h.dataBytes();
         if (shape.length > 0 && shape[0] > maxRows) {

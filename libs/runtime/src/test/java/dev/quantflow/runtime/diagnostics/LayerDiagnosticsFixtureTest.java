@@ -1,14 +1,12 @@
 package dev.quantflow.runtime.diagnostics;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.runtime.ModelFixture;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.qdq.StaticQdqQuantizer;
 import dev.quantflow.quant.qdq.StaticQuantRecipe;
@@ -25,15 +23,12 @@ import org.junit.jupiter.api.Test;
  */
 class LayerDiagnosticsFixtureTest {
 
-    private static final Path DIR = Path.of("../../fixtures/fashion-cnn");
-
     @Test
     void everyQuantizedLayerOfTheFashionCnnHasAFiniteSqnr() throws IOException {
-        assumeTrue(Files.isRegularFile(DIR.resolve("model.onnx")) && Files.isRegularFile(DIR.resolve("calib.npz"))
-            && Files.isRegularFile(DIR.resolve("eval.npz")), "fixture fixtures/fashion-cnn not built yet");
-        byte[] model = Files.readAllBytes(DIR.resolve("model.onnx"));
-        NpzArchive calib = NpzArchive.read(DIR.resolve("calib.npz"));
-        NpzArchive eval = NpzArchive.read(DIR.resolve("eval.npz"));
+        ModelFixture fixture = ModelFixture.load("fashion-cnn");
+        byte[] model = fixture.model();
+        NpzArchive calib = fixture.calib();
+        NpzArchive eval = fixture.eval();
         // Every conv in INT8 (the default keeps the 1-channel stem conv fp32): this test wants a row for each.
         StaticQuantRecipe recipe = StaticQuantRecipe.defaults().withMinConvReduction(0);
         OnnxModel fp32 = OnnxModel.parse(model);

@@ -171,13 +171,10 @@ class LayerDiagnosticsTest {
 
     @Test
     void convNetEveryQuantizedLayerGetsAFiniteSqnr() throws OrtException {
-        byte[] q = quantize(conv, convStats, StaticQuantRecipe.defaults());
-        List<LayerReport> reports = LayerDiagnostics.compare(conv, q, convData, OPTIONS);
-        System.out.println("conv net, calibrated on the compared data:\n" + table(reports));
-
-        assertThat(reports).extracting(LayerReport::node).containsExactly(
-            "c1_node", "r1_node", "p1_node", "c2_node", "r2_node", "f_node", "logits_node");
-        Map<String, LayerReport> byNode = byNode(reports);
+        Compared compared = compareDefaultQuantization("conv net, calibrated on the compared data", conv, convStats,
+            convData, "c1_node", "r1_node", "p1_node", "c2_node", "r2_node", "f_node", "logits_node");
+        byte[] q = compared.quantized();
+        Map<String, LayerReport> byNode = compared.byNode();
         // Relus folded into the Convs: the Conv rows compare the Relu outputs
         assertThat(byNode.get("c1_node").tensor()).isEqualTo("r1");
         assertThat(byNode.get("c2_node").tensor()).isEqualTo("r2");
@@ -204,13 +201,10 @@ class LayerDiagnosticsTest {
 
     @Test
     void matMulNetEveryQuantizedLayerGetsAFiniteSqnr() throws OrtException {
-        byte[] q = quantize(matMul, matMulStats, StaticQuantRecipe.defaults());
-        List<LayerReport> reports = LayerDiagnostics.compare(matMul, q, matMulData, OPTIONS);
-        System.out.println("matmul net:\n" + table(reports));
-
-        assertThat(reports).extracting(LayerReport::node).containsExactly(
+        Compared compared = compareDefaultQuantization("matmul net", matMul, matMulStats, matMulData,
             "a_node", "b_node", "c_node", "d_node", "e_node", "logits_node");
-        Map<String, LayerReport> byNode = byNode(reports);
+        byte[] q = compared.quantized();
+        Map<String, LayerReport> byNode = compared.byNode();
         assertThat(byNode.get("b_node").tensor()).isEqualTo("c");
         assertThat(byNode.get("c_node").skipReason()).contains("folded into b_node");
         for (String n : List.of("a_node", "b_node", "d_node", "e_node", "logits_node")) {
@@ -330,6 +324,23 @@ class LayerDiagnosticsTest {
         assertThatThrownBy(() -> new DiagnosticsOptions(64, 0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new DiagnosticsOptions(64, 32, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> LayerDiagnostics.mostSensitive(List.of(), -1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** The default static quantization of a model and its per-layer reports, by node. */
+    private record Compared(byte[] quantized, Map<String, LayerReport> byNode) {
+    }
+
+    /**
+     * Quantizes {@code model} with the default recipe on {@code stats}, compares it layer by layer on {@code data}
+     * (the table printed under {@code label}) and checks the report rows are {@code nodes}, in graph order.
+     */
+    private static Compared compareDefaultQuantization(String label, byte[] model, ActivationStatistics stats,
+                                                       NpzArchive data, String... nodes) throws OrtException {
+        byte[] q = quantize(model, stats, StaticQuantRecipe.defaults());
+        List<LayerReport> reports = LayerDiagnostics.compare(model, q, data, OPTIONS);
+        System.out.println(label + ":\n" + table(reports));
+        assertThat(reports).extracting(LayerReport::node).containsExactly(nodes);
+        return new Compared(q, byNode(reports));
     }
 
     private static Map<String, LayerReport> byNode(List<LayerReport> reports) {

@@ -2,17 +2,14 @@ package dev.quantflow.runtime.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
 import dev.quantflow.onnx.OnnxModel;
+import dev.quantflow.runtime.ModelFixture;
 import dev.quantflow.runtime.dataset.DatasetCheck;
-import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.text.TextDatasets;
 import dev.quantflow.runtime.text.TextOptions;
 import dev.quantflow.runtime.text.TextSample;
@@ -27,25 +24,18 @@ import org.junit.jupiter.api.Test;
  */
 class LstmFixtureTest {
 
-    private static final Path DIR = Path.of("../../fixtures/lstm");
     private static final double TORCH_ACCURACY = 0.6741;
 
-    private static byte[] model;
-    private static NpzArchive eval;
-    private static NpzArchive calib;
+    private static ModelFixture lstm;
 
     @BeforeAll
     static void load() throws IOException {
-        assumeTrue(Files.isRegularFile(DIR.resolve("model.onnx")) && Files.isRegularFile(DIR.resolve("eval.npz")),
-            "fixture fixtures/lstm not built yet");
-        model = Files.readAllBytes(DIR.resolve("model.onnx"));
-        eval = NpzArchive.read(DIR.resolve("eval.npz"));
-        calib = NpzArchive.read(DIR.resolve("calib.npz"));
+        lstm = ModelFixture.load("lstm");
     }
 
     @Test
     void isAnLstmWithADynamicBatch() {
-        OnnxModel m = OnnxModel.parse(model);
+        OnnxModel m = OnnxModel.parse(lstm.model());
         assertThat(m.graph().getNodeList()).anyMatch(n -> n.getOpType().equals("LSTM"));
         assertThat(m.inputs()).singleElement().satisfies(in -> {
             assertThat(in.name()).isEqualTo("input_ids");
@@ -53,13 +43,13 @@ class LstmFixtureTest {
             assertThat(in.shape()).containsExactly(-1, 32);
         });
         assertThat(m.outputs().get(0).shape()).containsExactly(-1, 6);
-        assertThat(DatasetCheck.check(m, eval, true)).isEmpty();
-        assertThat(DatasetCheck.check(m, calib, false)).isEmpty();
+        assertThat(DatasetCheck.check(m, lstm.eval(), true)).isEmpty();
+        assertThat(DatasetCheck.check(m, lstm.calib(), false)).isEmpty();
     }
 
     @Test
     void onnxRuntimeAccuracyMatchesTheTrainingScript() {
-        EvalResult r = ModelEvaluator.evaluate(model, eval, EvalOptions.defaults()
+        EvalResult r = ModelEvaluator.evaluate(lstm.model(), lstm.eval(), EvalOptions.defaults()
             .withLatency(List.of(new EvalOptions.LatencyPlan(1, 5, 20), new EvalOptions.LatencyPlan(64, 2, 5))));
         System.out.printf("lstm fp32: size %d B, samples %d, accuracy %.4f%n", r.sizeBytes(), r.samples(), r.accuracy());
         r.latency().forEach(s -> System.out.printf("  batch %d: p50 %.3f ms, mean %.3f ms%n", s.batchSize(), s.p50Ms(), s.meanMs()));
@@ -69,16 +59,16 @@ class LstmFixtureTest {
 
     @Test
     void textThroughTheFixtureTokenizerGivesTheSameIdsAsTheScript() {
-        List<TextSample> samples = TextDatasets.readLines(DIR.resolve("eval_sample.jsonl"));
-        TokenizedText t = TextDatasets.encode(OnnxModel.parse(model), DIR.resolve("tokenizer.json"), samples,
+        List<TextSample> samples = TextDatasets.readLines(lstm.dir().resolve("eval_sample.jsonl"));
+        TokenizedText t = TextDatasets.encode(OnnxModel.parse(lstm.model()), lstm.dir().resolve("tokenizer.json"), samples,
             TextOptions.defaults().withPadSide(TextOptions.PadSide.LEFT));
         int n = samples.size();
         assertThat(n).isEqualTo(64);
         assertThat(t.sequenceLength()).isEqualTo(32);
         assertThat(t.archive().names()).containsExactly("input_ids", "labels");
         assertThat(t.archive().array("input_ids").toLongs())
-            .containsExactly(Arrays.copyOf(eval.array("input_ids").toLongs(), n * 32));
-        assertThat(t.archive().array("labels").toLongs()).containsExactly(Arrays.copyOf(eval.array("labels").toLongs(), n));
+            .containsExactly(Arrays.copyOf(lstm.eval().array("input_ids").toLongs(), n * 32));
+        assertThat(t.archive().array("labels").toLongs()).containsExactly(Arrays.copyOf(lstm.eval().array("labels").toLongs(), n));
         assertThat(t.truncatedSamples()).isPositive(); // verses over 32 words keep their first 32 tokens, as in train.py
     }
 }

@@ -30,7 +30,7 @@ class ReportsTest {
         q.put("sizeBytes", 1024 * 1024);
         q.put("accuracy", 0.895);
         q.putObject("latencyBatch1").put("p50Ms", 1.0);
-        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        String html = html(r);
         assertThat(html).contains("FP32 vs INT8").contains("Model size (MB)").contains("4.00").contains("1.00")
             .contains("-75.0%").contains("90.00").contains("89.50").contains("-50.0%");
         assertThat(html).doesNotContain("<script>").contains("&lt;script&gt;");
@@ -46,9 +46,7 @@ class ReportsTest {
 
     @Test
     void thePreparationSectionSaysWhatChangedAndHowCloseTheCheckWas() throws Exception {
-        ObjectNode r = StageJson.MAPPER.createObjectNode();
-        r.put("jobId", "job-1");
-        r.put("method", "static");
+        ObjectNode r = report("job-1", "static");
         Report report = StageJson.MAPPER.treeToValue(r, Report.class);
         assertThat(Reports.html(report)).doesNotContain("Model preparation");
         String html = Reports.html(report.withPreparation(preparation()));
@@ -91,16 +89,14 @@ class ReportsTest {
         r.put("bestEffortReason", "attempt budget spent (3 attempt(s))");
         r.putArray("layers").addObject().put("node", "/conv2/Conv").put("opType", "Conv").put("quantized", true)
             .put("sqnrDb", 12.5).put("layerSqnrDb", 13.0);
-        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        String html = html(r);
         assertThat(html).contains("does NOT meet target").contains("BEST EFFORT").contains("attempt budget spent");
         assertThat(html).contains("Per-layer SQNR").contains("<svg").contains("/conv2/Conv").contains("12.5 dB");
     }
 
     @Test
     void llmReportsShowPerplexityWithTheRoundToNearestBaselineAndDecodeSpeed() throws Exception {
-        ObjectNode r = StageJson.MAPPER.createObjectNode();
-        r.put("jobId", "job-2");
-        r.put("method", "gptq");
+        ObjectNode r = report("job-2", "gptq");
         r.put("precision", "INT4");
         r.put("meetsTarget", true);
         r.put("llm", true);
@@ -119,7 +115,7 @@ class ReportsTest {
         r.putObject("comparison").put("increaseVsBaseline", 0.25);
         ObjectNode node = r.putObject("quantization").putArray("quantizedNodes").addObject();
         node.put("node", "/h.0/attn/q/MatMul").put("k", 256).put("n", 256).put("bits", 4).put("relativeError", 0.0123);
-        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        String html = html(r);
         assertThat(html).contains("FP32 vs GPTQ INT4").contains("RTN (same bits)").contains("17.200").contains("17.600")
             .contains("17.300").contains("+0.6%").contains("Decode, batch 1 (tokens/s)").contains("+50.0%")
             .contains("0.25&times; round-to-nearest").contains("/h.0/attn/q/MatMul").contains("0.0123")
@@ -128,9 +124,7 @@ class ReportsTest {
 
     @Test
     void qatReportsShowThePtqBaselineAndTheShareOfTheDropRecovered() throws Exception {
-        ObjectNode r = StageJson.MAPPER.createObjectNode();
-        r.put("jobId", "job-3");
-        r.put("method", "qat");
+        ObjectNode r = report("job-3", "qat");
         r.put("precision", "W4A8");
         r.put("meetsTarget", true);
         r.putObject("fp32").put("accuracy", 0.9085);
@@ -142,7 +136,7 @@ class ReportsTest {
         t.put("weightBits", 4).put("steps", 300).put("batchSize", 64).put("trainingSamples", 4000).put("learningRate", 5e-4)
             .put("seconds", 30.0).put("stepsPerSecond", 10.0);
         t.putArray("lossCurve").addObject().put("step", 300).put("loss", 0.0123).put("learningRate", 1e-6);
-        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        String html = html(r);
         assertThat(html).contains("FP32 vs W4A8").contains("top-1 88.00%").contains("2.85 points")
             .contains("recovers 84.2% of that drop").contains("<h2>Training</h2>").contains("300 steps of batch 64")
             .contains("0.0123");
@@ -150,9 +144,7 @@ class ReportsTest {
 
     @Test
     void hardwareProfilesBecomeOneColumnPerClass() throws Exception {
-        ObjectNode r = StageJson.MAPPER.createObjectNode();
-        r.put("jobId", "job-4");
-        r.put("method", "static");
+        ObjectNode r = report("job-4", "static");
         r.put("meetsTarget", true);
         ObjectNode hw = r.putObject("hardware");
         for (String cls : new String[] {"x86-avx2", "x86-avx512-vnni"}) {
@@ -163,7 +155,7 @@ class ReportsTest {
                 .put("latencyP50Ms", cls.equals("x86-avx2") ? 1.5 : 0.5).put("energyUnavailable", "no RAPL");
             q.putArray("formats").addObject().put("format", "int8").put("level", cls.equals("x86-avx2") ? "LIMITED" : "NATIVE");
         }
-        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        String html = html(r);
         assertThat(html).contains("<h2>Hardware</h2>").contains("<th>x86-avx2</th><th>x86-avx512-vnni</th>")
             .contains("<td>1.500 / 2.000</td><td>0.500 / 2.000</td>").contains("<td>LIMITED</td><td>NATIVE</td>")
             .contains("unavailable / unavailable");
@@ -171,18 +163,29 @@ class ReportsTest {
 
     @Test
     void theIsaTheRecipeWasMadeForIsOneLineWithItsReasons() throws Exception {
-        ObjectNode r = StageJson.MAPPER.createObjectNode();
-        r.put("jobId", "job-5");
-        r.put("method", "static");
+        ObjectNode r = report("job-5", "static");
         ObjectNode isa = r.putObject("quantization").putObject("isa");
         isa.put("hardwareClass", "x86-avx512-vnni").put("source", "host").put("cpuModel", "AMD EPYC 9B45")
             .put("headline", "recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations");
         isa.putArray("reasons").add("8-bit weights (|code| ≤ 127): avx512_vnni (vpdpbusd) accumulates u8·s8 products in int32")
             .add("u8 activations: x86");
-        String html = Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
+        String html = html(r);
         assertThat(html).contains("<p>recipe made for x86-avx512-vnni: 8-bit weights (VNNI), u8 activations "
             + "(the quantizer's CPU, AMD EPYC 9B45)</p>").contains("<li>8-bit weights (|code| ≤ 127): avx512_vnni");
         r.remove("quantization");
-        assertThat(Reports.html(StageJson.MAPPER.treeToValue(r, Report.class))).doesNotContain("recipe made for");
+        assertThat(html(r)).doesNotContain("recipe made for");
+    }
+
+    /** A report.json tree with its job id and method; each test adds the sections it is about. */
+    private static ObjectNode report(String jobId, String method) {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
+        r.put("jobId", jobId);
+        r.put("method", method);
+        return r;
+    }
+
+    /** The HTML report of {@code r}, read as the exporter reads report.json. */
+    private static String html(ObjectNode r) throws Exception {
+        return Reports.html(StageJson.MAPPER.treeToValue(r, Report.class));
     }
 }

@@ -40,25 +40,21 @@ final class CpuInfoSamples {
         """;
 
     /** Arm Neoverse N1 (Graviton2-like): NEON, dot product, fp16 arithmetic; no i8mm, bf16 or SVE. */
-    static final String NEOVERSE_N1 = """
-        processor	: 0
-        BogoMIPS	: 243.75
-        Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs
-        CPU implementer	: 0x41
-        CPU architecture: 8
-        CPU variant	: 0x3
-        CPU part	: 0xd0c
-        CPU revision	: 1
+    static final String NEOVERSE_N1 = neoverseN1Processor(0) + "\n" + neoverseN1Processor(1);
 
-        processor	: 1
-        BogoMIPS	: 243.75
-        Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs
-        CPU implementer	: 0x41
-        CPU architecture: 8
-        CPU variant	: 0x3
-        CPU part	: 0xd0c
-        CPU revision	: 1
-        """;
+    /** One processor's block of {@link #NEOVERSE_N1} (the cores of an N1 read the same). */
+    private static String neoverseN1Processor(int index) {
+        return """
+            processor	: %d
+            BogoMIPS	: 243.75
+            Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs
+            CPU implementer	: 0x41
+            CPU architecture: 8
+            CPU variant	: 0x3
+            CPU part	: 0xd0c
+            CPU revision	: 1
+            """.formatted(index);
+    }
 
     /** Arm Neoverse V1 (Graviton3-like): adds SVE, i8mm and bf16. */
     static final String NEOVERSE_V1 = """

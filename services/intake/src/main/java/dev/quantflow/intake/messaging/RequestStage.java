@@ -4,7 +4,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import dev.quantflow.events.QuantizationRequested;
-import dev.quantflow.intake.service.JobOptions;
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.intake.service.JobSubmitter;
 import dev.quantflow.intake.service.RejectedInputException;
 import dev.quantflow.pipeline.PermanentStageException;

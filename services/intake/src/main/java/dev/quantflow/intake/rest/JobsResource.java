@@ -35,7 +35,7 @@ import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.JobInputs;
 import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.intake.service.IntakeMetrics;
-import dev.quantflow.intake.service.JobOptions;
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.intake.service.JobProjection;
 import dev.quantflow.intake.service.JobSubmitter;
 import dev.quantflow.intake.service.JobView;

@@ -13,6 +13,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.CalibrationRequested;

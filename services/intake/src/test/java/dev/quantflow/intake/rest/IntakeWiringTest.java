@@ -2,27 +2,20 @@ package dev.quantflow.intake.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.URL;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.intake.IntakeRestWiringTest;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -31,66 +24,39 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(QuantflowInfraResource.class)
-class IntakeWiringTest extends StageWiringTest {
+class IntakeWiringTest extends IntakeRestWiringTest {
 
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final Map<String, Object> STATIC = Map.of("name", "wiring", "method", "static");
 
-    @TestHTTPResource("/api/jobs")
-    URL jobs;
-
-    HttpResponse<String> submit(ArtifactRef model, ArtifactRef calibration, ArtifactRef validation) throws Exception {
-        return submit(model, calibration, validation, java.util.Map.of());
-    }
-
-    HttpResponse<String> submit(ArtifactRef model, ArtifactRef calibration, ArtifactRef validation,
-                                java.util.Map<String, Object> options) throws Exception {
-        String bucket = probe.store().bucket();
-        java.util.Map<String, Object> fields = new java.util.HashMap<>(options);
-        fields.putAll(java.util.Map.of(
-            "name", "wiring",
-            "method", "static",
-            "model", java.util.Map.of("bucket", bucket, "key", model.getKey()),
-            "calibration", java.util.Map.of("bucket", bucket, "key", calibration.getKey()),
-            "validation", java.util.Map.of("bucket", bucket, "key", validation.getKey())));
-        String body = JSON.writeValueAsString(fields);
-        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    private static Map<String, Object> staticWith(String option, Object value) {
+        Map<String, Object> options = new java.util.HashMap<>(STATIC);
+        options.put(option, value);
+        return options;
     }
 
     @Test
     void aSubmitByReferenceIsAcceptedAndStartsCalibration() throws Exception {
-        String upload = JobProbe.newJobId(); // only a folder for the uploaded inputs
-        ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
-        ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
-        ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
+        Inputs in = storeInputs(Fixtures.path("fashion-cnn/model.onnx"));
 
-        HttpResponse<String> r = submit(model, calib, eval);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
-        String job = JSON.readTree(r.body()).path("jobId").asText();
+        String job = acceptedJobId(submitByReference(in, STATIC));
         assertThat(job).startsWith("job-");
 
         List<CalibrationRequested> started = probe.awaitFirst(Topics.CALIBRATION_REQUESTED, job, WAIT);
         assertThat(started).hasSize(1);
         assertThat(started.getFirst().getContext().getPlan().getMethod()).isEqualTo("static");
-        assertThat(started.getFirst().getContext().getInputs().getModel().getKey()).isEqualTo(model.getKey());
+        assertThat(started.getFirst().getContext().getInputs().getModel().getKey()).isEqualTo(in.model().getKey());
         assertThat(probe.readFor(Topics.QUANTIZE_STATIC, job, QUIET)).as("static calibrates first").isEmpty();
     }
 
     @Test
     void metricIouIsAcceptedAndAnUnknownMetricIsRefusedWith400ListingTheValidOnes() throws Exception {
-        String upload = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
-        ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
-        ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
+        Inputs in = storeInputs(Fixtures.path("fashion-cnn/model.onnx"));
 
-        HttpResponse<String> accepted = submit(model, calib, eval, java.util.Map.of("metric", "iou"));
-        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
-        String job = JSON.readTree(accepted.body()).path("jobId").asText();
+        String job = acceptedJobId(submitByReference(in, staticWith("metric", "iou")));
         List<CalibrationRequested> started = probe.awaitFirst(Topics.CALIBRATION_REQUESTED, job, WAIT);
         assertThat(started.getFirst().getContext().getPlan().getMetric()).isEqualTo("iou");
 
-        HttpResponse<String> refused = submit(model, calib, eval, java.util.Map.of("metric", "dice"));
+        HttpResponse<String> refused = submitByReference(in, staticWith("metric", "dice"));
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
         JsonNode error = JSON.readTree(refused.body());
         assertThat(error.path("error").asText()).isEqualTo("INVALID_REQUEST");
@@ -100,12 +66,7 @@ class IntakeWiringTest extends StageWiringTest {
 
     @Test
     void aModelThatIsNotOnnxIsRefusedWithAReasonAndNothingStarts() throws Exception {
-        String upload = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(upload, "model.onnx", "not an ONNX model".getBytes());
-        ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
-        ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
-
-        HttpResponse<String> r = submit(model, calib, eval);
+        HttpResponse<String> r = submitByReference(storeInputs("not an ONNX model".getBytes()), STATIC);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
         JsonNode error = JSON.readTree(r.body());
         assertThat(error.path("error").asText()).isEqualTo("INVALID_MODEL");

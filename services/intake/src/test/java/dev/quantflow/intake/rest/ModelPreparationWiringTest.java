@@ -2,10 +2,6 @@ package dev.quantflow.intake.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.URL;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
@@ -13,30 +9,26 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.onnx.proto.OnnxMl;
 import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.StageJson;
 import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.intake.IntakeRestWiringTest;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.events.JobInputs;
 import dev.quantflow.intake.service.MethodSelection;
-import dev.quantflow.onnx.Nodes;
+import dev.quantflow.intake.service.UnupgradableModel;
 import dev.quantflow.onnx.OnnxModel;
-import dev.quantflow.onnx.ValueInfos;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.store.ArtifactKeys;
-import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.npz.NpzWriter;
 import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -47,42 +39,21 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(QuantflowInfraResource.class)
-class ModelPreparationWiringTest extends StageWiringTest {
+class ModelPreparationWiringTest extends IntakeRestWiringTest {
 
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newHttpClient();
-
-    @TestHTTPResource("/api/jobs")
-    URL jobs;
-
-    HttpResponse<String> submit(ArtifactRef model, ArtifactRef calibration, ArtifactRef validation) throws Exception {
-        String bucket = probe.store().bucket();
-        String body = JSON.writeValueAsString(Map.of(
-            "name", "legacy",
-            "method", "auto",
-            "model", Map.of("bucket", bucket, "key", model.getKey()),
-            "calibration", Map.of("bucket", bucket, "key", calibration.getKey()),
-            "validation", Map.of("bucket", bucket, "key", validation.getKey())));
-        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
+    private static final Map<String, Object> AUTO = Map.of("name", "legacy", "method", "auto");
 
     @Test
     void anOpset9ExportWithConstantWeightsRunsAsThePreparedModel() throws Exception {
-        String upload = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("legacy/cnn_bn_opset9_constants.onnx"));
-        ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
-        ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
+        Inputs in = storeInputs(Fixtures.path("legacy/cnn_bn_opset9_constants.onnx"));
 
-        HttpResponse<String> r = submit(model, calib, eval);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
-        String job = JSON.readTree(r.body()).path("jobId").asText();
+        String job = acceptedJobId(submitByReference(in, AUTO));
 
         List<CalibrationRequested> started = probe.awaitFirst(Topics.CALIBRATION_REQUESTED, job, WAIT);
         assertThat(started).hasSize(1);
         JobInputs inputs = started.getFirst().getContext().getInputs();
         assertThat(inputs.getModel().getKey()).isEqualTo(ArtifactKeys.prepared(job, "model.onnx"));
-        assertThat(inputs.getOriginalModel().getKey()).isEqualTo(model.getKey());
+        assertThat(inputs.getOriginalModel().getKey()).isEqualTo(in.model().getKey());
         OnnxModel prepared = OnnxModel.parse(probe.get(inputs.getModel()));
         assertThat(prepared.opsetVersion()).isGreaterThanOrEqualTo(13);
         assertThat(prepared.graph().getNodeList()).extracting(OnnxMl.NodeProto::getOpType)
@@ -95,7 +66,7 @@ class ModelPreparationWiringTest extends StageWiringTest {
         var shapes = ModelPreparer.intermediateShapes(prepared, Map.of("input",
             NpzArchive.read(Fixtures.path("fashion-cnn/calib.npz")).array("input").slice(0, 1)), 1);
         assertThat(reason).contains("Conv").isEqualTo(MethodSelection.choose("auto", prepared, given, shapes).reason())
-            .isNotEqualTo(MethodSelection.choose("auto", OnnxModel.parse(probe.get(model)), given, shapes).reason());
+            .isNotEqualTo(MethodSelection.choose("auto", OnnxModel.parse(probe.get(in.model())), given, shapes).reason());
 
         Preparation section = StageJson.read(probe.get(inputs.getPreparation()), Preparation.class);
         assertThat(section.changed()).isTrue();
@@ -103,27 +74,20 @@ class ModelPreparationWiringTest extends StageWiringTest {
         assertThat(section.constantsToInitializers()).isPositive();
         assertThat(section.foldedBatchNorms()).isEqualTo(3);
         assertThat(section.checkedFromData()).isEqualTo(32);
-        assertThat(section.originalModelKey()).isEqualTo(model.getKey());
+        assertThat(section.originalModelKey()).isEqualTo(in.model().getKey());
         assertThat(section.preparedModelKey()).isEqualTo(inputs.getModel().getKey());
     }
 
     @Test
     void aModelThePreparationCannotUpgradeIsRefusedWithTheOpAndNothingStarts() throws Exception {
-        OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("old")
-            .addInput(ValueInfos.floatTensor("x", 1, 3, 2, 2)).addOutput(ValueInfos.floatTensor("y", 1, 3, 2, 2))
-            .addNode(Nodes.create("ImageScaler", "scale", List.of("x"), List.of("y"), Nodes.floatAttribute("scale", 2f),
-                OnnxMl.AttributeProto.newBuilder().setName("bias").setType(OnnxMl.AttributeProto.AttributeType.FLOATS)
-                    .addFloats(0f).addFloats(0f).addFloats(0f).build()))
-            .build();
-        byte[] onnx = OnnxMl.ModelProto.newBuilder().setIrVersion(4)
-            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(9)).setGraph(graph).build().toByteArray();
+        byte[] onnx = UnupgradableModel.onnx();
         java.io.ByteArrayOutputStream npz = new java.io.ByteArrayOutputStream();
-        NpzWriter.write(npz, List.of(NdArray.ofFloats("x", new float[2 * 12], 2, 1, 3, 2, 2)), false);
+        NpzWriter.write(npz, List.of(UnupgradableModel.input()), false);
 
         String upload = JobProbe.newJobId();
         ArtifactRef model = probe.putInput(upload, "model.onnx", onnx);
         ArtifactRef data = probe.putInput(upload, "data.npz", npz.toByteArray());
-        HttpResponse<String> r = submit(model, data, data);
+        HttpResponse<String> r = submitByReference(new Inputs(model, data, data), AUTO);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
         JsonNode error = JSON.readTree(r.body());
         assertThat(error.path("error").asText()).isEqualTo("INVALID_MODEL");

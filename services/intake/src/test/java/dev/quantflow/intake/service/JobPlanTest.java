@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.intake.config.IntakeConfig;
 
 class JobPlanTest {
@@ -95,9 +96,14 @@ class JobPlanTest {
     }
 
     static dev.quantflow.onnx.OnnxModel cnn() {
+        return fixtureModel("fashion-cnn");
+    }
+
+    /** {@code fixtures/<dir>/model.onnx}, parsed. */
+    static dev.quantflow.onnx.OnnxModel fixtureModel(String dir) {
         try {
             return dev.quantflow.onnx.OnnxModel.parse(java.nio.file.Files.readAllBytes(
-                java.nio.file.Path.of("../../fixtures/fashion-cnn/model.onnx")));
+                java.nio.file.Path.of("../../fixtures", dir, "model.onnx")));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -136,12 +142,7 @@ class JobPlanTest {
     }
 
     static dev.quantflow.onnx.OnnxModel gpt() {
-        try {
-            return dev.quantflow.onnx.OnnxModel.parse(java.nio.file.Files.readAllBytes(
-                java.nio.file.Path.of("../../fixtures/gpt/model.onnx")));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return fixtureModel("gpt");
     }
 
     private static JobOptions withLlm(String method, Integer bits, Integer blockSize, String metric) {

@@ -10,6 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import ai.onnx.proto.OnnxMl;
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.onnx.Nodes;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.onnx.ValueInfos;
@@ -208,16 +209,8 @@ class ModelIntakePreparationTest {
 
     @Test
     void aModelThePreparationCannotUpgradeIsRefusedAtSubmitWith422NamingTheOpAndNothingIsStored() {
-        // ImageScaler (an experimental op, gone from opset 10) has no opset-17 form the upgrade knows
-        OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("old")
-            .addInput(ValueInfos.floatTensor("x", 1, 3, 2, 2)).addOutput(ValueInfos.floatTensor("y", 1, 3, 2, 2))
-            .addNode(Nodes.create("ImageScaler", "scale", List.of("x"), List.of("y"), Nodes.floatAttribute("scale", 2f),
-                OnnxMl.AttributeProto.newBuilder().setName("bias").setType(OnnxMl.AttributeProto.AttributeType.FLOATS)
-                    .addFloats(0f).addFloats(0f).addFloats(0f).build()))
-            .build();
-        byte[] model = OnnxMl.ModelProto.newBuilder().setIrVersion(4)
-            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(9)).setGraph(graph).build().toByteArray();
-        byte[] data = InputValidatorTest.npz(NdArray.ofFloats("x", new float[2 * 12], 2, 1, 3, 2, 2));
+        byte[] model = UnupgradableModel.onnx();
+        byte[] data = InputValidatorTest.npz(UnupgradableModel.input());
 
         // the submitter has no store nor publisher: anything stored or started would fail differently
         JobSubmitter submitter = JobPlanTest.submitter();

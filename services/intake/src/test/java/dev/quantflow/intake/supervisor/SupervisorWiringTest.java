@@ -2,29 +2,20 @@ package dev.quantflow.intake.supervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.URL;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.intake.IntakeRestWiringTest;
 import dev.quantflow.events.JobFailed;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
-import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -33,31 +24,12 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(QuantflowInfraResource.class)
-class SupervisorWiringTest extends StageWiringTest {
-
-    static final ObjectMapper JSON = new ObjectMapper();
-
-    @TestHTTPResource("/api/jobs")
-    URL jobs;
+class SupervisorWiringTest extends IntakeRestWiringTest {
 
     @Test
     void aJobPastItsTimeBudgetFailsWithDeadlineExceeded() throws Exception {
-        String upload = JobProbe.newJobId();
-        ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
-        ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
-        ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
-        String bucket = probe.store().bucket();
-        String body = JSON.writeValueAsString(Map.of(
-            "method", "static",
-            "timeBudgetSeconds", 2,
-            "model", Map.of("bucket", bucket, "key", model.getKey()),
-            "calibration", Map.of("bucket", bucket, "key", calib.getKey()),
-            "validation", Map.of("bucket", bucket, "key", eval.getKey())));
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(jobs.toString()))
-            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-            HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
-        String job = JSON.readTree(r.body()).path("jobId").asText();
+        String job = acceptedJobId(submitByReference(storeInputs(Fixtures.path("fashion-cnn/model.onnx")),
+            Map.of("method", "static", "timeBudgetSeconds", 2)));
 
         // nothing consumes the calibration request here: the job waits after intake until its deadline
         JobFailed f = assertJobFailed(job, ReasonCodes.DEADLINE_EXCEEDED, Stages.INTAKE, Topics.QUANTIZE_STATIC);

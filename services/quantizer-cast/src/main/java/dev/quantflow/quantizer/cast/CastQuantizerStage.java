@@ -41,30 +41,27 @@ public class CastQuantizerStage extends QuantizerStage {
     }
 
     @Override
-    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
-        JobContext job = event.getContext();
-        QuantMethod method = accept(job);
-        CastRecipe base = method == QuantMethod.BF16 ? CastRecipe.bf16() : CastRecipe.fp16();
-        Recipe recipe = job.getPlan().getRecipe();
-        ctx.status(JobStates.RUNNING, 0.0, "converting to " + method.precisionLabel(16));
-        Fp32Model fp32 = loadModel(job);
+    protected void quantize(QuantizeRequested event, Accepted job, StageContext ctx) throws Exception {
+        CastRecipe base = job.method() == QuantMethod.BF16 ? CastRecipe.bf16() : CastRecipe.fp16();
+        ctx.status(JobStates.RUNNING, 0.0, "converting to " + job.method().precisionLabel(16));
+        Fp32Model fp32 = loadModel(job.context());
         OnnxModel model = fp32.model();
         CastResult result;
         try {
-            result = quantizer.convert(model, base.withExcludedNodes(new HashSet<>(recipe.getExcludedNodes())));
+            result = quantizer.convert(model, base.withExcludedNodes(new HashSet<>(job.recipe().getExcludedNodes())));
         } catch (QuantizationException e) {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
         byte[] converted = result.model().toByteArray();
         long lowCount = result.decisions().stream().filter(CastNodeDecision::lowPrecision).count();
-        LOG.infof("job %s attempt %d: %d nodes in %s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), lowCount, method,
+        LOG.infof("job %s attempt %d: %d nodes in %s, %d -> %d bytes", ctx.jobId(), ctx.attempt(), lowCount, job.method(),
             fp32.bytes().length, converted.length);
         QuantizationSummary summary = QuantizationSummary.nodes((long) fp32.bytes().length, (long) converted.length,
                 result.decisions().stream().filter(CastNodeDecision::lowPrecision).map(CastQuantizerStage::asNode).toList(),
                 result.decisions().stream().filter(d -> !d.lowPrecision()).map(CastQuantizerStage::asNode).toList())
             .withWarnings(result.warnings());
-        QuantizerOutputs.publish(ctx, store, job, null, converted, "model." + method + ".onnx", summary,
-            "converted " + lowCount + " nodes to " + method.precisionLabel(16));
+        QuantizerOutputs.publish(ctx, store, job.context(), null, converted, "model." + job.method() + ".onnx", summary,
+            "converted " + lowCount + " nodes to " + job.method().precisionLabel(16));
     }
 
     /** The summary's node shape shared with the other pools (node, opType, quantized, reason). */

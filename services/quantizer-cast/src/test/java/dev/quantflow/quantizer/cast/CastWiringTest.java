@@ -2,15 +2,14 @@ package dev.quantflow.quantizer.cast;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 
 import org.junit.jupiter.api.Test;
 
-import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.events.Recipe;
+import dev.quantflow.events.JobFailed;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -24,18 +23,13 @@ class CastWiringTest extends StageWiringTest {
 
     @Test
     void fp16ModelGoesToTheValidator() throws Exception {
-        String job = JobProbe.newJobId();
-        ArtifactRef model = publishQuantize(job, Topics.QUANTIZE_CAST, Fixtures.path("fashion-cnn/model.onnx"), "fp16", Recipe.newBuilder().build());
-
-        ArtifactRef converted = assertHandedToValidator(job, "model.fp16.onnx").getQuantizedModel();
-        assertThat(converted.getSize()).isLessThan(model.getSize());
+        assertQuantizedSmaller(Topics.QUANTIZE_CAST, "fashion-cnn/model.onnx", "fp16", "model.fp16.onnx");
     }
 
     @Test
     void aMethodThePoolDoesNotRunFailsTheJob() throws Exception {
-        String job = JobProbe.newJobId();
-        publishQuantize(job, Topics.QUANTIZE_CAST, Fixtures.path("fashion-cnn/model.onnx"), "static", Recipe.newBuilder().build());
-
-        assertThat(assertQuantizerFailed(job, ReasonCodes.UNSUPPORTED_METHOD).getReason()).contains("runs bf16, fp16");
+        JobFailed failed = assertQuantizerRefuses(Topics.QUANTIZE_CAST,
+            Files.readAllBytes(Fixtures.path("fashion-cnn/model.onnx")), "static", ReasonCodes.UNSUPPORTED_METHOD);
+        assertThat(failed.getReason()).contains("runs bf16, fp16");
     }
 }

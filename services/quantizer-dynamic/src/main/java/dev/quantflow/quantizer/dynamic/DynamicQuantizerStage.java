@@ -48,18 +48,15 @@ public class DynamicQuantizerStage extends QuantizerStage {
     }
 
     @Override
-    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
-        JobContext job = event.getContext();
-        accept(job);
-        Recipe recipe = job.getPlan().getRecipe();
-        IsaRecipe isa = isaRecipe(recipe, CpuFeatures.host());
+    protected void quantize(QuantizeRequested event, Accepted job, StageContext ctx) throws Exception {
+        IsaRecipe isa = isaRecipe(job.recipe(), CpuFeatures.host());
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (dynamic"
             + (event.getStatistics() != null ? ", SmoothQuant α=" + SmoothQuant.DEFAULT_ALPHA + ")" : ")")
-            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32")
+            + job.keptFp32()
             + "; " + isa.headline());
-        Fp32Model fp32 = loadModel(job);
+        Fp32Model fp32 = loadModel(job.context());
         OnnxModel model = fp32.model();
-        DynamicQuantRecipe dynamicRecipe = toDynamicRecipe(recipe, isa);
+        DynamicQuantRecipe dynamicRecipe = toDynamicRecipe(job.recipe(), isa);
         if (event.getStatistics() != null) {
             dynamicRecipe = dynamicRecipe.withSmoothing(Artifacts.read(store, event.getStatistics(),
                 "the per-channel activation maxima", ReasonCodes.ARTIFACT_CORRUPT, DynamicQuantizerStage::channelAbsMax,
@@ -75,8 +72,8 @@ public class DynamicQuantizerStage extends QuantizerStage {
         long quantizedCount = result.decisions().stream().filter(NodeDecision::quantized).count();
         LOG.infof("job %s attempt %d: %d nodes quantized dynamically, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             quantizedCount, fp32.bytes().length, quantized.length);
-        QuantizerOutputs.publish(ctx, store, job, null, quantized, MODEL_FILE,
-            withSmoothing(summary(result, recipe.getExclusionReasons(), fp32.bytes().length, quantized.length),
+        QuantizerOutputs.publish(ctx, store, job.context(), null, quantized, MODEL_FILE,
+            withSmoothing(summary(result, job.recipe().getExclusionReasons(), fp32.bytes().length, quantized.length),
                 event.getStatistics() != null, dynamicRecipe.smoothing() ? dynamicRecipe.smoothingChannelAbsMax().size() : 0)
                 .withIsa(isaSummary(isa)),
             "quantized " + quantizedCount + " nodes to INT8 (dynamic)");

@@ -1,16 +1,11 @@
 package dev.quantflow.quantizer.dynamic;
 
-import static org.assertj.core.api.Assertions.assertThat;
 
 
 import org.junit.jupiter.api.Test;
 
-import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.events.Recipe;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
-import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -24,18 +19,11 @@ class DynamicWiringTest extends StageWiringTest {
 
     @Test
     void int8ModelOfTheLstmGoesToTheValidator() throws Exception {
-        String job = JobProbe.newJobId();
-        ArtifactRef model = publishQuantize(job, Topics.QUANTIZE_DYNAMIC, Fixtures.path("lstm/model.onnx"), "dynamic", Recipe.newBuilder().build());
-
-        ArtifactRef converted = assertHandedToValidator(job, "model.int8.onnx").getQuantizedModel();
-        assertThat(converted.getSize()).isLessThan(model.getSize());
+        assertQuantizedSmaller(Topics.QUANTIZE_DYNAMIC, "lstm/model.onnx", "dynamic", "model.int8.onnx");
     }
 
     @Test
     void corruptModelFailsTheJobWithItsReasonCode() throws Exception {
-        String job = JobProbe.newJobId();
-        publishQuantize(job, Topics.QUANTIZE_DYNAMIC, "not an ONNX model".getBytes(), "dynamic", Recipe.newBuilder().build());
-
-        assertQuantizerFailed(job, ReasonCodes.INVALID_MODEL);
+        assertQuantizerRefuses(Topics.QUANTIZE_DYNAMIC, "not an ONNX model".getBytes(), "dynamic", ReasonCodes.INVALID_MODEL);
     }
 }

@@ -56,18 +56,15 @@ public class QatQuantizerStage extends QuantizerStage {
     }
 
     @Override
-    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
-        JobContext job = event.getContext();
-        accept(job);
-        Recipe recipe = job.getPlan().getRecipe();
-        IsaRecipe isa = isaRecipe(recipe, CpuFeatures.host());
-        QatRecipe qat = toQatRecipe(recipe, isa);
-        if (job.getInputs().getTraining() == null) {
+    protected void quantize(QuantizeRequested event, Accepted job, StageContext ctx) throws Exception {
+        IsaRecipe isa = isaRecipe(job.recipe(), CpuFeatures.host());
+        QatRecipe qat = toQatRecipe(job.recipe(), isa);
+        if (job.context().getInputs().getTraining() == null) {
             throw new PermanentStageException(ReasonCodes.MISSING_INPUT, "QAT needs training data; the job has none");
         }
-        Fp32Model fp32 = loadModel(job);
+        Fp32Model fp32 = loadModel(job.context());
         OnnxModel model = fp32.model();
-        QatDataset training = dataset(model, Artifacts.load(store, job.getInputs().getTraining(), "the training data"));
+        QatDataset training = dataset(model, Artifacts.load(store, job.context().getInputs().getTraining(), "the training data"));
         ctx.status(JobStates.RUNNING, 0.0, String.format("QAT W%dA8 %s: %d steps, batch %d, learning rate %.2g%s on %d samples",
             qat.weightBits(), qat.perChannelWeights() ? "per channel" : "per tensor", qat.steps(), qat.batchSize(),
             qat.learningRate(), qat.learnedStepSizes() ? ", learned scales (LSQ)" : "", training.count()) + "; "
@@ -107,7 +104,7 @@ public class QatQuantizerStage extends QuantizerStage {
             qat.learnedStepSizes(), result.steps(), qat.batchSize(), qat.learningRate(), training.count(),
             training.labels() != null && qat.crossEntropyWeight() > 0, result.seconds(), initialLoss[0], result.finalLoss(),
             curve, fp32.bytes().length, quantized.length).withIsa(isaSummary(isa));
-        QuantizerOutputs.publish(ctx, store, job, null, quantized, "model.qat.int8.onnx", summary,
+        QuantizerOutputs.publish(ctx, store, job.context(), null, quantized, "model.qat.int8.onnx", summary,
             "fine-tuned " + result.steps() + " steps (final loss " + String.format("%.4f", result.finalLoss()) + ")",
             ptq, "baseline.ptq.onnx");
     }

@@ -58,24 +58,21 @@ public class StaticQuantizerStage extends QuantizerStage {
     }
 
     @Override
-    public void handle(QuantizeRequested event, StageContext ctx) throws Exception {
-        JobContext job = event.getContext();
-        accept(job);
-        Recipe recipe = job.getPlan().getRecipe();
-        IsaRecipe isa = isaRecipe(recipe, CpuFeatures.host());
-        StaticQuantRecipe staticRecipe = toStaticRecipe(recipe, isa);
+    protected void quantize(QuantizeRequested event, Accepted job, StageContext ctx) throws Exception {
+        IsaRecipe isa = isaRecipe(job.recipe(), CpuFeatures.host());
+        StaticQuantRecipe staticRecipe = toStaticRecipe(job.recipe(), isa);
         ctx.status(JobStates.RUNNING, 0.0, "quantizing to INT8 (static, QDQ)"
-            + (recipe.getExcludedNodes().isEmpty() ? "" : ", keeping " + recipe.getExcludedNodes().size() + " node(s) fp32")
+            + job.keptFp32()
             + "; " + isa.headline());
 
-        Fp32Model fp32 = loadModel(job);
+        Fp32Model fp32 = loadModel(job.context());
         ActivationStatistics stats = Artifacts.read(store, event.getStatistics(), "the calibration statistics",
             ReasonCodes.ARTIFACT_CORRUPT, ActivationStatistics::fromJson, java.io.UncheckedIOException.class);
         OnnxModel model = fp32.model();
         StaticQuantizationResult result;
         String measured = null;
         try {
-            NpzArchive samples = measureConvRule ? timingSamples(job, model, stats, staticRecipe) : null;
+            NpzArchive samples = measureConvRule ? timingSamples(job.context(), model, stats, staticRecipe) : null;
             if (samples != null) {
                 ctx.status(JobStates.RUNNING, 0.3, "timing the candidate INT8 graphs on this CPU (conv rule)");
                 StaticRecipeTuner.Choice choice = StaticRecipeTuner.choose(model, stats, staticRecipe, samples,
@@ -92,8 +89,8 @@ public class StaticQuantizerStage extends QuantizerStage {
         byte[] quantized = result.model().toByteArray();
         LOG.infof("job %s attempt %d: %d nodes quantized, %d kept fp32, %d -> %d bytes", ctx.jobId(), ctx.attempt(),
             result.quantizedNodes().size(), result.keptFloatNodes().size(), fp32.bytes().length, quantized.length);
-        QuantizerOutputs.publish(ctx, store, job, event.getStatistics(), quantized, MODEL_FILE,
-            summary(result.decisions(), recipe.getExclusionReasons(), fp32.bytes().length, quantized.length)
+        QuantizerOutputs.publish(ctx, store, job.context(), event.getStatistics(), quantized, MODEL_FILE,
+            summary(result.decisions(), job.recipe().getExclusionReasons(), fp32.bytes().length, quantized.length)
                 .withIsa(isaSummary(isa, measured)),
             "quantized " + result.quantizedNodes().size() + " nodes to INT8 (" + result.keptFloatNodes().size() + " kept fp32)");
     }
