@@ -24,7 +24,6 @@ import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.GrafanaDashboard;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -50,7 +49,7 @@ class IntakeObservabilityTest extends StageWiringTest {
     URI root;
 
     HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(root.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(HttpRequest.newBuilder(root.resolve(path)).header("Authorization", TestTokens.bearer()).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** "METHOD path" of every endpoint in the README's REST table. */
@@ -101,7 +100,7 @@ class IntakeObservabilityTest extends StageWiringTest {
 
     @Test
     void submissionsAndRefusalsAreCountedByReasonCode() throws Exception {
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
         ArtifactRef notOnnx = probe.putInput(upload, "bad.onnx", "not an ONNX model".getBytes());
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
@@ -129,7 +128,7 @@ class IntakeObservabilityTest extends StageWiringTest {
         String body = JSON.writeValueAsString(Map.of("method", "dynamic",
             "model", Map.of("bucket", bucket, "key", model.getKey()),
             "validation", Map.of("bucket", bucket, "key", validation.getKey())));
-        return HTTP.send(HttpRequest.newBuilder(root.resolve("/api/jobs")).header("Content-Type", "application/json")
+        return HTTP.send(HttpRequest.newBuilder(root.resolve("/api/jobs")).header("Authorization", TestTokens.bearer()).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

@@ -18,7 +18,6 @@ import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.CalibrationRequested;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -54,13 +53,13 @@ class IntakeWiringTest extends StageWiringTest {
             "calibration", java.util.Map.of("bucket", bucket, "key", calibration.getKey()),
             "validation", java.util.Map.of("bucket", bucket, "key", validation.getKey())));
         String body = JSON.writeValueAsString(fields);
-        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Content-Type", "application/json")
+        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Authorization", TestTokens.bearer()).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void aSubmitByReferenceIsAcceptedAndStartsCalibration() throws Exception {
-        String upload = JobProbe.newJobId(); // only a folder for the uploaded inputs
+        String upload = TestTokens.upload(); // only a folder for the uploaded inputs
         ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
         ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
@@ -68,7 +67,7 @@ class IntakeWiringTest extends StageWiringTest {
         HttpResponse<String> r = submit(model, calib, eval);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
         String job = JSON.readTree(r.body()).path("jobId").asText();
-        assertThat(job).startsWith("job-");
+        assertThat(job).startsWith("test.job-");
 
         List<CalibrationRequested> started = probe.awaitFirst(Topics.CALIBRATION_REQUESTED, job, WAIT);
         assertThat(started).hasSize(1);
@@ -79,7 +78,7 @@ class IntakeWiringTest extends StageWiringTest {
 
     @Test
     void metricIouIsAcceptedAndAnUnknownMetricIsRefusedWith400ListingTheValidOnes() throws Exception {
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
         ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
@@ -100,7 +99,7 @@ class IntakeWiringTest extends StageWiringTest {
 
     @Test
     void aModelThatIsNotOnnxIsRefusedWithAReasonAndNothingStarts() throws Exception {
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", "not an ONNX model".getBytes());
         ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));

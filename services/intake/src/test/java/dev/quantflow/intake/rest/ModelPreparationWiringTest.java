@@ -32,7 +32,6 @@ import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.npz.NpzWriter;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -63,13 +62,13 @@ class ModelPreparationWiringTest extends StageWiringTest {
             "model", Map.of("bucket", bucket, "key", model.getKey()),
             "calibration", Map.of("bucket", bucket, "key", calibration.getKey()),
             "validation", Map.of("bucket", bucket, "key", validation.getKey())));
-        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Content-Type", "application/json")
+        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Authorization", TestTokens.bearer()).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void anOpset9ExportWithConstantWeightsRunsAsThePreparedModel() throws Exception {
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("legacy/cnn_bn_opset9_constants.onnx"));
         ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
@@ -120,7 +119,7 @@ class ModelPreparationWiringTest extends StageWiringTest {
         java.io.ByteArrayOutputStream npz = new java.io.ByteArrayOutputStream();
         NpzWriter.write(npz, List.of(NdArray.ofFloats("x", new float[2 * 12], 2, 1, 3, 2, 2)), false);
 
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", onnx);
         ArtifactRef data = probe.putInput(upload, "data.npz", npz.toByteArray());
         HttpResponse<String> r = submit(model, data, data);

@@ -19,8 +19,8 @@ import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.intake.rest.TestTokens;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -42,7 +42,7 @@ class SupervisorWiringTest extends StageWiringTest {
 
     @Test
     void aJobPastItsTimeBudgetFailsWithDeadlineExceeded() throws Exception {
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
         ArtifactRef calib = probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz"));
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
@@ -54,7 +54,7 @@ class SupervisorWiringTest extends StageWiringTest {
             "calibration", Map.of("bucket", bucket, "key", calib.getKey()),
             "validation", Map.of("bucket", bucket, "key", eval.getKey())));
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(jobs.toString()))
-            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+            .header("Authorization", TestTokens.bearer()).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
             HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
         String job = JSON.readTree(r.body()).path("jobId").asText();
