@@ -39,8 +39,15 @@ public final class IntakeClient {
 
     private final URI base;
     private final HttpClient http;
+    /** The API token sent as {@code Authorization: Bearer} to intake (never to download links); null for none. */
+    private final String token;
 
     public IntakeClient(String baseUrl) {
+        this(baseUrl, null);
+    }
+
+    public IntakeClient(String baseUrl, String token) {
+        this.token = token == null || token.isBlank() ? null : token.trim();
         String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         try {
             this.base = URI.create(trimmed);
@@ -166,7 +173,7 @@ public final class IntakeClient {
         }
 
         String boundary = "quantflow-" + UUID.randomUUID();
-        HttpRequest request = HttpRequest.newBuilder(resolve("/api/jobs"))
+        HttpRequest request = authorized(HttpRequest.newBuilder(resolve("/api/jobs")))
             .header("Content-Type", "multipart/form-data; boundary=" + boundary)
             .header("Accept", "application/json")
             .POST(multipart(boundary, fields, files))
@@ -231,7 +238,7 @@ public final class IntakeClient {
      * {@code onEvent} said stop; false means the stream ended or dropped first, and the caller should poll.
      */
     public boolean followEvents(String jobId, Predicate<JsonNode> onEvent) {
-        HttpRequest request = HttpRequest.newBuilder(resolve(jobPath(jobId, "/events")))
+        HttpRequest request = authorized(HttpRequest.newBuilder(resolve(jobPath(jobId, "/events"))))
             .header("Accept", "text/event-stream")
             .GET().build();
         HttpResponse<InputStream> response;
@@ -334,9 +341,13 @@ public final class IntakeClient {
     // ------------------------------------------------------------------------------------------------ plumbing
 
     private HttpResponse<String> get(String path, String accept) {
-        HttpRequest request = HttpRequest.newBuilder(resolve(path)).header("Accept", accept)
+        HttpRequest request = authorized(HttpRequest.newBuilder(resolve(path))).header("Accept", accept)
             .timeout(Duration.ofSeconds(60)).GET().build();
         return send(request, "reach intake");
+    }
+
+    private HttpRequest.Builder authorized(HttpRequest.Builder request) {
+        return token == null ? request : request.header("Authorization", "Bearer " + token);
     }
 
     private HttpResponse<String> send(HttpRequest request, String what) {

@@ -33,10 +33,17 @@ final class IntakeRest {
     private final HttpClient http;
     private final Duration requestTimeout;
     private final Duration retryDelay;
+    /** Sent as {@code Authorization: Bearer} on every call to intake (never to download links); null for none. */
+    private final String token;
 
     static final int SUBMIT_RETRIES = 2;
 
     IntakeRest(URI base, HttpClient http, Duration requestTimeout, Duration retryDelay) {
+        this(base, http, requestTimeout, retryDelay, null);
+    }
+
+    IntakeRest(URI base, HttpClient http, Duration requestTimeout, Duration retryDelay, String token) {
+        this.token = token == null || token.isBlank() ? null : token.trim();
         this.base = base;
         this.http = http;
         this.requestTimeout = requestTimeout;
@@ -51,7 +58,7 @@ final class IntakeRest {
     String submit(Submission s) {
         boolean files = s.inputs().stream().allMatch(Submission.Input::isFile);
         boolean stored = s.inputs().stream().noneMatch(Submission.Input::isFile);
-        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("/api/jobs")).timeout(requestTimeout);
+        HttpRequest.Builder request = authorized(HttpRequest.newBuilder(base.resolve("/api/jobs"))).timeout(requestTimeout);
         if (files) {
             String boundary = "quantflow-" + UUID.randomUUID();
             request.header("Content-Type", "multipart/form-data; boundary=" + boundary)
@@ -91,7 +98,7 @@ final class IntakeRest {
      * drops (then false). A 4xx answer (unknown job) is thrown.
      */
     boolean followEvents(String jobId, Predicate<StatusEvent> onEvent) {
-        HttpRequest request = HttpRequest.newBuilder(base.resolve(jobPath(jobId, "/events")))
+        HttpRequest request = authorized(HttpRequest.newBuilder(base.resolve(jobPath(jobId, "/events"))))
             .header("Accept", "text/event-stream").GET().build();
         HttpResponse<InputStream> response;
         try {
@@ -168,7 +175,11 @@ final class IntakeRest {
     }
 
     private HttpRequest get(String path) {
-        return HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout).GET().build();
+        return authorized(HttpRequest.newBuilder(base.resolve(path))).timeout(requestTimeout).GET().build();
+    }
+
+    private HttpRequest.Builder authorized(HttpRequest.Builder request) {
+        return token == null ? request : request.header("Authorization", "Bearer " + token);
     }
 
     private static String jobPath(String jobId, String suffix) {

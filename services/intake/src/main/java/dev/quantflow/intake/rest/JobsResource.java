@@ -46,6 +46,7 @@ import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreException;
 import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 
 /**
@@ -178,6 +179,7 @@ public class JobsResource {
     @Path("{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @RestStreamElementType(MediaType.APPLICATION_JSON)
+    @Blocking // the tenant check resolves the caller's identity, which may not happen on the IO thread
     @Operation(summary = "A job's progress as Server-Sent Events",
         description = "The history so far, then every new status live; the stream ends at READY or FAILED.")
     @APIResponse(responseCode = "200", description = "a stream of status events")
