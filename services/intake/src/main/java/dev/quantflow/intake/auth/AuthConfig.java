@@ -2,6 +2,7 @@ package dev.quantflow.intake.auth;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 
@@ -15,4 +16,10 @@ public interface AuthConfig {
 
     /** Tenant name → its tokens. Tenant names: lower-case letters, digits and dashes, 1 to 32, starting with a letter or digit. */
     Map<String, List<String>> tokens();
+
+    /**
+     * A properties file of more tokens, {@code <tenant>=<token>[,<token>…]} per line (e.g. a Kubernetes Secret
+     * mounted as a file; env {@code QUANTFLOW_AUTH_TOKENS_FILE}). Read once at start-up.
+     */
+    Optional<String> tokensFile();
 }

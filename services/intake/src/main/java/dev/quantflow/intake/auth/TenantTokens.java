@@ -1,14 +1,21 @@
 package dev.quantflow.intake.auth;
 
+import java.io.IOException;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -29,7 +36,29 @@ public class TenantTokens {
 
     @Inject
     public TenantTokens(AuthConfig config) {
-        this(config.tokens());
+        this(merge(config.tokens(), config.tokensFile().map(TenantTokens::readFile).orElse(Map.of())));
+    }
+
+    /** {@code <tenant>=<token>[,<token>…]} lines of a properties file. */
+    static Map<String, List<String>> readFile(String file) {
+        Properties p = new Properties();
+        try (Reader in = Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("quantflow.auth.tokens-file " + file + " cannot be read: " + e.getMessage(), e);
+        }
+        Map<String, List<String>> out = new HashMap<>();
+        for (String tenant : p.stringPropertyNames()) {
+            out.put(tenant.trim(), Arrays.asList(p.getProperty(tenant).split(",")));
+        }
+        return out;
+    }
+
+    private static Map<String, List<String>> merge(Map<String, List<String>> a, Map<String, List<String>> b) {
+        Map<String, List<String>> out = new HashMap<>();
+        a.forEach((k, v) -> out.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+        b.forEach((k, v) -> out.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+        return out;
     }
 
     public TenantTokens(Map<String, List<String>> tokens) {
