@@ -127,6 +127,28 @@ class ModelSafetyTest {
         }
     }
 
+    /** Every model the repository ships, plus the PaddleOCR exports when fixtures/paddleocr/fetch.sh has run. */
+    @Test
+    void everyShippedAndFetchedModelPassesThePayloadAndExternalDataChecks() throws Exception {
+        List<Path> models = new java.util.ArrayList<>();
+        try (var files = Files.walk(Path.of("../../fixtures"))) {
+            files.filter(p -> p.toString().endsWith(".onnx")).forEach(models::add);
+        }
+        Path paddle = Path.of(System.getProperty("user.home"), ".cache/quantflow/paddleocr");
+        if (Files.isDirectory(paddle)) {
+            try (var files = Files.list(paddle)) {
+                files.filter(p -> p.toString().endsWith(".onnx")).forEach(models::add);
+            }
+        }
+        assertThat(models).hasSizeGreaterThanOrEqualTo(10);
+        for (Path p : models) {
+            OnnxModel m = OnnxModel.parse(Files.readAllBytes(p));
+            assertThat(ModelSafety.payloadProblems(m)).as(p.toString()).isEmpty();
+            assertThat(ModelSafety.externalDataProblems(m, p.getParent())).as(p.toString()).isEmpty();
+            assertThat(ModelSafety.overBudget(m, 8L << 30)).as(p.toString()).isNull();
+        }
+    }
+
     @Test
     void aDeclaredShapeOverTheMemoryBudgetIsNamed() {
         OnnxMl.ValueInfoProto big = OnnxMl.ValueInfoProto.newBuilder().setName("activation").setType(OnnxMl.TypeProto.newBuilder()
