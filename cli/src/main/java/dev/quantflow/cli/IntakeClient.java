@@ -43,8 +43,15 @@ public final class IntakeClient {
 
     private final URI base;
     private final HttpClient http;
+    /** The API token sent as {@code Authorization: Bearer} to intake (never to download links); null for none. */
+    private final String token;
 
     public IntakeClient(String baseUrl) {
+        this(baseUrl, null);
+    }
+
+    public IntakeClient(String baseUrl, String token) {
+        this.token = token == null || token.isBlank() ? null : token.trim();
         String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         try {
             this.base = URI.create(trimmed);
@@ -71,7 +78,7 @@ public final class IntakeClient {
      */
     public JsonNode submit(Submission s) {
         try (QuantflowClient client = QuantflowClient.builder().intakeUrl(base.toString())
-                 .connectTimeout(CONNECT_TIMEOUT).requestTimeout(UPLOAD_TIMEOUT).build()) {
+                 .token(token).connectTimeout(CONNECT_TIMEOUT).requestTimeout(UPLOAD_TIMEOUT).build()) {
             return client.submitForAnswer(s);
         } catch (QuantflowException e) {
             throw failure(e);
@@ -143,7 +150,7 @@ public final class IntakeClient {
      */
     public boolean followEvents(String jobId, Predicate<JsonNode> onEvent) {
         try {
-            return ServerSentEvents.follow(http, resolve(jobPath(jobId, "/events")), data -> {
+            return ServerSentEvents.follow(http, authorized(HttpRequest.newBuilder(resolve(jobPath(jobId, "/events")))), data -> {
                 JsonNode event = parseEvent(data);
                 return event != null && onEvent.test(event);
             }, (status, body) -> {
@@ -210,9 +217,13 @@ public final class IntakeClient {
     // ------------------------------------------------------------------------------------------------ plumbing
 
     private HttpResponse<String> get(String path, String accept) {
-        HttpRequest request = HttpRequest.newBuilder(resolve(path)).header("Accept", accept)
+        HttpRequest request = authorized(HttpRequest.newBuilder(resolve(path))).header("Accept", accept)
             .timeout(Duration.ofSeconds(60)).GET().build();
         return send(request, "reach intake");
+    }
+
+    private HttpRequest.Builder authorized(HttpRequest.Builder request) {
+        return token == null ? request : request.header("Authorization", "Bearer " + token);
     }
 
     private HttpResponse<String> send(HttpRequest request, String what) {

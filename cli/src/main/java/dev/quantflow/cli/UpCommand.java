@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.quantflow.cli.local.ApiToken;
 import dev.quantflow.cli.local.ClusterState;
 import dev.quantflow.cli.local.LocalCluster;
 import picocli.CommandLine.Command;
@@ -107,6 +108,9 @@ final class UpCommand implements Callable<Integer> {
             .append("  access key ").append(state.s3AccessKey()).append(" / secret ").append(LocalCluster.SECRET_KEY).append('\n');
         if (state.intakeUrl() != null) {
             text.append("Intake API       ").append(state.intakeUrl()).append("/api/jobs").append('\n');
+            text.append("API token        ").append(relativize(dir, ApiToken.file(dir).toString()))
+                .append("  (tenant ").append(ApiToken.TENANT).append("; the CLI reads it; for curl: -H \"Authorization: Bearer $(cat ")
+                .append(ApiToken.file(dir)).append(")\")").append('\n');
         }
         text.append("Stop with        quantflow down").append('\n');
         out.print(text);

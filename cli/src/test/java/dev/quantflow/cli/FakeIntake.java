@@ -20,7 +20,7 @@ final class FakeIntake implements AutoCloseable {
         void handle(HttpExchange exchange) throws IOException;
     }
 
-    record Request(String method, String path, String contentType, byte[] body) {
+    record Request(String method, String path, String contentType, byte[] body, String authorization) {
         String bodyText() {
             return new String(body, StandardCharsets.UTF_8);
         }
@@ -36,7 +36,8 @@ final class FakeIntake implements AutoCloseable {
             byte[] body = exchange.getRequestBody().readAllBytes();
             String key = exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath();
             requests.add(new Request(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
-                exchange.getRequestHeaders().getFirst("Content-Type"), body));
+                exchange.getRequestHeaders().getFirst("Content-Type"), body,
+                exchange.getRequestHeaders().getFirst("Authorization")));
             Handler handler = routes.get(key);
             try {
                 if (handler == null) {

@@ -207,6 +207,18 @@ class QuantflowCliTest {
     }
 
     @Test
+    void theTokenOptionOrTheRunDirsApiTokenIsSentAsABearerHeader() throws IOException {
+        intake.json("GET /api/jobs/job-3", 200, "{\"jobId\":\"job-3\",\"state\":\"RUNNING\",\"history\":[]}");
+        run("status", "--url", intake.url(), "--token", "tok-from-option-0123", "job-3");
+        java.nio.file.Path runDir = java.nio.file.Files.createDirectories(tmp.resolve("run"));
+        java.nio.file.Files.writeString(runDir.resolve("api-token"), "tok-from-run-dir-0123\n");
+        run("status", "--url", intake.url(), "--run-dir", runDir.toString(), "job-3");
+
+        assertThat(intake.requests).extracting(FakeIntake.Request::authorization)
+            .containsExactly("Bearer tok-from-option-0123", "Bearer tok-from-run-dir-0123");
+    }
+
+    @Test
     void statusPrintsStateAndHistoryAndExitsOneForAFailedJob() {
         intake.json("GET /api/jobs/job-3", 200, """
             {"jobId":"job-3","name":"bert","method":"dynamic","state":"FAILED","stage":"validation","attempt":1,

@@ -71,9 +71,21 @@ final class ItCluster {
         }
     }
 
-    /** A GET of {@code url} with the body as text. */
+    /** The API token ITs send to intake ({@code LocalCluster#apiToken()}, tenant dev); set after the cluster started. */
+    static volatile String apiToken;
+
+    /** A GET of {@code url} with the body as text; an intake API URL gets the {@link #apiToken} as a bearer token. */
     static HttpResponse<String> get(HttpClient http, String url, Duration timeout) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+        return get(http, url, timeout, url.contains("/api/") ? apiToken : null);
+    }
+
+    /** A GET of {@code url} with {@code token} as the bearer token (none when null). */
+    static HttpResponse<String> get(HttpClient http, String url, Duration timeout, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout);
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /**

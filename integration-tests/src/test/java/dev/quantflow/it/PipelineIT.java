@@ -65,6 +65,9 @@ class PipelineIT {
     static final Path ROOT = Path.of(System.getProperty("quantflow.repo.root", "..")).toAbsolutePath().normalize();
     static final Path FIXTURE = ROOT.resolve("fixtures/fashion-cnn");
 
+    static final String OTHER_TENANT = "it-other";
+    static final String OTHER_TOKEN = "it-other-token-" + UUID.randomUUID();
+
     static LocalCluster cluster;
     static HttpClient http;
     static String intake;
@@ -85,8 +88,11 @@ class PipelineIT {
             .startupTimeout(Duration.ofMinutes(4))
             // the profiler announces a fixed class here, so the test can name it whatever CPU runs it
             .serviceSystemProperty("hardware-profiler", "quantflow.profiler.hardware-class", PROFILE_CLASS)
+            // a second tenant besides the local token's "dev", for the cross-tenant checks
+            .serviceSystemProperty("intake", "quantflow.auth.tokens." + OTHER_TENANT, OTHER_TOKEN)
             .build();
         cluster.start();
+        ItCluster.apiToken = cluster.apiToken();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         intake = cluster.serviceUrl("intake");
         store = ItCluster.store(cluster);
@@ -177,13 +183,13 @@ class PipelineIT {
         assertThat(store.list("jobs/")).as("a refused job leaves no objects").hasSize(objectsBefore);
 
         // The Kafka way in: refusals become job-failed events with the same reason codes.
-        ArtifactRef goodModel = store.put("uploads/it/model.onnx", model, "application/onnx");
-        ArtifactRef goodCalib = store.put("uploads/it/calib.npz", calib, "application/x-npz");
-        ArtifactRef goodEval = store.put("uploads/it/eval.npz", eval, "application/x-npz");
-        ArtifactRef notOnnx = store.put("uploads/it/not-a-model.onnx", "nope".getBytes(), "application/onnx");
+        ArtifactRef goodModel = store.put("tenants/dev/it/model.onnx", model, "application/onnx");
+        ArtifactRef goodCalib = store.put("tenants/dev/it/calib.npz", calib, "application/x-npz");
+        ArtifactRef goodEval = store.put("tenants/dev/it/eval.npz", eval, "application/x-npz");
+        ArtifactRef notOnnx = store.put("tenants/dev/it/not-a-model.onnx", "nope".getBytes(), "application/onnx");
         String badModelJob = request(notOnnx, goodCalib, goodEval);
-        String missingJob = request(ArtifactStore.ref("quantflow", "uploads/it/nothing-here.onnx", null, -1, "x"), goodCalib, goodEval);
-        String garbageJob = "job-" + UUID.randomUUID();
+        String missingJob = request(ArtifactStore.ref("quantflow", "tenants/dev/it/nothing-here.onnx", null, -1, "x"), goodCalib, goodEval);
+        String garbageJob = "dev.job-" + UUID.randomUUID();
         publisher.send(Topics.REQUESTS.name(), garbageJob, "{\"not\":\"avro\"}".getBytes());
         String goodJob = request(goodModel, goodCalib, goodEval);
 
@@ -196,6 +202,58 @@ class PipelineIT {
 
         // ...and the services keep serving the next job.
         assertThat(awaitTerminal(goodJob, Duration.ofMinutes(5)).path("state").asText()).isEqualTo("READY");
+    }
+
+    @Test
+    @Order(2)
+    void anotherTenantCannotSeeListFetchOrReferenceAJobAndTheApiNeedsAToken() throws Exception {
+        assertThat(readyJob).as("the example job of test 1").isNotNull();
+        HttpResponse<String> anonymous = ItCluster.get(http, intake + "/api/jobs", Duration.ofSeconds(30), null);
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(JSON.readTree(anonymous.body()).path("error").asText()).isEqualTo("UNAUTHENTICATED");
+        assertThat(ItCluster.get(http, intake + "/api/jobs", Duration.ofSeconds(30), "not-a-token-of-anyone").statusCode())
+            .isEqualTo(401);
+
+        assertThat(get(intake + "/api/jobs").body()).contains(readyJob);
+        HttpResponse<String> theirs = ItCluster.get(http, intake + "/api/jobs", Duration.ofSeconds(30), OTHER_TOKEN);
+        assertThat(theirs.statusCode()).isEqualTo(200);
+        assertThat(theirs.body()).doesNotContain(readyJob);
+        for (String path : List.of("", "/report", "/report.html", "/artifacts", "/events")) {
+            HttpResponse<String> r = ItCluster.get(http, intake + "/api/jobs/" + readyJob + path, Duration.ofSeconds(30), OTHER_TOKEN);
+            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(404);
+        }
+
+        // the other tenant names the first job's stored input: refused before intake reads it (no confused deputy)
+        String stolenKey = "jobs/" + readyJob + "/input/model.onnx";
+        assertThat(store.list("jobs/" + readyJob + "/input/")).contains(stolenKey);
+        String body = JSON.writeValueAsString(java.util.Map.of(
+            "model", java.util.Map.of("bucket", "quantflow", "key", stolenKey),
+            "validation", java.util.Map.of("bucket", "quantflow", "key", "jobs/" + readyJob + "/input/validation.npz")));
+        HttpResponse<String> stolen = http.send(HttpRequest.newBuilder(URI.create(intake + "/api/jobs"))
+            .header("Authorization", "Bearer " + OTHER_TOKEN).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(stolen.statusCode()).as(stolen.body()).isEqualTo(403);
+        assertThat(JSON.readTree(stolen.body()).path("error").asText()).isEqualTo("FORBIDDEN_REFERENCE");
+        assertThat(JSON.readTree(stolen.body()).path("reason").asText()).contains(stolenKey).contains("tenants/" + OTHER_TENANT + "/");
+
+        // over Kafka: a job id naming no configured tenant, and a dev job naming an object outside dev's prefix
+        ArtifactRef shared = store.put("shared/it/model.onnx", model, "application/onnx");
+        ArtifactRef devEval = store.put("tenants/dev/it/tenant-eval.npz", eval, "application/x-npz");
+        String nobody = "nobody.job-" + UUID.randomUUID();
+        publisher.publish(Topics.REQUESTS, nobody, QuantizationRequested.newBuilder()
+            .setHeader(EventHeaders.fresh(nobody, 1, "it", "1"))
+            .setInputs(JobInputs.newBuilder().setName("nobody").setModel(devEval).setValidation(devEval).build()).build());
+        String outside = request(QuantizationRequested.newBuilder()
+            .setInputs(JobInputs.newBuilder().setName("outside").setModel(shared).setValidation(devEval).build()));
+        assertThat(failure(nobody).getReasonCode()).isEqualTo("FORBIDDEN_REFERENCE");
+        JobFailed refused = failure(outside);
+        assertThat(refused.getReasonCode()).isEqualTo("FORBIDDEN_REFERENCE");
+        assertThat(refused.getReason()).contains("shared/it/model.onnx");
+
+        // download links live 15 minutes
+        JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + readyJob + "/artifacts").body()).path("artifacts");
+        assertThat(artifacts.size()).isPositive();
+        artifacts.forEach(a -> assertThat(a.path("url").asText()).contains("X-Amz-Expires=900"));
     }
 
     @Test
@@ -316,8 +374,8 @@ class PipelineIT {
     @Order(6)
     void theLstmGoesThroughTheDynamicPoolFromAKafkaRequestWithAutoMethodSelection() throws Exception {
         Path lstm = ROOT.resolve("fixtures/lstm");
-        ArtifactRef m = store.put("uploads/it/lstm.onnx", Files.readAllBytes(lstm.resolve("model.onnx")), "application/onnx");
-        ArtifactRef v = store.put("uploads/it/lstm-eval.npz", Files.readAllBytes(lstm.resolve("eval.npz")), "application/x-npz");
+        ArtifactRef m = store.put("tenants/dev/it/lstm.onnx", Files.readAllBytes(lstm.resolve("model.onnx")), "application/onnx");
+        ArtifactRef v = store.put("tenants/dev/it/lstm-eval.npz", Files.readAllBytes(lstm.resolve("eval.npz")), "application/x-npz");
         String jobId = request(QuantizationRequested.newBuilder()
             .setInputs(JobInputs.newBuilder().setName("lstm").setModel(m).setValidation(v).build())
             .setMethod("auto"));
@@ -334,7 +392,7 @@ class PipelineIT {
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
 
         // With calibration data the dynamic job calibrates first: per-channel activation maxima for SmoothQuant.
-        ArtifactRef c = store.put("uploads/it/lstm-calib.npz", Files.readAllBytes(lstm.resolve("calib.npz")), "application/x-npz");
+        ArtifactRef c = store.put("tenants/dev/it/lstm-calib.npz", Files.readAllBytes(lstm.resolve("calib.npz")), "application/x-npz");
         String smoothJob = request(QuantizationRequested.newBuilder()
             .setInputs(JobInputs.newBuilder().setName("lstm-smooth").setModel(m).setCalibration(c).setValidation(v).build())
             .setMethod("dynamic"));
@@ -352,9 +410,9 @@ class PipelineIT {
             .isPositive();
 
         // Text validation data (JSONL with labels) and the model's tokenizer.json, also through Kafka.
-        ArtifactRef text = store.put("uploads/it/lstm-eval.jsonl", Files.readAllBytes(lstm.resolve("eval_sample.jsonl")),
+        ArtifactRef text = store.put("tenants/dev/it/lstm-eval.jsonl", Files.readAllBytes(lstm.resolve("eval_sample.jsonl")),
             "application/x-ndjson");
-        ArtifactRef tok = store.put("uploads/it/lstm-tokenizer.json", Files.readAllBytes(lstm.resolve("tokenizer.json")),
+        ArtifactRef tok = store.put("tenants/dev/it/lstm-tokenizer.json", Files.readAllBytes(lstm.resolve("tokenizer.json")),
             "application/json");
         String textJob = request(QuantizationRequested.newBuilder()
             .setInputs(JobInputs.newBuilder().setName("lstm-text").setModel(m).setValidation(text).setTokenizer(tok).build())
@@ -415,10 +473,10 @@ class PipelineIT {
     @Order(8)
     void theTinyGptGoesToFourBitsWithGptqThroughKafkaValidatedByPerplexity() throws Exception {
         Path gpt = ROOT.resolve("fixtures/gpt");
-        ArtifactRef m = store.put("uploads/it/gpt.onnx", Files.readAllBytes(gpt.resolve("model.onnx")), "application/onnx");
-        ArtifactRef c = store.put("uploads/it/gpt-calib.txt", Files.readAllBytes(gpt.resolve("calib.txt")), "text/plain");
-        ArtifactRef v = store.put("uploads/it/gpt-heldout.txt", Files.readAllBytes(gpt.resolve("heldout.txt")), "text/plain");
-        ArtifactRef tok = store.put("uploads/it/gpt-tokenizer.json", Files.readAllBytes(gpt.resolve("tokenizer.json")),
+        ArtifactRef m = store.put("tenants/dev/it/gpt.onnx", Files.readAllBytes(gpt.resolve("model.onnx")), "application/onnx");
+        ArtifactRef c = store.put("tenants/dev/it/gpt-calib.txt", Files.readAllBytes(gpt.resolve("calib.txt")), "text/plain");
+        ArtifactRef v = store.put("tenants/dev/it/gpt-heldout.txt", Files.readAllBytes(gpt.resolve("heldout.txt")), "text/plain");
+        ArtifactRef tok = store.put("tenants/dev/it/gpt-tokenizer.json", Files.readAllBytes(gpt.resolve("tokenizer.json")),
             "application/json");
         Map<String, String> jobs = new java.util.LinkedHashMap<>();
         for (String method : List.of("gptq")) { // awq runs in the debug-loop test (order 10)
@@ -465,11 +523,11 @@ class PipelineIT {
     @Test
     @Order(9)
     void qatRecoversThePtqDropAfterAdjustTrainingParametersRetriesThroughKafka() throws Exception {
-        ArtifactRef m = store.put("uploads/it/cnn.onnx", model, "application/onnx");
-        ArtifactRef v = store.put("uploads/it/cnn-eval.npz", eval, "application/x-npz");
-        ArtifactRef t = store.put("uploads/it/cnn-train.npz", Files.readAllBytes(FIXTURE.resolve("train.npz")),
+        ArtifactRef m = store.put("tenants/dev/it/cnn.onnx", model, "application/onnx");
+        ArtifactRef v = store.put("tenants/dev/it/cnn-eval.npz", eval, "application/x-npz");
+        ArtifactRef t = store.put("tenants/dev/it/cnn-train.npz", Files.readAllBytes(FIXTURE.resolve("train.npz")),
             "application/x-npz");
-        String jobId = "job-" + UUID.randomUUID();
+        String jobId = "dev.job-" + UUID.randomUUID();
         // 3-bit per-tensor weights: plain PTQ loses several points. The first attempt's learning rate is far too high
         // on purpose: its loss diverges, so the loop cuts the learning rate tenfold and the second attempt passes
         // (measured by hand with the same seeds and the labels of train.npz: 74.9% → 89.35% top-1; fp32 90.85%).
@@ -538,7 +596,7 @@ class PipelineIT {
 
     /** Publishes a quantization request under a fresh job id, as a user's producer does, and returns the id. */
     private static String request(QuantizationRequested.Builder request) {
-        String jobId = "job-" + UUID.randomUUID();
+        String jobId = "dev.job-" + UUID.randomUUID();
         publisher.publish(Topics.REQUESTS, jobId, request.setHeader(EventHeaders.fresh(jobId, 1, "it", "1")).build());
         return jobId;
     }
@@ -756,6 +814,7 @@ class PipelineIT {
     private static HttpResponse<String> submit(Multipart form) throws Exception {
         byte[] body = form.build();
         return http.send(HttpRequest.newBuilder(URI.create(intake + "/api/jobs"))
+            .header("Authorization", "Bearer " + ItCluster.apiToken)
             .header("Content-Type", form.contentType())
             .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
     }

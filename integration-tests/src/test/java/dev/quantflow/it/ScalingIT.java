@@ -114,11 +114,12 @@ class ScalingIT {
             .progress(line -> System.out.println("[scaling-it] " + line))
             .build();
         cluster.start();
+        ItCluster.apiToken = cluster.apiToken();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         store = ItCluster.store(cluster);
         publisher = new EventPublisher(cluster.kafkaBootstrapServers(), "scaling-it");
-        model = store.put("uploads/scaling-it/model.onnx", Files.readAllBytes(FIXTURE.resolve("model.onnx")), "application/onnx");
-        validation = store.put("uploads/scaling-it/eval-200.npz", evalSubset(200), "application/x-npz");
+        model = store.put("tenants/dev/scaling-it/model.onnx", Files.readAllBytes(FIXTURE.resolve("model.onnx")), "application/onnx");
+        validation = store.put("tenants/dev/scaling-it/eval-200.npz", evalSubset(200), "application/x-npz");
         awaitStablePool(Duration.ofSeconds(60));
     }
 
@@ -294,9 +295,9 @@ class ScalingIT {
      * another); spreading them evenly keeps the test's length predictable without changing what it shows.
      */
     private static String submit(String name, int partition) {
-        String jobId = "job-" + UUID.randomUUID();
+        String jobId = "dev.job-" + UUID.randomUUID();
         while (partition >= 0 && partitionOf(jobId) != partition) {
-            jobId = "job-" + UUID.randomUUID();
+            jobId = "dev.job-" + UUID.randomUUID();
         }
         publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
             .setHeader(EventHeaders.fresh(jobId, 1, "scaling-it", "1"))

@@ -527,6 +527,10 @@ public final class LocalCluster implements AutoCloseable {
         props.put("quantflow.store.bucket", BUCKET);
         props.put("quarkus.http.port", String.valueOf(ports.get(instance)));
         props.put("quarkus.http.host", HOST);
+        if (service.name().equals("intake")) {
+            // the API token's digest only: the token itself stays in <run dir>/api-token
+            props.put("quantflow.auth.tokens." + ApiToken.TENANT, "sha256:" + ApiToken.sha256(apiToken()));
+        }
         props.putAll(service.systemProperties());
         props.putAll(serviceSystemProperties);
         props.putAll(perServiceSystemProperties.getOrDefault(service.name(), Map.of()));
@@ -651,6 +655,11 @@ public final class LocalCluster implements AutoCloseable {
 
     public String s3Endpoint() {
         return "http://" + HOST + ":" + port("s3");
+    }
+
+    /** The local API token (tenant {@link ApiToken#TENANT}), made on first use and kept in {@code <run dir>/api-token}. */
+    public String apiToken() {
+        return ApiToken.createOrRead(runDir);
     }
 
     public String serviceUrl(String service) {

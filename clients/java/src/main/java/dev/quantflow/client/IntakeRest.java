@@ -31,10 +31,17 @@ final class IntakeRest {
     private final HttpClient http;
     private final Duration requestTimeout;
     private final Duration retryDelay;
+    /** Sent as {@code Authorization: Bearer} on every call to intake (never to download links); null for none. */
+    private final String token;
 
     static final int SUBMIT_RETRIES = 2;
 
     IntakeRest(URI base, HttpClient http, Duration requestTimeout, Duration retryDelay) {
+        this(base, http, requestTimeout, retryDelay, null);
+    }
+
+    IntakeRest(URI base, HttpClient http, Duration requestTimeout, Duration retryDelay, String token) {
+        this.token = token == null || token.isBlank() ? null : token.trim();
         this.base = base;
         this.http = http;
         this.requestTimeout = requestTimeout;
@@ -59,7 +66,7 @@ final class IntakeRest {
     JsonNode accept(Submission s) {
         boolean files = s.inputs().stream().allMatch(Submission.Input::isFile);
         boolean stored = s.inputs().stream().noneMatch(Submission.Input::isFile);
-        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("/api/jobs")).timeout(requestTimeout);
+        HttpRequest.Builder request = authorized(HttpRequest.newBuilder(base.resolve("/api/jobs"))).timeout(requestTimeout);
         if (files) {
             String boundary = "quantflow-" + UUID.randomUUID();
             request.header("Content-Type", "multipart/form-data; boundary=" + boundary)
@@ -95,7 +102,7 @@ final class IntakeRest {
      */
     boolean followEvents(String jobId, Predicate<StatusEvent> onEvent) {
         try {
-            return ServerSentEvents.follow(http, base.resolve(jobPath(jobId, "/events")), data -> {
+            return ServerSentEvents.follow(http, authorized(HttpRequest.newBuilder(base.resolve(jobPath(jobId, "/events")))), data -> {
                 StatusEvent event = statusEvent(data);
                 return event != null && onEvent.test(event);
             }, (status, body) -> {
@@ -138,7 +145,11 @@ final class IntakeRest {
     }
 
     private HttpRequest get(String path) {
-        return HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout).GET().build();
+        return authorized(HttpRequest.newBuilder(base.resolve(path))).timeout(requestTimeout).GET().build();
+    }
+
+    private HttpRequest.Builder authorized(HttpRequest.Builder request) {
+        return token == null ? request : request.header("Authorization", "Bearer " + token);
     }
 
     private static String jobPath(String jobId, String suffix) {

@@ -61,6 +61,7 @@ public final class QuantflowClient implements AutoCloseable {
     private final KafkaEvents kafka;
     private final Transport transport;
     private final Duration pollInterval;
+    private final String tenant;
     private final ExecutorService waiters = Executors.newThreadPerTaskExecutor(
         Thread.ofVirtual().name("quantflow-await-", 0).factory());
 
@@ -70,7 +71,8 @@ public final class QuantflowClient implements AutoCloseable {
             .connectTimeout(b.connectTimeout)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
-        this.rest = new IntakeRest(b.intakeUrl, http, b.requestTimeout, b.retryDelay);
+        this.rest = new IntakeRest(b.intakeUrl, http, b.requestTimeout, b.retryDelay, b.token);
+        this.tenant = b.tenant;
         this.kafka = b.kafkaBootstrapServers == null ? null : new KafkaEvents(b.kafkaBootstrapServers);
         this.transport = b.transport;
         this.pollInterval = b.pollInterval;
@@ -95,7 +97,8 @@ public final class QuantflowClient implements AutoCloseable {
         if (transport == Transport.REST) {
             return rest.submit(submission);
         }
-        QuantizationRequested request = request(submission, "job-" + UUID.randomUUID());
+        // the job id names the tenant; intake starts it only for a configured tenant and inputs under its prefix
+        QuantizationRequested request = request(submission, tenant + ".job-" + UUID.randomUUID());
         kafka.publish(request);
         return request.getHeader().getJobId();
     }
@@ -394,8 +397,36 @@ public final class QuantflowClient implements AutoCloseable {
         private Duration requestTimeout = Duration.ofMinutes(5);
         private Duration pollInterval = Duration.ofSeconds(1);
         private Duration retryDelay = Duration.ofSeconds(1);
+        private String token = System.getenv("QUANTFLOW_TOKEN");
+        private String tenant = envOr("QUANTFLOW_TENANT", "dev");
 
         private Builder() {
+        }
+
+        private static String envOr(String name, String fallback) {
+            String v = System.getenv(name);
+            return v == null || v.isBlank() ? fallback : v;
+        }
+
+        /**
+         * The API token intake knows the caller's tenant by (sent as {@code Authorization: Bearer}); default env
+         * {@code QUANTFLOW_TOKEN}. {@code ./quantflow up} writes a local one to {@code .quantflow/api-token}.
+         */
+        public Builder token(String token) {
+            this.token = token;
+            return this;
+        }
+
+        /**
+         * The tenant that {@link Transport#KAFKA} submits for (job ids are {@code <tenant>.job-<uuid>}); default env
+         * {@code QUANTFLOW_TENANT}, else {@code dev} (the local cluster's). REST submits take the token's tenant.
+         */
+        public Builder tenant(String tenant) {
+            if (tenant == null || !tenant.matches("[a-z0-9][a-z0-9-]{0,31}")) {
+                throw new IllegalArgumentException("a tenant is 1 to 32 lower-case letters, digits or dashes, was '" + tenant + "'");
+            }
+            this.tenant = tenant;
+            return this;
         }
 
         /** Intake's base URL (default {@code http://127.0.0.1:8080}, what {@code ./quantflow up} starts). */

@@ -4,7 +4,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -23,13 +22,14 @@ public final class ServerSentEvents {
     }
 
     /**
-     * {@code GET uri} as an event stream, each event's data to {@code onData} until it returns true (then true). A
+     * {@code GET} of {@code request} (its URI and headers, e.g. the bearer token) as an event stream, each event's data
+     * to {@code onData} until it returns true (then true). A
      * 4xx answer goes to {@code onRefusal} with its status and body (it may throw); that, any other non-200 answer,
      * an unreachable server and a dropped stream return false, and the caller should poll.
      */
-    public static boolean follow(HttpClient http, URI uri, Predicate<String> onData, BiConsumer<Integer, String> onRefusal)
-        throws InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(uri).header("Accept", "text/event-stream").GET().build();
+    public static boolean follow(HttpClient http, HttpRequest.Builder get, Predicate<String> onData,
+        BiConsumer<Integer, String> onRefusal) throws InterruptedException {
+        HttpRequest request = get.header("Accept", "text/event-stream").GET().build();
         try {
             HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             if (response.statusCode() != 200) {

@@ -49,11 +49,14 @@ final class FakeIntake implements AutoCloseable {
     final Map<String, String> artifactLists = new ConcurrentHashMap<>();
     /** Object bytes by URL path ({@code /bucket/key}). */
     final Map<String, byte[]> objects = new ConcurrentHashMap<>();
+    /** "path → Authorization header (or "none")" of every request, in order. */
+    final List<String> authorizations = new CopyOnWriteArrayList<>();
 
     FakeIntake() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/api/jobs", this::jobs);
         server.createContext("/quantflow/", ex -> {
+            authorizations.add(ex.getRequestURI().getPath() + " " + authorization(ex));
             byte[] bytes = objects.get(ex.getRequestURI().getPath());
             send(ex, bytes == null ? new Answer(404, "text/plain", "no such object".getBytes(StandardCharsets.UTF_8))
                 : new Answer(200, "application/octet-stream", bytes));
@@ -65,8 +68,14 @@ final class FakeIntake implements AutoCloseable {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
+    private static String authorization(HttpExchange ex) {
+        String a = ex.getRequestHeaders().getFirst("Authorization");
+        return a == null ? "none" : a;
+    }
+
     private void jobs(HttpExchange ex) throws IOException {
         String path = ex.getRequestURI().getPath();
+        authorizations.add(path + " " + authorization(ex));
         if ("POST".equals(ex.getRequestMethod()) && "/api/jobs".equals(path)) {
             submits.add(new Received(ex.getRequestHeaders().getFirst("Content-Type"), ex.getRequestBody().readAllBytes()));
             Answer first = firstSubmitAnswers.poll();

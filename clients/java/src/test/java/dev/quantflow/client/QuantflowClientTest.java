@@ -246,6 +246,24 @@ class QuantflowClientTest {
     }
 
     @Test
+    void theTokenGoesToIntakeAsABearerHeaderAndNeverToDownloadLinks() throws Exception {
+        byte[] model = "int8 model".getBytes(StandardCharsets.UTF_8);
+        intake.objects.put("/quantflow/jobs/job-1/output/model.int8.onnx", model);
+        intake.artifactLists.put(JOB, """
+            {"jobId":"job-1","artifacts":[{"name":"model.int8.onnx","key":"jobs/job-1/output/model.int8.onnx",
+             "sha256":"%s","size":%d,"url":"%s/quantflow/jobs/job-1/output/model.int8.onnx"}]}"""
+            .formatted(sha256(model), model.length, intake.url()));
+        try (QuantflowClient authed = QuantflowClient.builder().intakeUrl(intake.url()).token("tok-0123456789abcdef").build()) {
+            authed.submit(Submission.builder().model(write("m.onnx", "m")).validation(write("e.npz", "e")).build());
+            authed.fetchArtifacts(JOB, tmp.resolve("out"));
+        }
+        assertThat(intake.authorizations).contains("/api/jobs Bearer tok-0123456789abcdef",
+            "/api/jobs/job-1/artifacts Bearer tok-0123456789abcdef",
+            "/quantflow/jobs/job-1/output/model.int8.onnx none");
+        assertThat(intake.authorizations).filteredOn(a -> a.startsWith("/api/")).allMatch(a -> a.endsWith("Bearer tok-0123456789abcdef"));
+    }
+
+    @Test
     void anArtifactNameThatLeavesTheTargetDirectoryIsRefused() {
         intake.artifactLists.put(JOB, """
             {"jobId":"job-1","artifacts":[{"name":"../evil","key":"k","sha256":"00","size":1,"url":"%s/quantflow/k"}]}"""

@@ -38,7 +38,10 @@ public final class OnnxModel {
         try {
             proto = OnnxMl.ModelProto.parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
-            throw new OnnxFormatException("not a readable ONNX model (protobuf parse failed: the file is not ONNX or is truncated)", e);
+            // protobuf checks every length against the bytes left (a claim beyond the file's end is "truncated") and
+            // nesting against its recursion limit (100): say which, so a hostile file reads as what it is
+            throw new OnnxFormatException("not a readable ONNX model (protobuf parse failed: the file is not ONNX or is truncated: "
+                + firstLine(e.getMessage()) + ")", e);
         }
         if (!proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {
             throw new OnnxFormatException("not a readable ONNX model: no graph with nodes (the file is not ONNX or is truncated)");
@@ -54,6 +57,14 @@ public final class OnnxModel {
             throw new OnnxFormatException("the model has no outputs");
         }
         return model;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "no detail";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     public OnnxMl.ModelProto proto() {

@@ -25,6 +25,10 @@ public final class ReasonCodes {
     public static final String STAGE_LOST = "STAGE_LOST";
     /** The job's event was delivered to workers that died before finishing it too often (a poison record). */
     public static final String STAGE_CRASHED = "STAGE_CRASHED";
+    /** A submit names a store object outside its tenant's own prefix (or a job id without a known tenant). */
+    public static final String FORBIDDEN_REFERENCE = "FORBIDDEN_REFERENCE";
+    /** The model's declared tensors would need more memory than a worker's budget. */
+    public static final String MODEL_TOO_LARGE = "MODEL_TOO_LARGE";
 
     private ReasonCodes() {
     }

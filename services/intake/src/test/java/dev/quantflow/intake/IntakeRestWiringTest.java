@@ -15,8 +15,8 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.quantflow.events.ArtifactRef;
+import dev.quantflow.intake.rest.TestTokens;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.http.TestHTTPResource;
 
@@ -38,7 +38,7 @@ public abstract class IntakeRestWiringTest extends StageWiringTest {
 
     /** {@code model} and the fashion-CNN calibration and eval sets, stored under a fresh upload folder. */
     protected static Inputs storeInputs(byte[] model) throws Exception {
-        String upload = JobProbe.newJobId(); // only a folder for the uploaded inputs
+        String upload = TestTokens.upload(); // a folder of the test tenant's own for the uploaded inputs
         return new Inputs(probe.putInput(upload, "model.onnx", model),
             probe.putInput(upload, "calib.npz", Fixtures.path("fashion-cnn/calib.npz")),
             probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz")));
@@ -57,7 +57,8 @@ public abstract class IntakeRestWiringTest extends StageWiringTest {
             "model", Map.of("bucket", bucket, "key", in.model().getKey()),
             "calibration", Map.of("bucket", bucket, "key", in.calibration().getKey()),
             "validation", Map.of("bucket", bucket, "key", in.validation().getKey())));
-        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Content-Type", "application/json")
+        return HTTP.send(HttpRequest.newBuilder(URI.create(jobs.toString())).header("Authorization", TestTokens.bearer())
+            .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(fields))).build(),
             HttpResponse.BodyHandlers.ofString());
     }

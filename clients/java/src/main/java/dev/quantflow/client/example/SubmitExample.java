@@ -16,7 +16,8 @@ import dev.quantflow.events.ModelReady;
  * {@code ModelReady} event, then downloads the artifacts (sha256-checked) into {@code target/example-out}.
  *
  * <p>Arguments (all optional): intake URL (default {@code http://127.0.0.1:8080}), the directory with
- * {@code model.onnx}, {@code calib.npz}, {@code eval.npz} (default {@code fixtures/fashion-cnn}).
+ * {@code model.onnx}, {@code calib.npz}, {@code eval.npz} (default {@code fixtures/fashion-cnn}). The API token: env
+ * {@code QUANTFLOW_TOKEN}, else the local cluster's {@code .quantflow/api-token}.
  */
 public final class SubmitExample {
 
@@ -27,7 +28,17 @@ public final class SubmitExample {
         String intake = args.length > 0 ? args[0] : "http://127.0.0.1:8080";
         Path fixture = Path.of(args.length > 1 ? args[1] : "fixtures/fashion-cnn");
 
-        try (QuantflowClient quantflow = QuantflowClient.builder().intakeUrl(intake).build()) {
+        String token = System.getenv("QUANTFLOW_TOKEN");
+        Path localToken = Path.of(".quantflow/api-token");
+        if ((token == null || token.isBlank()) && java.nio.file.Files.isReadable(localToken)) {
+            try {
+                token = java.nio.file.Files.readString(localToken).trim();
+            } catch (java.io.IOException e) {
+                System.err.println("cannot read " + localToken + ": " + e.getMessage());
+            }
+        }
+
+        try (QuantflowClient quantflow = QuantflowClient.builder().intakeUrl(intake).token(token).build()) {
             String jobId = quantflow.submit(Submission.builder()
                 .model(fixture.resolve("model.onnx"))
                 .calibration(fixture.resolve("calib.npz"))

@@ -1,5 +1,11 @@
 package dev.quantflow.intake.rest;
 
+import jakarta.ws.rs.core.HttpHeaders;
+
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
+
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
@@ -18,6 +24,30 @@ public class ApiExceptionMappers {
     public Response rejected(RejectedInputException e) {
         return Response.status(e.status()).type(MediaType.APPLICATION_JSON_TYPE)
             .entity(new ApiError(e.code(), Failures.clean(e.getMessage()))).build();
+    }
+
+    /** No token, or the permission check found no identity: say how to authenticate. */
+    @ServerExceptionMapper
+    public Response unauthenticated(UnauthorizedException e) {
+        return unauthorized("no API token: send 'Authorization: Bearer <token>' (./quantflow up writes a local one to "
+            + "<run dir>/api-token; the CLI reads it, or --token / QUANTFLOW_TOKEN)");
+    }
+
+    @ServerExceptionMapper
+    public Response badToken(AuthenticationFailedException e) {
+        return unauthorized("the API token is not valid (not one of quantflow.auth.tokens.<tenant>)");
+    }
+
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e) {
+        return Response.status(403).type(MediaType.APPLICATION_JSON_TYPE)
+            .entity(new ApiError("FORBIDDEN", "this token may not do that")).build();
+    }
+
+    private static Response unauthorized(String reason) {
+        return Response.status(401).type(MediaType.APPLICATION_JSON_TYPE)
+            .header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"quantflow\"")
+            .entity(new ApiError("UNAUTHENTICATED", reason)).build();
     }
 
     @ServerExceptionMapper

@@ -1,9 +1,7 @@
 package dev.quantflow.intake.rest;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -24,15 +22,16 @@ import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.resteasy.reactive.RestForm;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.jboss.resteasy.reactive.RestStreamElementType;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
+import org.jboss.resteasy.reactive.server.multipart.MultipartFormDataInput;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.events.JobInputs;
+import dev.quantflow.intake.auth.Tenants;
 import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.intake.service.IntakeMetrics;
 import dev.quantflow.contracts.JobOptions;
@@ -46,6 +45,8 @@ import dev.quantflow.pipeline.quarkus.ServiceIdentity;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.ArtifactStore;
 import dev.quantflow.pipeline.store.StoreException;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 
 /**
@@ -72,137 +73,94 @@ public class JobsResource {
     IntakeConfig config;
     @Inject
     ServiceIdentity identity;
+    @Inject
+    SecurityIdentity caller;
 
     /** Multipart submit: file parts {@code model}, {@code calibration}, {@code validation}; options as text fields. */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Submit a job with uploaded files",
         description = "Validates the model and data, stores them and starts the job. Files: model, calibration, validation, "
-            + "tokenizer, training; the options as text fields.")
+            + "tokenizer, training; the options as text fields (the same names as the JSON submit's).")
     @APIResponse(responseCode = "202", description = "accepted: the job id and links to its status, events, report and artifacts")
     @APIResponse(responseCode = "400", description = "bad options or a missing input (INVALID_REQUEST, MISSING_INPUT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "401", description = "no or an unknown API token (UNAUTHENTICATED)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "413", description = "an upload over quantflow.intake.max-upload-size (UPLOAD_TOO_LARGE)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "422", description = "the model or a dataset cannot be used (INVALID_MODEL, INVALID_DATASET, ARTIFACT_CORRUPT, …)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "503", description = "the store or the broker is unavailable; nothing was kept, try again",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
-    public Response submit(@RestForm("model") FileUpload model,
-                           @RestForm("calibration") FileUpload calibration,
-                           @RestForm("validation") FileUpload validation,
-                           @RestForm("tokenizer") FileUpload tokenizer,
-                           @RestForm("training") FileUpload training,
-                           @RestForm("name") String name,
-                           @RestForm("method") String method,
-                           @RestForm("maxRelativeDrop") String maxRelativeDrop,
-                           @RestForm("maxAttempts") String maxAttempts,
-                           @RestForm("excludedNodes") String excludedNodes,
-                           @RestForm("timeBudgetSeconds") String timeBudgetSeconds,
-                           @RestForm("maxSizeRatio") String maxSizeRatio,
-                           @RestForm("metric") String metric,
-                           @RestForm("metricThreshold") String metricThreshold,
-                           @RestForm("bits") String bits,
-                           @RestForm("blockSize") String blockSize,
-                           @RestForm("allowRetraining") String allowRetraining,
-                           @RestForm("maxLatencyMs") String maxLatencyMs,
-                           @RestForm("trainingSteps") String trainingSteps,
-                           @RestForm("learningRate") String learningRate,
-                           @RestForm("profileOn") String profileOn,
-                           @RestForm("targetHardwareClass") String targetHardwareClass) {
+    public Response submit(MultipartFormDataInput form) {
+        String tenant = tenant();
+        UploadForm upload;
         JobOptions options;
         try {
-            options = multipartOptions(name, method, maxRelativeDrop, maxAttempts, excludedNodes, timeBudgetSeconds,
-                maxSizeRatio, metric, metricThreshold, bits, blockSize, allowRetraining, maxLatencyMs, trainingSteps,
-                learningRate, profileOn, targetHardwareClass);
+            upload = UploadForm.of(form, config.maxUploadSize().asLongValue());
+            options = SubmitFields.options(upload.fields());
         } catch (RejectedInputException e) {
             metrics.refused(e.code());
             throw e;
         }
-        String jobId = submitter.submitUpload(new JobSubmitter.Upload(read(model), read(calibration), read(validation),
-            read(tokenizer), calibration == null ? null : calibration.fileName(),
-            validation == null ? null : validation.fileName(), read(training)), options);
+        String jobId = submitter.submitUpload(tenant, upload.read(), options);
         return accepted(jobId);
     }
 
-    private static JobOptions multipartOptions(String name, String method, String maxRelativeDrop, String maxAttempts,
-                                               String excludedNodes, String timeBudgetSeconds, String maxSizeRatio,
-                                               String metric, String metricThreshold, String bits, String blockSize,
-                                               String allowRetraining, String maxLatencyMs, String trainingSteps,
-                                               String learningRate, String profileOn, String targetHardwareClass) {
-        return JobOptions.builder()
-            .name(name)
-            .method(method)
-            .maxRelativeDrop(parseDouble("maxRelativeDrop", maxRelativeDrop))
-            .maxAttempts(parseInt("maxAttempts", maxAttempts))
-            .excludedNodes(splitList(excludedNodes))
-            .timeBudgetSeconds(parseInt("timeBudgetSeconds", timeBudgetSeconds))
-            .maxSizeRatio(parseDouble("maxSizeRatio", maxSizeRatio))
-            .metric(metric)
-            .metricThreshold(parseDouble("metricThreshold", metricThreshold))
-            .bits(parseInt("bits", bits))
-            .blockSize(parseInt("blockSize", blockSize))
-            .allowRetraining(parseBoolean("allowRetraining", allowRetraining))
-            .maxLatencyMs(parseDouble("maxLatencyMs", maxLatencyMs))
-            .trainingSteps(parseInt("trainingSteps", trainingSteps))
-            .learningRate(parseDouble("learningRate", learningRate))
-            .profileOn(splitList(profileOn))
-            .targetHardwareClass(targetHardwareClass)
-            .build();
-    }
-
-    /** JSON submit by reference to objects already in the artifact store. */
+    /** JSON submit by reference to objects already in the artifact store, under the tenant's own prefix. */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Submit a job with inputs already in the store",
-        description = "The same checks and start as the multipart submit, for model and data given as {bucket, key}.")
+        description = "The same checks and start as the multipart submit, for model and data given as {bucket, key}. "
+            + "Every key must be the caller's tenant's: under tenants/<tenant>/ or jobs/<tenant>. in the service's bucket.")
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON,
+        schema = @Schema(implementation = JobDtos.ReferenceRequest.class)))
     @APIResponse(responseCode = "202", description = "accepted: the job id and links to its status, events, report and artifacts")
     @APIResponse(responseCode = "400", description = "bad options or a missing input (INVALID_REQUEST, MISSING_INPUT)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "401", description = "no or an unknown API token (UNAUTHENTICATED)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
+    @APIResponse(responseCode = "403", description = "a reference outside the tenant's own prefix (FORBIDDEN_REFERENCE)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "422", description = "the model or a dataset cannot be used (INVALID_MODEL, INVALID_DATASET, ARTIFACT_CORRUPT, …)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "503", description = "the store or the broker is unavailable; nothing was kept, try again",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
-    public Response submitReferences(JobDtos.ReferenceRequest body) {
-        if (body == null) {
-            metrics.refused(ReasonCodes.INVALID_REQUEST);
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "empty request body");
+    public Response submitReferences(JsonNode body) {
+        String tenant = tenant();
+        JobInputs inputs;
+        JobOptions options;
+        try {
+            if (body == null || !body.isObject()) {
+                throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "the request body must be a JSON object");
+            }
+            options = SubmitFields.options(body);
+            inputs = JobInputs.newBuilder()
+                .setName(body.path("name").asText(""))
+                .setModel(SubmitFields.ref(body, "model"))
+                .setCalibration(SubmitFields.ref(body, "calibration"))
+                .setValidation(SubmitFields.ref(body, "validation"))
+                .setTokenizer(SubmitFields.ref(body, "tokenizer"))
+                .setTraining(SubmitFields.ref(body, "training"))
+                .build();
+        } catch (RejectedInputException e) {
+            metrics.refused(e.code());
+            throw e;
         }
-        String jobId = JobSubmitter.newJobId();
-        JobInputs inputs = JobInputs.newBuilder()
-            .setName(body.name() == null ? "" : body.name())
-            .setModel(ref(body.model()))
-            .setCalibration(ref(body.calibration()))
-            .setValidation(ref(body.validation()))
-            .setTokenizer(ref(body.tokenizer()))
-            .setTraining(ref(body.training()))
-            .build();
-        submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs,
-            JobOptions.builder()
-                .name(body.name())
-                .method(body.method())
-                .maxRelativeDrop(body.maxRelativeDrop())
-                .maxAttempts(body.maxAttempts())
-                .excludedNodes(body.excludedNodes())
-                .timeBudgetSeconds(body.timeBudgetSeconds())
-                .maxSizeRatio(body.maxSizeRatio())
-                .metric(body.metric())
-                .metricThreshold(body.metricThreshold())
-                .bits(body.bits())
-                .blockSize(body.blockSize())
-                .allowRetraining(Boolean.TRUE.equals(body.allowRetraining()))
-                .maxLatencyMs(body.maxLatencyMs())
-                .trainingSteps(body.trainingSteps())
-                .learningRate(body.learningRate())
-                .profileOn(body.profileOn())
-                .targetHardwareClass(body.targetHardwareClass())
-                .build());
+        String jobId = JobSubmitter.newJobId(tenant);
+        submitter.submitReferences(EventHeaders.fresh(jobId, 1, identity.name(), identity.version()), inputs, options);
         return accepted(jobId);
     }
 
     @GET
-    @Operation(summary = "List the jobs", description = "Every job intake knows, with its state and stage.")
+    @Operation(summary = "List the jobs", description = "The caller's tenant's jobs, with their state and stage.")
     @APIResponse(responseCode = "200", description = "the jobs")
+    @APIResponse(responseCode = "401", description = "no or an unknown API token (UNAUTHENTICATED)",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Collection<JobDtos.Job> list() {
-        return projection.all().stream().map(JobDtos::job).toList();
+        String tenant = tenant();
+        return projection.all().stream().filter(s -> Tenants.owns(tenant, s.jobId())).map(JobDtos::job).toList();
     }
 
     @GET
@@ -210,7 +168,7 @@ public class JobsResource {
     @Operation(summary = "A job's state",
         description = "State, stage, attempt, the full history, and the headline result or the failure reason.")
     @APIResponse(responseCode = "200", description = "the job")
-    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB)",
+    @APIResponse(responseCode = "404", description = "no such job of the caller's tenant (UNKNOWN_JOB)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public JobDtos.Job get(@PathParam("id") String id) {
         return JobDtos.job(snapshot(id));
@@ -221,10 +179,11 @@ public class JobsResource {
     @Path("{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @RestStreamElementType(MediaType.APPLICATION_JSON)
+    @Blocking // the tenant check resolves the caller's identity, which may not happen on the IO thread
     @Operation(summary = "A job's progress as Server-Sent Events",
         description = "The history so far, then every new status live; the stream ends at READY or FAILED.")
     @APIResponse(responseCode = "200", description = "a stream of status events")
-    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB)",
+    @APIResponse(responseCode = "404", description = "no such job of the caller's tenant (UNKNOWN_JOB)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     public Multi<JobDtos.StatusEvent> events(@PathParam("id") String id) {
         snapshot(id);
@@ -262,7 +221,7 @@ public class JobsResource {
     @Path("{id}/report")
     @Operation(summary = "A finished job's report (JSON)")
     @APIResponse(responseCode = "200", description = "report.json", content = @Content(mediaType = MediaType.APPLICATION_JSON))
-    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
+    @APIResponse(responseCode = "404", description = "no such job of the caller's tenant (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "409", description = "the job is still running (JOB_NOT_FINISHED)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
@@ -277,7 +236,7 @@ public class JobsResource {
     @Produces(MediaType.TEXT_HTML)
     @Operation(summary = "A finished job's report (HTML)")
     @APIResponse(responseCode = "200", description = "report.html", content = @Content(mediaType = MediaType.TEXT_HTML))
-    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
+    @APIResponse(responseCode = "404", description = "no such job of the caller's tenant (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "409", description = "the job is still running (JOB_NOT_FINISHED)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
@@ -293,7 +252,7 @@ public class JobsResource {
     @Operation(summary = "Download links for a finished job's files",
         description = "Presigned, time-limited links with sha256 and size for every file in the job's manifest.")
     @APIResponse(responseCode = "200", description = "the job's files")
-    @APIResponse(responseCode = "404", description = "no such job (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
+    @APIResponse(responseCode = "404", description = "no such job of the caller's tenant (UNKNOWN_JOB), or it failed without a report (NO_REPORT)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
     @APIResponse(responseCode = "409", description = "the job is still running (JOB_NOT_FINISHED)",
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiError.class)))
@@ -306,6 +265,11 @@ public class JobsResource {
             JsonNode manifest = JSON.readTree(manifestBytes);
             List<JobDtos.Artifact> out = new ArrayList<>();
             for (JsonNode f : manifest.path("files")) {
+                if (!f.path("key").asText().startsWith(ArtifactKeys.jobPrefix(id))) {
+                    // a manifest only lists the job's own objects; never presign anything else
+                    throw new RejectedInputException(503, ReasonCodes.STAGE_ERROR, "the job's manifest names '"
+                        + f.path("key").asText() + "', outside the job; refusing to link it");
+                }
                 ArtifactRef ref = store.ref(f.path("key").asText(), f.path("sha256").asText(), f.path("size").asLong(),
                     f.path("mediaType").asText("application/octet-stream"));
                 out.add(new JobDtos.Artifact(f.path("name").asText(), ref.getKey(), ref.getSha256(), ref.getSize(),
@@ -336,72 +300,23 @@ public class JobsResource {
         }
     }
 
+    /** The job, when it is the caller's tenant's; another tenant's job is answered like one that does not exist. */
     private JobView.Snapshot snapshot(String id) {
-        return projection.get(id).orElseThrow(() -> new RejectedInputException(404, "UNKNOWN_JOB", "no job '" + id + "'"));
+        return projection.get(id).filter(s -> Tenants.owns(tenant(), s.jobId()))
+            .orElseThrow(() -> new RejectedInputException(404, "UNKNOWN_JOB", "no job '" + id + "'"));
+    }
+
+    /** The authenticated caller's tenant (the {@code /api/*} permission lets no anonymous request in). */
+    private String tenant() {
+        if (caller.isAnonymous()) {
+            throw new io.quarkus.security.UnauthorizedException();
+        }
+        return caller.getPrincipal().getName();
     }
 
     private Response accepted(String jobId) {
         String base = "/api/jobs/" + jobId;
         return Response.accepted(new JobDtos.Accepted(jobId, "ACCEPTED", Map.of("self", base, "events", base + "/events",
             "report", base + "/report", "artifacts", base + "/artifacts"))).build();
-    }
-
-    private ArtifactRef ref(JobDtos.ArtifactRefDto dto) {
-        if (dto == null || dto.key() == null || dto.key().isBlank()) {
-            return null;
-        }
-        return ArtifactStore.ref(dto.bucket() == null || dto.bucket().isBlank() ? store.bucket() : dto.bucket(), dto.key(),
-            dto.sha256(), -1, "application/octet-stream");
-    }
-
-    private static byte[] read(FileUpload upload) {
-        if (upload == null || upload.uploadedFile() == null) {
-            return null;
-        }
-        try {
-            return Files.readAllBytes(upload.uploadedFile());
-        } catch (IOException e) {
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, "cannot read uploaded part '" + upload.name() + "'");
-        }
-    }
-
-    private static Double parseDouble(String field, String value) {
-        if (value == null || value.isBlank()) {
-            return null;
-        }
-        try {
-            return Double.parseDouble(value.trim());
-        } catch (NumberFormatException e) {
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be a number, was '" + value + "'");
-        }
-    }
-
-    private static Integer parseInt(String field, String value) {
-        if (value == null || value.isBlank()) {
-            return null;
-        }
-        try {
-            return Integer.parseInt(value.trim());
-        } catch (NumberFormatException e) {
-            throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be an integer, was '" + value + "'");
-        }
-    }
-
-    private static boolean parseBoolean(String field, String value) {
-        if (value == null || value.isBlank()) {
-            return false;
-        }
-        return switch (value.trim().toLowerCase()) {
-            case "true", "yes", "1" -> true;
-            case "false", "no", "0" -> false;
-            default -> throw new RejectedInputException(400, ReasonCodes.INVALID_REQUEST, field + " must be true or false, was '" + value + "'");
-        };
-    }
-
-    private static List<String> splitList(String value) {
-        if (value == null || value.isBlank()) {
-            return List.of();
-        }
-        return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.quantflow.onnx.ModelSafety;
 import dev.quantflow.onnx.OnnxFormatException;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.ReasonCodes;
@@ -25,12 +26,36 @@ public final class InputValidator {
     private InputValidator() {
     }
 
+    /** The worker memory budget when none is configured (tests, tools). */
+    public static final long DEFAULT_MEMORY_BUDGET = 8L << 30;
+
     public static OnnxModel checkModel(byte[] modelBytes) {
+        return checkModel(modelBytes, DEFAULT_MEMORY_BUDGET);
+    }
+
+    /**
+     * Parses, then refuses what ONNX Runtime must never act on: external-data paths (an upload is one file, so any is
+     * a reference to a file of intake's host), tensors whose data does not hold what their dims claim, and declared
+     * tensors over {@code memoryBudgetBytes}; only then loads the model in ONNX Runtime.
+     */
+    public static OnnxModel checkModel(byte[] modelBytes, long memoryBudgetBytes) {
         OnnxModel model;
         try {
             model = OnnxModel.parse(modelBytes);
         } catch (OnnxFormatException e) {
             throw new RejectedInputException(422, ReasonCodes.INVALID_MODEL, "model: " + e.getMessage());
+        }
+        List<String> problems = new ArrayList<>(ModelSafety.externalDataProblems(model, null));
+        problems.addAll(ModelSafety.payloadProblems(model));
+        if (!problems.isEmpty()) {
+            throw new RejectedInputException(422, ReasonCodes.INVALID_MODEL, "model: " + String.join("; ",
+                problems.size() > 5 ? problems.subList(0, 5) : problems) + (problems.size() > 5
+                ? " (and " + (problems.size() - 5) + " more)" : ""));
+        }
+        String over = ModelSafety.overBudget(model, memoryBudgetBytes);
+        if (over != null) {
+            throw new RejectedInputException(422, ReasonCodes.MODEL_TOO_LARGE, "model: " + over
+                + " (quantflow.intake.worker-memory-budget)");
         }
         try (OrtSession session = OrtModels.createSession(modelBytes, 1, OrtSession.SessionOptions.OptLevel.NO_OPT)) {
             session.getInputNames();

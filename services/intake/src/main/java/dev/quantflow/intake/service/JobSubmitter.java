@@ -24,6 +24,8 @@ import dev.quantflow.events.JobPlan;
 import dev.quantflow.events.JobStatus;
 import dev.quantflow.events.QuantizeRequested;
 import dev.quantflow.events.Recipe;
+import dev.quantflow.intake.auth.ReferenceScope;
+import dev.quantflow.intake.auth.Tenants;
 import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.EventHeaders;
@@ -109,11 +111,11 @@ public class JobSubmitter {
         return new Prepared(calibNpz, validNpz, training);
     }
 
-    /** REST multipart path: validate, store, start. */
-    public String submitUpload(Upload upload, JobOptions options) {
+    /** REST multipart path: validate, store, start a job of {@code tenant}. */
+    public String submitUpload(String tenant, Upload upload, JobOptions options) {
         JobMdc.set(null, Stages.INTAKE);
         try {
-            String jobId = validateStoreStart(upload, options);
+            String jobId = validateStoreStart(tenant, upload, options);
             metrics.submitted();
             return jobId;
         } catch (RejectedInputException e) {
@@ -124,12 +126,12 @@ public class JobSubmitter {
         }
     }
 
-    private String validateStoreStart(Upload upload, JobOptions options) {
+    private String validateStoreStart(String tenant, Upload upload, JobOptions options) {
         requireInputs(upload.model() != null, upload.validation() != null);
         MethodSelection.Inputs given = new MethodSelection.Inputs(upload.calibration() != null, upload.training() != null,
             options.allowRetraining());
         plan(options, null, given); // refuse bad options before the (slower) model and data checks
-        OnnxModel uploaded = InputValidator.checkModel(upload.model());
+        OnnxModel uploaded = InputValidator.checkModel(upload.model(), config.workerMemoryBudget().asLongValue());
         // every stage, method selection included, sees the prepared model
         ModelIntakePreparation.Outcome prepared = ModelIntakePreparation.prepare(upload.model(), uploaded,
             new ModelIntakePreparation.Data(upload.calibration(), upload.calibrationFileName(), upload.validation(),
@@ -141,7 +143,7 @@ public class JobSubmitter {
             upload.validationFileName(), upload.training(), upload.tokenizer());
         byte[] calibNpz = data.calibration();
         byte[] validNpz = data.validation();
-        String jobId = newJobId();
+        String jobId = newJobId(tenant);
         JobMdc.set(jobId, Stages.INTAKE);
         List<String> stored = new ArrayList<>();
         try {
@@ -187,6 +189,14 @@ public class JobSubmitter {
 
     private void resolveCheckStart(EventHeader header, JobInputs requested, JobOptions options) {
         requireInputs(requested.getModel() != null, requested.getValidation() != null);
+        String tenant = Tenants.ofJob(header.getJobId()).orElseThrow(() -> new RejectedInputException(403,
+            ReasonCodes.FORBIDDEN_REFERENCE, "job id '" + header.getJobId() + "' names no tenant (ids are <tenant>.job-<uuid>)"));
+        for (ArtifactRef ref : new ArtifactRef[] {requested.getModel(), requested.getCalibration(), requested.getValidation(),
+            requested.getTokenizer(), requested.getTraining()}) {
+            if (ref != null) {
+                ReferenceScope.check(tenant, store.bucket(), ref.getBucket(), ref.getKey());
+            }
+        }
         MethodSelection.Inputs given = new MethodSelection.Inputs(requested.getCalibration() != null,
             requested.getTraining() != null, options.allowRetraining());
         plan(options, null, given);
@@ -199,7 +209,7 @@ public class JobSubmitter {
         ArtifactRef training = requested.getTraining() == null ? null
             : resolve(requested.getTraining(), "training data", "application/x-npz");
         byte[] modelBytes = load(model, "model");
-        OnnxModel uploaded = InputValidator.checkModel(modelBytes);
+        OnnxModel uploaded = InputValidator.checkModel(modelBytes, config.workerMemoryBudget().asLongValue());
         byte[] calibBytes = calib == null ? null : load(calib, "calibration data");
         byte[] validBytes = load(valid, "validation data");
         byte[] tokenizerJson = tokenizer == null ? null : load(tokenizer, "tokenizer");
@@ -257,8 +267,12 @@ public class JobSubmitter {
         return new PreparedRefs(model, prepared.changed() ? original : null, section);
     }
 
-    public static String newJobId() {
-        return "job-" + UUID.randomUUID();
+    /** {@code <tenant>.job-<uuid>}: the job id names its tenant ({@link Tenants}). */
+    public static String newJobId(String tenant) {
+        if (!Tenants.validName(tenant)) {
+            throw new IllegalArgumentException("not a tenant name: " + tenant);
+        }
+        return tenant + ".job-" + UUID.randomUUID();
     }
 
     /** The accepted message's budget, in the job's own metric (the supervisor reads the "until" that follows it). */

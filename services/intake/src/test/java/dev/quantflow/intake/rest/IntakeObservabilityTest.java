@@ -24,7 +24,6 @@ import dev.quantflow.events.ArtifactRef;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.GrafanaDashboard;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import dev.quantflow.testsupport.StageWiringTest;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -50,7 +49,7 @@ class IntakeObservabilityTest extends StageWiringTest {
     URI root;
 
     HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(root.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(HttpRequest.newBuilder(root.resolve(path)).header("Authorization", TestTokens.bearer()).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** "METHOD path" of every endpoint in the README's REST table. */
@@ -85,11 +84,14 @@ class IntakeObservabilityTest extends StageWiringTest {
             JsonNode op = paths.path(mp[1]).path(mp[0].toLowerCase(java.util.Locale.ROOT));
             assertThat(op.isMissingNode()).as("%s in /q/openapi (paths: %s)", endpoint, paths.fieldNames()).isFalse();
             assertThat(op.path("summary").asText()).as("summary of %s", endpoint).isNotBlank();
-            assertThat(op.path("responses").has("404") || mp[0].equals("POST")).as("404 of %s", endpoint).isTrue();
+            // the list and the submits name no job: no 404
+            assertThat(op.path("responses").has("404") || mp[1].equals("/api/jobs")).as("404 of %s", endpoint).isTrue();
         }
         JsonNode submit = paths.path("/api/jobs").path("post").path("responses");
         assertThat(submit.has("202") && submit.has("400") && submit.has("422") && submit.has("503")).as(submit.toString()).isTrue();
         assertThat(paths.path("/api/jobs/{id}/report").path("get").path("responses").has("409")).isTrue();
+        assertThat(submit.has("401") && submit.has("403") && submit.has("413")).as(submit.toString()).isTrue();
+        assertThat(paths.path("/api/jobs").path("get").path("responses").has("401")).isTrue();
     }
 
     @Test
@@ -101,7 +103,7 @@ class IntakeObservabilityTest extends StageWiringTest {
 
     @Test
     void submissionsAndRefusalsAreCountedByReasonCode() throws Exception {
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", Fixtures.path("fashion-cnn/model.onnx"));
         ArtifactRef notOnnx = probe.putInput(upload, "bad.onnx", "not an ONNX model".getBytes());
         ArtifactRef eval = probe.putInput(upload, "eval.npz", Fixtures.path("fashion-cnn/eval.npz"));
@@ -129,7 +131,7 @@ class IntakeObservabilityTest extends StageWiringTest {
         String body = JSON.writeValueAsString(Map.of("method", "dynamic",
             "model", Map.of("bucket", bucket, "key", model.getKey()),
             "validation", Map.of("bucket", bucket, "key", validation.getKey())));
-        return HTTP.send(HttpRequest.newBuilder(root.resolve("/api/jobs")).header("Content-Type", "application/json")
+        return HTTP.send(HttpRequest.newBuilder(root.resolve("/api/jobs")).header("Authorization", TestTokens.bearer()).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

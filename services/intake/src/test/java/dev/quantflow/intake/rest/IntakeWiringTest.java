@@ -39,7 +39,7 @@ class IntakeWiringTest extends IntakeRestWiringTest {
         Inputs in = storeInputs(Fixtures.path("fashion-cnn/model.onnx"));
 
         String job = acceptedJobId(submitByReference(in, STATIC));
-        assertThat(job).startsWith("job-");
+        assertThat(job).startsWith("test.job-");
 
         List<CalibrationRequested> started = probe.awaitFirst(Topics.CALIBRATION_REQUESTED, job, WAIT);
         assertThat(started).hasSize(1);

@@ -26,7 +26,6 @@ import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.npz.NpzWriter;
 import dev.quantflow.testsupport.Fixtures;
-import dev.quantflow.testsupport.JobProbe;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -84,7 +83,7 @@ class ModelPreparationWiringTest extends IntakeRestWiringTest {
         java.io.ByteArrayOutputStream npz = new java.io.ByteArrayOutputStream();
         NpzWriter.write(npz, List.of(UnupgradableModel.input()), false);
 
-        String upload = JobProbe.newJobId();
+        String upload = TestTokens.upload();
         ArtifactRef model = probe.putInput(upload, "model.onnx", onnx);
         ArtifactRef data = probe.putInput(upload, "data.npz", npz.toByteArray());
         HttpResponse<String> r = submitByReference(new Inputs(model, data, data), AUTO);

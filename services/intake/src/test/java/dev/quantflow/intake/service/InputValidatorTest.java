@@ -56,4 +56,56 @@ class InputValidatorTest {
         assertThatThrownBy(() -> InputValidator.checkDataset(model, "not a zip".getBytes(), "validation data"))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> assertThat(e.code()).isEqualTo("INVALID_DATASET"));
     }
+
+    /** The fixture with its largest initializer rewritten by {@code edit}. */
+    static byte[] withLargestInitializer(java.util.function.UnaryOperator<ai.onnx.proto.OnnxMl.TensorProto.Builder> edit)
+            throws Exception {
+        var proto = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(FIXTURE.resolve("model.onnx"))).toBuilder();
+        var graph = proto.getGraphBuilder();
+        int largest = 0;
+        for (int i = 0; i < graph.getInitializerCount(); i++) {
+            if (graph.getInitializer(i).getRawData().size() > graph.getInitializer(largest).getRawData().size()) {
+                largest = i;
+            }
+        }
+        graph.setInitializer(largest, edit.apply(graph.getInitializer(largest).toBuilder()));
+        return proto.build().toByteArray();
+    }
+
+    static ai.onnx.proto.OnnxMl.TensorProto.Builder external(ai.onnx.proto.OnnxMl.TensorProto.Builder t, String location) {
+        return t.clearRawData().setDataLocation(ai.onnx.proto.OnnxMl.TensorProto.DataLocation.EXTERNAL)
+            .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("location").setValue(location))
+            .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("length").setValue("1024"));
+    }
+
+    @Test
+    void externalDataPathsAreRefusedNamingThePathBeforeOnnxRuntimeReadsThem() throws Exception {
+        for (String location : List.of("../../../../etc/passwd", "/etc/passwd", "weights.bin", "sub/../../x.bin")) {
+            byte[] model = withLargestInitializer(t -> external(t, location));
+            assertThatThrownBy(() -> InputValidator.checkModel(model))
+                .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                    assertThat(e.status()).isEqualTo(422);
+                    assertThat(e.code()).isEqualTo("INVALID_MODEL");
+                    assertThat(e.getMessage()).contains("'" + location + "'").contains("initializer");
+                });
+        }
+    }
+
+    @Test
+    void aWeightHoldingLessThanItsDimsClaimIsInvalidAndWeightsOverTheBudgetAreTooLarge() throws Exception {
+        byte[] cut = withLargestInitializer(t -> t.setRawData(t.getRawData().substring(0, 16)));
+        assertThatThrownBy(() -> InputValidator.checkModel(cut))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                assertThat(e.code()).isEqualTo("INVALID_MODEL");
+                assertThat(e.getMessage()).contains("declares dims").contains("holds 16 bytes");
+            });
+        byte[] model = Files.readAllBytes(FIXTURE.resolve("model.onnx"));
+        assertThatThrownBy(() -> InputValidator.checkModel(model, 256 * 1024))
+            .isInstanceOfSatisfying(RejectedInputException.class, e -> {
+                assertThat(e.status()).isEqualTo(422);
+                assertThat(e.code()).isEqualTo("MODEL_TOO_LARGE");
+                assertThat(e.getMessage()).contains("256.0 KiB").contains("worker-memory-budget");
+            });
+        assertThat(InputValidator.checkModel(model, 64L << 20)).isNotNull();
+    }
 }

@@ -33,7 +33,17 @@ class JobPlanTest {
 
             @Override
             public Duration downloadLinkExpiry() {
-                return Duration.ofHours(1);
+                return Duration.ofMinutes(15);
+            }
+
+            @Override
+            public io.quarkus.runtime.configuration.MemorySize maxUploadSize() {
+                return new io.quarkus.runtime.configuration.MemorySize(java.math.BigInteger.valueOf(1L << 30));
+            }
+
+            @Override
+            public io.quarkus.runtime.configuration.MemorySize workerMemoryBudget() {
+                return new io.quarkus.runtime.configuration.MemorySize(java.math.BigInteger.valueOf(8L << 30));
             }
         };
         return s;

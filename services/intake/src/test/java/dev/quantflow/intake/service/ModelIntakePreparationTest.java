@@ -214,7 +214,7 @@ class ModelIntakePreparationTest {
 
         // the submitter has no store nor publisher: anything stored or started would fail differently
         JobSubmitter submitter = JobPlanTest.submitter();
-        assertThatThrownBy(() -> submitter.submitUpload(new JobSubmitter.Upload(model, data, data),
+        assertThatThrownBy(() -> submitter.submitUpload("test", new JobSubmitter.Upload(model, data, data),
             JobOptions.builder().method("static").build()))
             .isInstanceOfSatisfying(RejectedInputException.class, e -> {
                 assertThat(e.status()).isEqualTo(422);

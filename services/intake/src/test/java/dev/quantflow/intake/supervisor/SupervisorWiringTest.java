@@ -13,6 +13,7 @@ import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.store.ArtifactKeys;
+import dev.quantflow.intake.rest.TestTokens;
 import dev.quantflow.testsupport.Fixtures;
 import dev.quantflow.testsupport.QuantflowInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
