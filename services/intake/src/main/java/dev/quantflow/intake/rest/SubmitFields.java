@@ -7,7 +7,7 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.quantflow.events.ArtifactRef;
-import dev.quantflow.intake.service.JobOptions;
+import dev.quantflow.contracts.JobOptions;
 import dev.quantflow.intake.service.RejectedInputException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.store.ArtifactStore;
