@@ -30,8 +30,16 @@ public final class AwqScaleSearch {
     public record Result(float[] scales, double alpha, double loss, double rtnLoss) {
     }
 
-    /** One weight of the group: {@code [k, n]} row-major and the quantizer it will be quantized with. */
-    public record Member(float[] weight, int n, RtnQuantizer quantizer) {
+    /**
+     * One weight of the group: {@code [k, n]} row-major and the quantizer it will be quantized with. {@code logits}:
+     * the MatMul produces the model's logits (the LM head), whose loss is the KL divergence of the next-token
+     * distributions instead of the squared output error (see the class comment).
+     */
+    public record Member(float[] weight, int n, RtnQuantizer quantizer, boolean logits) {
+
+        public Member(float[] weight, int n, RtnQuantizer quantizer) {
+            this(weight, n, quantizer, false);
+        }
     }
 
     private AwqScaleSearch() {
@@ -57,17 +65,30 @@ public final class AwqScaleSearch {
         double bestLoss = Double.POSITIVE_INFINITY;
         double bestAlpha = 0;
         double rtnLoss = Double.NaN;
+        double[][] reference = new double[members.size()][];
+        String forced = System.getProperty("quantflow.awq.alpha");
         for (int p = 0; p < GRID_POINTS; p++) {
             double alpha = p / (double) (GRID_POINTS - 1);
+            if (forced != null && p > 0) {
+                alpha = Double.parseDouble(forced);
+            }
             scales(meanAbs, alpha, s);
             double loss = 0;
-            for (Member m : members) {
-                loss += loss(m, s, k, x, rows, diff, y);
+            for (int mi = 0; mi < members.size(); mi++) {
+                Member m = members.get(mi);
+                if (m.logits()) {
+                    if (reference[mi] == null) {
+                        reference[mi] = logSoftmaxRows(m.weight(), null, m.n(), k, x, rows);
+                    }
+                    loss += klLoss(m, s, k, x, rows, reference[mi]);
+                } else {
+                    loss += loss(m, s, k, x, rows, diff, y);
+                }
             }
             if (p == 0) {
                 rtnLoss = loss;
             }
-            if (loss < bestLoss) {
+            if (loss < bestLoss || (forced != null && p == 1)) {
                 bestLoss = loss;
                 bestAlpha = alpha;
                 best = s.clone();
@@ -101,6 +122,70 @@ public final class AwqScaleSearch {
                 out[r + c] = w[r + c] * f;
             }
         }
+    }
+
+    /** The effective weight {@code diag(1/s) · Q(diag(s) · W)}. */
+    static float[] effective(Member m, float[] s, int k) {
+        int n = m.n();
+        float[] sw = new float[k * n];
+        scaleRows(m.weight(), k, n, s, sw);
+        float[] dq = m.quantizer().quantize(sw, k, n).dequantize();
+        for (int i = 0; i < k; i++) {
+            float inv = 1f / s[i];
+            int r = i * n;
+            for (int c = 0; c < n; c++) {
+                dq[r + c] *= inv;
+            }
+        }
+        return dq;
+    }
+
+    /**
+     * Row-wise log-softmax of {@code X · W} ({@code rows × n}, a new array), with {@code W = w} or, when
+     * {@code w} is null, the weight passed as {@code eff}.
+     */
+    static double[] logSoftmaxRows(float[] w, float[] eff, int n, int k, float[] x, int rows) {
+        float[] weight = w != null ? w : eff;
+        double[] out = new double[rows * n];
+        for (int row = 0; row < rows; row++) {
+            int o = row * n;
+            int xr = row * k;
+            for (int i = 0; i < k; i++) {
+                double xv = x[xr + i];
+                if (xv == 0.0) {
+                    continue;
+                }
+                int r = i * n;
+                for (int c = 0; c < n; c++) {
+                    out[o + c] += xv * weight[r + c];
+                }
+            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < n; c++) {
+                max = Math.max(max, out[o + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < n; c++) {
+                sum += Math.exp(out[o + c] - max);
+            }
+            double lse = max + Math.log(sum);
+            for (int c = 0; c < n; c++) {
+                out[o + c] -= lse;
+            }
+        }
+        return out;
+    }
+
+    /** {@code Σ_rows KL(softmax(X W) ‖ softmax(X Ŵ))} with Ŵ the effective quantized weight. */
+    private static double klLoss(Member m, float[] s, int k, float[] x, int rows, double[] reference) {
+        int n = m.n();
+        double[] q = logSoftmaxRows(null, effective(m, s, k), n, k, x, rows);
+        double total = 0;
+        for (int i = 0; i < rows * n; i++) {
+            double lp = reference[i];
+            total += Math.exp(lp) * (lp - q[i]);
+        }
+        return total;
     }
 
     private static double loss(Member m, float[] s, int k, float[] x, int rows, float[] diff, double[] y) {
