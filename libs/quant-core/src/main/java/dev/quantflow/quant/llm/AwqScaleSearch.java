@@ -66,12 +66,8 @@ public final class AwqScaleSearch {
         double bestAlpha = 0;
         double rtnLoss = Double.NaN;
         double[][] reference = new double[members.size()][];
-        String forced = System.getProperty("quantflow.awq.alpha");
         for (int p = 0; p < GRID_POINTS; p++) {
             double alpha = p / (double) (GRID_POINTS - 1);
-            if (forced != null && p > 0) {
-                alpha = Double.parseDouble(forced);
-            }
             scales(meanAbs, alpha, s);
             double loss = 0;
             for (int mi = 0; mi < members.size(); mi++) {
@@ -88,7 +84,7 @@ public final class AwqScaleSearch {
             if (p == 0) {
                 rtnLoss = loss;
             }
-            if (loss < bestLoss || (forced != null && p == 1)) {
+            if (loss < bestLoss) {
                 bestLoss = loss;
                 bestAlpha = alpha;
                 best = s.clone();
