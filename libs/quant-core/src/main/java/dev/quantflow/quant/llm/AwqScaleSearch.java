@@ -19,6 +19,11 @@ import dev.quantflow.quant.QuantizationException;
  * with {@code Q} round-to-nearest on the layer's grid ({@link RtnQuantizer}) and X the calibration rows sampled by
  * {@link LayerInputStats#sample()}; the sum runs jointly over all MatMuls sharing X (q, k and v share one s). α = 0
  * gives s = 1, plain RTN, so the chosen scales never do worse than RTN on the sample. Ties keep the smaller α.
+ *
+ * <p><b>The LM head</b> ({@link Member#logits()}): its output is the logits, whose squared error is dominated by the
+ * many tokens of negligible probability; its loss is instead {@code Σ_rows KL(softmax(X W) ‖ softmax(X Ŵ))} on the
+ * same sample, with Ŵ the effective quantized weight. (On fixtures/gpt-tied both losses pick α ≈ 0.37 and the
+ * held-out perplexity is worse than RTN's for either: see docs/benchmarks.md, issue 16.)
  */
 public final class AwqScaleSearch {
 
