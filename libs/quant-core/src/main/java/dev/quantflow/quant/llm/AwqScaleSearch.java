@@ -19,11 +19,6 @@ import dev.quantflow.quant.QuantizationException;
  * with {@code Q} round-to-nearest on the layer's grid ({@link RtnQuantizer}) and X the calibration rows sampled by
  * {@link LayerInputStats#sample()}; the sum runs jointly over all MatMuls sharing X (q, k and v share one s). α = 0
  * gives s = 1, plain RTN, so the chosen scales never do worse than RTN on the sample. Ties keep the smaller α.
- *
- * <p><b>The LM head</b> ({@link Member#logits()}): its output is the logits, whose squared error is dominated by the
- * many tokens of negligible probability; its loss is instead {@code Σ_rows KL(softmax(X W) ‖ softmax(X Ŵ))} on the
- * same sample, with Ŵ the effective quantized weight. (On fixtures/gpt-tied both losses pick α ≈ 0.37 and the
- * held-out perplexity is worse than RTN's for either: see docs/benchmarks.md, issue 16.)
  */
 public final class AwqScaleSearch {
 
@@ -35,16 +30,8 @@ public final class AwqScaleSearch {
     public record Result(float[] scales, double alpha, double loss, double rtnLoss) {
     }
 
-    /**
-     * One weight of the group: {@code [k, n]} row-major and the quantizer it will be quantized with. {@code logits}:
-     * the MatMul produces the model's logits (the LM head), whose loss is the KL divergence of the next-token
-     * distributions instead of the squared output error (see the class comment).
-     */
-    public record Member(float[] weight, int n, RtnQuantizer quantizer, boolean logits) {
-
-        public Member(float[] weight, int n, RtnQuantizer quantizer) {
-            this(weight, n, quantizer, false);
-        }
+    /** One weight of the group: {@code [k, n]} row-major and the quantizer it will be quantized with. */
+    public record Member(float[] weight, int n, RtnQuantizer quantizer) {
     }
 
     private AwqScaleSearch() {
@@ -70,21 +57,12 @@ public final class AwqScaleSearch {
         double bestLoss = Double.POSITIVE_INFINITY;
         double bestAlpha = 0;
         double rtnLoss = Double.NaN;
-        double[][] reference = new double[members.size()][];
         for (int p = 0; p < GRID_POINTS; p++) {
             double alpha = p / (double) (GRID_POINTS - 1);
             scales(meanAbs, alpha, s);
             double loss = 0;
-            for (int mi = 0; mi < members.size(); mi++) {
-                Member m = members.get(mi);
-                if (m.logits()) {
-                    if (reference[mi] == null) {
-                        reference[mi] = logSoftmaxRows(m.weight(), null, m.n(), k, x, rows);
-                    }
-                    loss += klLoss(m, s, k, x, rows, reference[mi]);
-                } else {
-                    loss += loss(m, s, k, x, rows, diff, y);
-                }
+            for (Member m : members) {
+                loss += loss(m, s, k, x, rows, diff, y);
             }
             if (p == 0) {
                 rtnLoss = loss;
@@ -123,70 +101,6 @@ public final class AwqScaleSearch {
                 out[r + c] = w[r + c] * f;
             }
         }
-    }
-
-    /** The effective weight {@code diag(1/s) · Q(diag(s) · W)}. */
-    static float[] effective(Member m, float[] s, int k) {
-        int n = m.n();
-        float[] sw = new float[k * n];
-        scaleRows(m.weight(), k, n, s, sw);
-        float[] dq = m.quantizer().quantize(sw, k, n).dequantize();
-        for (int i = 0; i < k; i++) {
-            float inv = 1f / s[i];
-            int r = i * n;
-            for (int c = 0; c < n; c++) {
-                dq[r + c] *= inv;
-            }
-        }
-        return dq;
-    }
-
-    /**
-     * Row-wise log-softmax of {@code X · W} ({@code rows × n}, a new array), with {@code W = w} or, when
-     * {@code w} is null, the weight passed as {@code eff}.
-     */
-    static double[] logSoftmaxRows(float[] w, float[] eff, int n, int k, float[] x, int rows) {
-        float[] weight = w != null ? w : eff;
-        double[] out = new double[rows * n];
-        for (int row = 0; row < rows; row++) {
-            int o = row * n;
-            int xr = row * k;
-            for (int i = 0; i < k; i++) {
-                double xv = x[xr + i];
-                if (xv == 0.0) {
-                    continue;
-                }
-                int r = i * n;
-                for (int c = 0; c < n; c++) {
-                    out[o + c] += xv * weight[r + c];
-                }
-            }
-            double max = Double.NEGATIVE_INFINITY;
-            for (int c = 0; c < n; c++) {
-                max = Math.max(max, out[o + c]);
-            }
-            double sum = 0;
-            for (int c = 0; c < n; c++) {
-                sum += Math.exp(out[o + c] - max);
-            }
-            double lse = max + Math.log(sum);
-            for (int c = 0; c < n; c++) {
-                out[o + c] -= lse;
-            }
-        }
-        return out;
-    }
-
-    /** {@code Σ_rows KL(softmax(X W) ‖ softmax(X Ŵ))} with Ŵ the effective quantized weight. */
-    private static double klLoss(Member m, float[] s, int k, float[] x, int rows, double[] reference) {
-        int n = m.n();
-        double[] q = logSoftmaxRows(null, effective(m, s, k), n, k, x, rows);
-        double total = 0;
-        for (int i = 0; i < rows * n; i++) {
-            double lp = reference[i];
-            total += Math.exp(lp) * (lp - q[i]);
-        }
-        return total;
     }
 
     private static double loss(Member m, float[] s, int k, float[] x, int rows, float[] diff, double[] y) {

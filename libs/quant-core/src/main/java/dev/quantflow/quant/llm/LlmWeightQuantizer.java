@@ -178,7 +178,7 @@ public final class LlmWeightQuantizer {
                 float[] w = weight(editor, c);
                 weights.add(w);
                 awqMembers.add(new AwqScaleSearch.Member(w, c.n(),
-                    new RtnQuantizer(grid(recipe, c), recipe.blockSize()), isLmHead(editor, c.node())));
+                    new RtnQuantizer(grid(recipe, c), recipe.blockSize())));
             }
             awqScales = AwqScaleSearch.search(awqMembers, k, stats).scales();
             Set<String> names = new LinkedHashSet<>();
