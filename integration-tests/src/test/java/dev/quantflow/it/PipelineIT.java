@@ -520,6 +520,49 @@ class PipelineIT {
         }
     }
 
+    /**
+     * Issue 16: the two other causal-LM fixtures (another shape each; gpt-tied's head is its token embedding, read
+     * through a Transpose) go to 4 bits with {@code --method auto} and end READY; every weight MatMul, the tied head
+     * included, becomes MatMulNBits.
+     */
+    @Test
+    @Order(8)
+    void theTiedAndTheDeepGptGoToFourBitsWithMethodAuto() throws Exception {
+        Map<String, String> jobs = new java.util.LinkedHashMap<>();
+        Map<String, Integer> matMuls = Map.of("gpt-tied", 2 * 6 + 1, "gpt-deep", 6 * 6 + 1);
+        for (String fixture : List.of("gpt-tied", "gpt-deep")) {
+            Path dir = ROOT.resolve("fixtures/" + fixture);
+            ArtifactRef m = store.put("uploads/it/" + fixture + ".onnx", Files.readAllBytes(dir.resolve("model.onnx")),
+                "application/onnx");
+            ArtifactRef c = store.put("uploads/it/" + fixture + "-calib.txt", Files.readAllBytes(dir.resolve("calib.txt")),
+                "text/plain");
+            ArtifactRef v = store.put("uploads/it/" + fixture + "-heldout.txt",
+                Files.readAllBytes(dir.resolve("heldout.txt")), "text/plain");
+            ArtifactRef tok = store.put("uploads/it/" + fixture + "-tokenizer.json",
+                Files.readAllBytes(dir.resolve("tokenizer.json")), "application/json");
+            jobs.put(fixture, request(QuantizationRequested.newBuilder()
+                .setInputs(JobInputs.newBuilder().setName(fixture + "-auto").setModel(m).setCalibration(c)
+                    .setValidation(v).setTokenizer(tok).build())
+                .setMethod("auto")
+                .setBits(4)
+                .setMetricThreshold(0.05)));
+        }
+        for (Map.Entry<String, String> e : jobs.entrySet()) {
+            JsonNode job = awaitTerminal(e.getValue(), Duration.ofMinutes(8));
+            assertThat(job.path("state").asText()).as(e.getKey() + ": " + job).isEqualTo("READY");
+            Report report = report(e.getValue());
+            assertThat(report.llm()).as(report.toString()).isTrue();
+            assertThat(report.precision()).isEqualTo("INT4");
+            assertThat(report.quantized().perplexity()).isLessThanOrEqualTo(report.fp32().perplexity() * 1.05);
+            JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + e.getValue() + "/artifacts").body())
+                .path("artifacts");
+            byte[] exported = store.get(artifacts.get(0).path("key").asText());
+            long nbits = dev.quantflow.onnx.OnnxModel.parse(exported).graph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("MatMulNBits")).count();
+            assertThat(nbits).as(e.getKey() + ": every weight MatMul, the head included").isEqualTo(matMuls.get(e.getKey()));
+        }
+    }
+
     @Test
     @Order(9)
     void qatRecoversThePtqDropAfterAdjustTrainingParametersRetriesThroughKafka() throws Exception {

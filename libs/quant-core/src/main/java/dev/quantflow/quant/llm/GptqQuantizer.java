@@ -20,7 +20,8 @@ import dev.quantflow.quant.QuantizationException;
  * <pre>
  *   dead inputs:  H_ii = 0  →  H_ii = 1, W[i,:] = 0          (the input is always 0; its weights do not matter)
  *   act-order:    P = input features by descending H_ii (stable); W ← P W, H ← P H Pᵀ
- *   damping:      H ← H + λ I,  λ = percDamp · mean(diag H)
+ *   damping:      H ← H + λ I,  λ = percDamp · mean(diag H); per layer, percDamp × 10, × 100, … (up to 1) while
+ *                 the damped H is not positive definite or its factor is ill-conditioned ({@link #MAX_PIVOT_RATIO})
  *   U = Cholesky(H⁻¹), upper:  Uᵀ U = H⁻¹                     (row i of U carries the inverse-Hessian row of
  *                                                             feature i with features &lt; i already eliminated)
  *   for each block of B = max(128, blockSize) rows  [i1, i2):
@@ -123,11 +124,35 @@ public final class GptqQuantizer {
         for (int i = 0; i < k; i++) {
             mean += hp[i * k + i];
         }
-        double damp = percDamp * mean / k;
-        for (int i = 0; i < k; i++) {
-            hp[i * k + i] += damp;
+        mean /= k;
+        float[] u = null;
+        double chosen = percDamp;
+        QuantizationException failure = null;
+        // damping chosen per layer: the requested fraction first, ten times more while the damped Hessian is not
+        // positive definite in the working precision or its factor is ill-conditioned (see MAX_PIVOT_RATIO)
+        for (double pd = percDamp; ; pd = Math.min(1.0, pd * 10)) {
+            double[] damped = hp.clone();
+            for (int i = 0; i < k; i++) {
+                damped[i * k + i] += pd * mean;
+            }
+            try {
+                float[] cand = upperCholeskyOfInverse(damped, k);
+                if (wellConditioned(cand, k) || pd >= 1.0 || pd == 0) {
+                    u = cand;
+                    chosen = pd;
+                    break;
+                }
+            } catch (QuantizationException e) {
+                failure = e;
+            }
+            if (pd == 0 || pd >= 1.0) {
+                break;
+            }
         }
-        float[] u = upperCholeskyOfInverse(hp, k);
+        if (u == null) {
+            throw failure != null ? failure : new QuantizationException("the damped Hessian is not positive definite");
+        }
+        usedPercDamp = chosen;
 
         byte[] codes = new byte[k * n];
         int lazy = Math.max(LAZY_BLOCK, blockSize);
@@ -162,6 +187,34 @@ public final class GptqQuantizer {
             lazyUpdate(w, u, err, k, n, i1, i2);
         }
         return new BlockQuantizedWeight(k, n, grid.bits(), blockSize, grid.symmetric(), codes, scales, zeros);
+    }
+
+    /**
+     * Largest ratio of the diagonal entries of U (the inverse square roots of the Cholesky pivots of the damped
+     * Hessian) accepted before the damping is raised: 1e4 is a pivot ratio of 1e8, past which float32 U loses the
+     * small pivots' digits and GPTQ's error feedback amplifies noise.
+     */
+    static final double MAX_PIVOT_RATIO = 1e4;
+
+    private double usedPercDamp = Double.NaN;
+
+    /** The damping fraction the last {@link #quantize} call used (≥ the requested one; NaN before any call). */
+    public double usedPercDamp() {
+        return usedPercDamp;
+    }
+
+    private static boolean wellConditioned(float[] u, int k) {
+        double min = Double.POSITIVE_INFINITY;
+        double max = 0;
+        for (int i = 0; i < k; i++) {
+            double d = u[i * k + i];
+            if (!(d > 0) || Double.isInfinite(d)) {
+                return false;
+            }
+            min = Math.min(min, d);
+            max = Math.max(max, d);
+        }
+        return max <= MAX_PIVOT_RATIO * min;
     }
 
     /** {@code W[j,:] −= Σ_{t∈[i1,i2)} U[t,j] · E[t−i1,:]} for every {@code j ≥ i2}; four error rows per pass. */

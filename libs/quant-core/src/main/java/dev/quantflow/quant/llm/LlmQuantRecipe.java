@@ -79,6 +79,10 @@ public record LlmQuantRecipe(Method method, int bits, int blockSize, boolean sym
         return copy(c -> c.awqClip = clip);
     }
 
+    public LlmQuantRecipe withMethod(Method m) {
+        return copy(c -> c.method = m);
+    }
+
     public LlmQuantRecipe withBits(int b) {
         return copy(c -> c.bits = b);
     }

@@ -283,4 +283,43 @@ class GptqQuantizerTest {
         assertThatThrownBy(() -> new GptqQuantizer(grid, 16, 0.0, false).quantize(new float[2], 2, 1, h))
             .isInstanceOf(QuantizationException.class).hasMessageContaining("not positive definite");
     }
+
+    @Test
+    void dampingIsRaisedForAnIllConditionedHessian() {
+        // H = XᵀX of 6 rows in 32 dimensions: rank 6, so with a tiny damping the Cholesky pivots span ~10 decades
+        int k = 32;
+        int n = 8;
+        Random r = new Random(11);
+        float[] x = new float[6 * k];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        double[] h = new double[k * k];
+        for (int row = 0; row < 6; row++) {
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < k; j++) {
+                    h[i * k + j] += x[row * k + i] * x[row * k + j];
+                }
+            }
+        }
+        float[] w = new float[k * n];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextGaussian();
+        }
+        BlockQuantGrid grid = new BlockQuantGrid(4, false);
+        GptqQuantizer tiny = new GptqQuantizer(grid, 16, 1e-9, false);
+        float[] dq = tiny.quantize(w, k, n, h).dequantize();
+        assertThat(tiny.usedPercDamp()).isGreaterThan(1e-9);
+        for (float v : dq) {
+            assertThat(Float.isFinite(v)).isTrue();
+        }
+        // a well-conditioned Hessian keeps the requested damping
+        double[] id = new double[k * k];
+        for (int i = 0; i < k; i++) {
+            id[i * k + i] = 1 + i;
+        }
+        GptqQuantizer plain = new GptqQuantizer(grid, 16, 0.01, false);
+        plain.quantize(w, k, n, id);
+        assertThat(plain.usedPercDamp()).isEqualTo(0.01);
+    }
 }

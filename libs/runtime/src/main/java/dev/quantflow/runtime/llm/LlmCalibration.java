@@ -37,8 +37,8 @@ import dev.quantflow.runtime.text.TokenizedText;
  * <p><b>What is captured.</b> Every {@code MatMul(X, W)} whose second input {@code W} is a float initializer of rank 2
  * ({@code [k, n]}, a Linear layer as exporters write it) is a consumer of its first input {@code X}. MatMuls that read
  * the same {@code X} (q/k/v projections) share one {@link CapturePoint} and one statistics object, since GPTQ's
- * Hessian depends on the input only. A weight reached through another node ({@code Transpose} of a tied embedding,
- * {@code DequantizeLinear}) or a Gemm is not a capture point.
+ * Hessian depends on the input only. A weight reached through another node ({@code DequantizeLinear}) or a Gemm is not a capture
+ * point, except {@code Transpose(E, perm=[1, 0])} of an initializer: a head tied to the token embedding.
  *
  * <p><b>How.</b> ONNX Runtime cannot expose intermediate tensors, so every {@code X} is added as a graph output and
  * fetched on each run (one session, {@code BASIC_OPT}, which keeps every value as the graph defines it). A fetched
@@ -183,11 +183,29 @@ public final class LlmCalibration {
         Map<String, Integer> ks = new LinkedHashMap<>();
         Map<String, List<String>> nodes = new HashMap<>();
         Map<String, List<String>> weights = new HashMap<>();
+        Map<String, OnnxMl.NodeProto> transposes = new HashMap<>();
+        for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
+            if (n.getOpType().equals("Transpose") && n.getDomain().isEmpty() && n.getInputCount() == 1
+                && initializers.containsKey(n.getInput(0)) && initializers.get(n.getInput(0)).getDimsCount() == 2
+                && n.getAttributeList().stream().allMatch(a -> !a.getName().equals("perm")
+                    || (a.getIntsCount() == 2 && a.getInts(0) == 1 && a.getInts(1) == 0))) {
+                transposes.put(n.getOutput(0), n);
+            }
+        }
         for (OnnxMl.NodeProto n : model.graph().getNodeList()) {
             if (!n.getOpType().equals("MatMul") || !n.getDomain().isEmpty() || n.getInputCount() != 2) {
                 continue;
             }
             OnnxMl.TensorProto w = initializers.get(n.getInput(1));
+            boolean tied = false;
+            if (w == null) {
+                // a head tied to the token embedding: MatMul(X, Transpose(E, perm=[1, 0])), E = [n, k]
+                OnnxMl.NodeProto t = transposes.get(n.getInput(1));
+                if (t != null) {
+                    w = initializers.get(t.getInput(0));
+                    tied = true;
+                }
+            }
             if (w == null || w.getDataType() != OnnxMl.TensorProto.DataType.FLOAT.getNumber() || w.getDimsCount() != 2) {
                 continue;
             }
@@ -195,14 +213,14 @@ public final class LlmCalibration {
             if (initializers.containsKey(x)) {
                 continue;
             }
-            int k = Math.toIntExact(Tensors.dims(w)[0]);
+            int k = Math.toIntExact(Tensors.dims(w)[tied ? 1 : 0]);
             Integer known = ks.putIfAbsent(x, k);
             if (known != null && known != k) {
                 throw new CalibrationException("tensor '" + x + "' feeds MatMul weights with " + known + " and " + k
                     + " input channels; the model is inconsistent");
             }
             nodes.computeIfAbsent(x, t -> new ArrayList<>()).add(n.getName());
-            weights.computeIfAbsent(x, t -> new ArrayList<>()).add(n.getInput(1));
+            weights.computeIfAbsent(x, t -> new ArrayList<>()).add(w.getName());
         }
         List<CapturePoint> points = new ArrayList<>();
         ks.forEach((x, k) -> points.add(new CapturePoint(x, k, nodes.get(x), weights.get(x))));
