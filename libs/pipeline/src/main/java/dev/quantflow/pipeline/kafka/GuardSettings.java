@@ -10,14 +10,28 @@ import java.util.Objects;
  *                          worker died) before the next one sends it to the dead-letter topic and fails the job with
  *                          STAGE_CRASHED
  * @param heartbeatInterval how often a working stage publishes a heartbeat status; keep it well below the
- *                          supervisor's stage lease
+ *                          supervisor's stage lease; also how often a working stage checks whether its job has
+ *                          failed meanwhile (the supervisor's DEADLINE_EXCEEDED / STAGE_LOST) and abandons it if so
+ * @param stuckGrace        how long the work thread gets to return after its work was cancelled (past
+ *                          {@code max-job-duration}, or its job failed meanwhile); a thread still busy after that is
+ *                          stuck (a native call that cannot be interrupted): it is abandoned, a fresh work thread
+ *                          takes the next events and the worker's health is DOWN until the stuck thread returns
  */
-public record GuardSettings(int maxDeliveries, Duration heartbeatInterval) {
+public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace) {
 
-    public static final GuardSettings DEFAULTS = new GuardSettings(3, Duration.ofSeconds(30));
+    public static final Duration DEFAULT_STUCK_GRACE = Duration.ofSeconds(10);
+    public static final GuardSettings DEFAULTS = new GuardSettings(3, Duration.ofSeconds(30), DEFAULT_STUCK_GRACE);
+
+    public GuardSettings(int maxDeliveries, Duration heartbeatInterval) {
+        this(maxDeliveries, heartbeatInterval, DEFAULT_STUCK_GRACE);
+    }
 
     public GuardSettings {
         Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+        Objects.requireNonNull(stuckGrace, "stuckGrace");
+        if (stuckGrace.isNegative()) {
+            throw new IllegalArgumentException("stuckGrace is negative: " + stuckGrace);
+        }
         if (maxDeliveries < 1) {
             throw new IllegalArgumentException("maxDeliveries must be at least 1; was " + maxDeliveries);
         }

@@ -116,5 +116,13 @@ public interface PipelineConfig {
          */
         @WithDefault("30s")
         Duration heartbeatInterval();
+
+        /**
+         * How long a cancelled job's work thread gets to return (past {@code max-job-duration}, or its job failed
+         * meanwhile); one still busy after that is abandoned, a fresh thread takes the next events and the health is
+         * DOWN until it returns (liveness: an orchestrator restarts the process).
+         */
+        @WithDefault("10s")
+        Duration stuckGrace();
     }
 }

@@ -116,21 +116,54 @@ class StageWorkerGuardsTest {
     /** Forwards to the static quantizer topic; records which jobs it saw and what the ledger held meanwhile. */
     final class Forwarding implements StageHandler<CalibrationRequested> {
         final List<String> jobs = new CopyOnWriteArrayList<>();
+        volatile EventHeader lastInput;
         final List<Integer> countsSeenWhileWorking = new CopyOnWriteArrayList<>();
         volatile long sleepMs;
+        /** A job whose call blocks uninterruptibly (as a native ONNX Runtime call) until {@link #release}. */
+        volatile String stuckJob;
+        volatile boolean release;
+        final List<String> interrupted = new CopyOnWriteArrayList<>();
+        final List<String> lateRefusals = new CopyOnWriteArrayList<>();
 
         @Override
         public Binding<CalibrationRequested> binding() {
             return new Binding<>(Topics.CALIBRATION_REQUESTED, Stages.CALIBRATION, GROUP);
         }
 
+        private void blockUninterruptibly(StageContext ctx) {
+            boolean wasInterrupted = false;
+            while (!release) {
+                java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+                wasInterrupted |= Thread.interrupted(); // ignored, like a native call does
+            }
+            if (wasInterrupted) {
+                interrupted.add(ctx.jobId());
+            }
+        }
+
         @Override
         public void handle(CalibrationRequested event, StageContext ctx) throws Exception {
             jobs.add(ctx.jobId());
+            lastInput = ctx.input();
             countsSeenWhileWorking.add(ledger.delivery(ctx.jobId(), GROUP, ctx.input().getEventId()).count());
             ctx.status(JobStates.RUNNING, 0.25, "calibrating");
+            if (ctx.jobId().equals(stuckJob)) {
+                blockUninterruptibly(ctx);
+                try {
+                    ctx.publish(Topics.QUANTIZE_STATIC, QuantizeRequested.newBuilder()
+                        .setHeader(ctx.header("quantize", ctx.attempt())).setContext(event.getContext()).build());
+                } catch (IllegalStateException e) {
+                    lateRefusals.add(e.getMessage());
+                }
+                return;
+            }
             if (sleepMs > 0) {
-                Thread.sleep(sleepMs);
+                try {
+                    Thread.sleep(sleepMs);
+                } catch (InterruptedException e) {
+                    interrupted.add(ctx.jobId());
+                    throw e;
+                }
             }
             ctx.publish(Topics.QUANTIZE_STATIC, QuantizeRequested.newBuilder()
                 .setHeader(ctx.header("quantize", ctx.attempt()))
@@ -148,13 +181,18 @@ class StageWorkerGuardsTest {
 
     @AfterEach
     void stop() {
+        handler.release = true;
         if (worker != null) {
             worker.stop(Duration.ofSeconds(5));
         }
     }
 
     void start(GuardSettings guards, CalibrationRequested... events) {
-        worker = new StageWorker<>(handler, new KafkaSettings("mock:9092", Duration.ofMinutes(1), 2, Duration.ofMillis(50)),
+        start(guards, Duration.ofMinutes(1), events);
+    }
+
+    void start(GuardSettings guards, Duration maxJobDuration, CalibrationRequested... events) {
+        worker = new StageWorker<>(handler, new KafkaSettings("mock:9092", maxJobDuration, 2, Duration.ofMillis(50)),
             new EventPublisher(producer), processed, ledger, guards, "test-worker", "1", consumer);
         worker.start();
         consumer.schedulePollTask(() -> {
@@ -294,6 +332,65 @@ class StageWorkerGuardsTest {
         if (PeakRss.bytes() > 0) {
             assertThat(ledger.delivery("job-slow", GROUP, a.getHeader().getEventId()).peakRssBytes()).isPositive();
         }
+    }
+
+    @Test
+    void workThatIgnoresItsCancellationIsAbandonedTheWorkerIsDownAndTheNextJobRunsOnAFreshThread() throws Exception {
+        handler.stuckJob = "job-stuck";
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofMillis(300)), Duration.ofMillis(400),
+            request("job-stuck"), request("job-next"));
+
+        await("job-next forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-next").isEmpty());
+        await("both committed", () -> committed() == 2);
+        assertThat(published(Topics.JOBS_FAILED, "job-stuck")).singleElement().satisfies(f -> {
+            assertThat(f.getReasonCode()).isEqualTo(ReasonCodes.STAGE_ERROR);
+            assertThat(f.getStage()).isEqualTo(Stages.CALIBRATION);
+            assertThat(f.getReason()).startsWith("calibration took longer than PT0.4S (max-job-duration)")
+                .contains("did not stop when cancelled");
+        });
+        assertThat(ledger.failure("job-stuck")).get().asString().startsWith(ReasonCodes.STAGE_ERROR);
+        // The stuck thread still runs: readiness and liveness say DOWN, with the job and why.
+        assertThat(worker.healthy()).isFalse();
+        assertThat(worker.stuckThreads()).isEqualTo(1);
+        assertThat(worker.lastError()).contains("stuck", "job-stuck", "max-job-duration");
+        assertThat(handler.jobs).containsExactly("job-stuck", "job-next");
+
+        // The native call returns at last: the worker is healthy again and the late call publishes nothing.
+        handler.release = true;
+        await("stuck thread gone", () -> worker.healthy());
+        await("late publish refused", () -> !handler.lateRefusals.isEmpty());
+        assertThat(published(Topics.QUANTIZE_STATIC, "job-stuck")).isEmpty();
+        assertThat(worker.stuckCount()).isEqualTo(1);
+        assertThat(handler.interrupted).containsExactly("job-stuck");
+    }
+
+    @Test
+    void workThatStopsWhenCancelledLeavesTheWorkerHealthy() throws Exception {
+        handler.sleepMs = 10_000;
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofSeconds(5)), Duration.ofMillis(300),
+            request("job-slow"));
+        await("job-slow failed", () -> !published(Topics.JOBS_FAILED, "job-slow").isEmpty());
+        assertThat(published(Topics.JOBS_FAILED, "job-slow").getFirst().getReason())
+            .isEqualTo("calibration took longer than PT0.3S (max-job-duration)");
+        assertThat(handler.interrupted).containsExactly("job-slow");
+        assertThat(worker.healthy()).isTrue();
+        assertThat(worker.stuckCount()).isZero();
+    }
+
+    @Test
+    void aJobFailedByTheSupervisorWhileItsStageWorksIsAbandonedWithoutASecondFailure() throws Exception {
+        handler.sleepMs = 20_000;
+        start(new GuardSettings(3, Duration.ofMillis(200), Duration.ofSeconds(5)), request("job-late"));
+        await("job-late started", () -> handler.jobs.contains("job-late"));
+        long t0 = System.nanoTime();
+        ledger.markFailed("job-late", ReasonCodes.DEADLINE_EXCEEDED, "past its time budget of 30 s in calibration");
+        await("job-late committed", () -> committed() == 1);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        assertThat(handler.interrupted).containsExactly("job-late");
+        assertThat(published(Topics.JOBS_FAILED, "job-late")).isEmpty(); // the supervisor's failure is the one
+        assertThat(published(Topics.QUANTIZE_STATIC, "job-late")).isEmpty();
+        assertThat(processed.seen("job-late", GROUP, handler.lastInput.getEventId())).isTrue();
+        assertThat(worker.healthy()).isTrue();
     }
 
     @Test
