@@ -20,6 +20,11 @@ public final class StageContext {
     private volatile double lastProgress;
     /** Set when the worker gave up on this work (timed out, or its job failed meanwhile): nothing more is published. */
     private volatile String revoked;
+    /** The run so far (duration, peak memory), supplied by the worker; null outside a worker (tests, tools). */
+    private volatile java.util.function.Supplier<StageRun> run;
+    /** Called once, before the first non-status publish: the worker notes the run before the next stage starts. */
+    private volatile Runnable beforeHandOff;
+    private boolean handedOff;
 
     public StageContext(EventHeader input, EventPublisher publisher, String producer, String version, String stage) {
         this.input = input;
@@ -48,6 +53,9 @@ public final class StageContext {
 
     public <V extends SpecificRecord> void publish(Topic<V> topic, V event) {
         checkNotRevoked();
+        if (!topic.equals(Topics.JOBS_STATUS)) {
+            handOff();
+        }
         publisher.publish(topic, jobId(), event);
     }
 
@@ -73,6 +81,26 @@ public final class StageContext {
      * The worker gave up on this work (it ran past {@code max-job-duration}, or its job failed meanwhile): a handler
      * that goes on anyway (a native call that returned late) publishes nothing more for it.
      */
+    void track(java.util.function.Supplier<StageRun> runSoFar, Runnable onHandOff) {
+        this.run = runSoFar;
+        this.beforeHandOff = onHandOff;
+    }
+
+    /** This stage run so far: its duration and the process's peak memory since it started; empty outside a worker. */
+    public java.util.Optional<StageRun> runSoFar() {
+        var r = run;
+        return r == null ? java.util.Optional.empty() : java.util.Optional.of(r.get());
+    }
+
+    private synchronized void handOff() {
+        Runnable r = beforeHandOff;
+        if (handedOff || r == null) {
+            return;
+        }
+        handedOff = true;
+        r.run();
+    }
+
     void revoke(String why) {
         revoked = why;
     }

@@ -378,11 +378,26 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         LOG.infof("%s: handling event %s of job %s from %s@%d", handler.stage(), header.getEventId(), header.getJobId(), tp,
             record.offset());
         metrics.jobIn(header.getAttempt());
+        PeakRss.runStarted();
+        try {
+            runStage(record, tp, event, header, delivery);
+        } finally {
+            PeakRss.runEnded();
+        }
+    }
+
+    private void runStage(ConsumerRecord<String, byte[]> record, TopicPartition tp, V event, EventHeader header,
+                          Delivery delivery) {
         long started = System.nanoTime();
+        String startedAt = java.time.Instant.now().toString();
+        java.util.function.Supplier<StageRun> runSoFar = () -> new StageRun(handler.stage(), handler.group(), producer,
+            header.getAttempt(), header.getEventId(), startedAt, (System.nanoTime() - started) / 1e9, PeakRss.bytes(),
+            StageRun.RUNNING);
         Throwable failure = null;
         beat = new Beat(header, delivery);
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
+            context.track(runSoFar, () -> saveRun(header, runSoFar.get()));
             beat.context = context;
             failure = runPaused(context, () -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
                 long t0 = System.nanoTime();
@@ -408,6 +423,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.infof("%s: job %s failed while this stage worked on it (%s); its work was abandoned", handler.stage(),
                 header.getJobId(), f.getMessage());
             beat = null;
+            saveRun(header, runSoFar.get().withOutcome(StageRun.ABANDONED));
             markProcessedAndCommit(tp, record.offset(), header);
             return;
         }
@@ -424,6 +440,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         beat = null;
         Duration took = Duration.ofNanos(System.nanoTime() - started);
         metrics.peakRss(PeakRss.bytes());
+        saveRun(header, runSoFar.get().withOutcome(failure == null ? StageRun.OK : StageRun.FAILED));
         if (failure == null) {
             metrics.jobOut(took);
         } else {
@@ -439,6 +456,14 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         LOG.infof("%s: done with event %s of job %s in %d ms (%s); %d events handled by this process", handler.stage(),
             header.getEventId(), header.getJobId(), (System.nanoTime() - started) / 1_000_000,
             failure == null ? "ok" : "failed", count);
+    }
+
+    private void saveRun(EventHeader header, StageRun run) {
+        try {
+            ledger.saveStageRun(header.getJobId(), run);
+        } catch (Exception e) {
+            LOG.warnf("%s: cannot note the stage run of event %s: %s", handler.stage(), header.getEventId(), e.getMessage());
+        }
     }
 
     private long markProcessedAndCommit(TopicPartition tp, long offset, EventHeader header) {

@@ -77,7 +77,7 @@ public final class MicrometerStageMetrics implements StageMetrics {
             .description("Job attempt of each event the stage works on (in group exporter: attempts per finished job)")
             .tags(common).serviceLevelObjectives(1, 2, 3, 4, 5, 6, 8, 10, 15, 20).register(registry);
         Gauge.builder("quantflow.stage.peak.rss", peakRss, AtomicLong::get).baseUnit(BaseUnits.BYTES)
-            .description("Peak resident memory of the worker process after its last job (VmHWM)")
+            .description("Peak resident memory of the worker process during its last job (VmHWM, reset when a job starts)")
             .tags(common).register(registry);
         Gauge.builder("quantflow.stage.consumer.lag", lag, AtomicLong::get).baseUnit("records")
             .description("Records waiting behind the worker's position on its assigned partitions")

@@ -77,6 +77,16 @@ class StageWorkerGuardsTest {
     static final class MemoryLedger implements WorkLedger {
         final Map<String, String> failed = new ConcurrentHashMap<>();
         final Map<String, Delivery> deliveries = new ConcurrentHashMap<>();
+        final List<StageRun> runs = new CopyOnWriteArrayList<>();
+        /** For each run noted: whether the stage's output was already published then. */
+        final List<Boolean> outputOutWhenNoted = new CopyOnWriteArrayList<>();
+        java.util.function.Predicate<String> outputPublished = j -> false;
+
+        @Override
+        public void saveStageRun(String jobId, StageRun run) {
+            outputOutWhenNoted.add(outputPublished.test(jobId));
+            runs.add(run);
+        }
 
         @Override
         public Optional<String> failure(String jobId) {
@@ -391,6 +401,47 @@ class StageWorkerGuardsTest {
         assertThat(published(Topics.QUANTIZE_STATIC, "job-late")).isEmpty();
         assertThat(processed.seen("job-late", GROUP, handler.lastInput.getEventId())).isTrue();
         assertThat(worker.healthy()).isTrue();
+    }
+
+    @Test
+    void eachStageRunIsNotedWithItsPeakMemoryBeforeItsOutputGoesOnAndAgainAtItsEnd() throws Exception {
+        ledger.outputPublished = j -> !published(Topics.QUANTIZE_STATIC, j).isEmpty();
+        CalibrationRequested a = request("job-rss");
+        start(GuardSettings.DEFAULTS, a);
+        await("job-rss committed", () -> committed() == 1);
+        assertThat(ledger.runs).extracting(StageRun::outcome).containsExactly(StageRun.RUNNING, StageRun.OK);
+        assertThat(ledger.outputOutWhenNoted).containsExactly(false, true);
+        StageRun end = ledger.runs.getLast();
+        assertThat(end.stage()).isEqualTo(Stages.CALIBRATION);
+        assertThat(end.group()).isEqualTo(GROUP);
+        assertThat(end.service()).isEqualTo("test-worker");
+        assertThat(end.eventId()).isEqualTo(a.getHeader().getEventId());
+        assertThat(end.attempt()).isEqualTo(1);
+        assertThat(end.seconds()).isPositive();
+        if (PeakRss.bytes() > 0) {
+            assertThat(end.peakRssBytes()).isPositive();
+        }
+    }
+
+    @Test
+    void thePeakIsResetWhenARunStartsSoItIsThePeakDuringTheRun() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(PeakRss.bytes() > 0, "Linux only (VmHWM)");
+        byte[][] hog = new byte[4][];
+        for (int i = 0; i < hog.length; i++) {
+            hog[i] = new byte[64 << 20];
+            java.util.Arrays.fill(hog[i], (byte) 1);
+        }
+        long withHog = PeakRss.bytes();
+        hog = null;
+        System.gc();
+        PeakRss.runStarted();
+        try {
+            long after = PeakRss.bytes();
+            org.junit.jupiter.api.Assumptions.assumeTrue(after < withHog, "/proc/self/clear_refs not writable here");
+            assertThat(after).isLessThan(withHog);
+        } finally {
+            PeakRss.runEnded();
+        }
     }
 
     @Test
