@@ -16,14 +16,27 @@ import java.util.Objects;
  *                          {@code max-job-duration}, or its job failed meanwhile); a thread still busy after that is
  *                          stuck (a native call that cannot be interrupted): it is abandoned, a fresh work thread
  *                          takes the next events and the worker's health is DOWN until the stuck thread returns
+ * @param crashAfterHandleJob fault injection for the fault suite, null (off) in production: the process halts (as
+ *                          if SIGKILLed) after the handler finished the first delivery of an event of this job, its
+ *                          outputs published, and before the processed marker and the offset commit
  */
-public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace) {
+public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace,
+                            String crashAfterHandleJob) {
 
     public static final Duration DEFAULT_STUCK_GRACE = Duration.ofSeconds(10);
     public static final GuardSettings DEFAULTS = new GuardSettings(3, Duration.ofSeconds(30), DEFAULT_STUCK_GRACE);
 
     public GuardSettings(int maxDeliveries, Duration heartbeatInterval) {
         this(maxDeliveries, heartbeatInterval, DEFAULT_STUCK_GRACE);
+    }
+
+    public GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace) {
+        this(maxDeliveries, heartbeatInterval, stuckGrace, null);
+    }
+
+    boolean crashesAfterHandling(String jobId, Delivery delivery) {
+        return crashAfterHandleJob != null && !crashAfterHandleJob.isBlank() && crashAfterHandleJob.equals(jobId)
+            && delivery != null && delivery.count() == 1;
     }
 
     public GuardSettings {

@@ -441,6 +441,12 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         Duration took = Duration.ofNanos(System.nanoTime() - started);
         metrics.peakRss(PeakRss.bytes());
         saveRun(header, runSoFar.get().withOutcome(failure == null ? StageRun.OK : StageRun.FAILED));
+        if (failure == null && guards.crashesAfterHandling(header.getJobId(), delivery)) {
+            LOG.errorf("%s: fault injection (quantflow.faults.crash-after-handle-job): halting after the outputs of event"
+                + " %s of job %s were published, before its processed marker and offset commit", handler.stage(),
+                header.getEventId(), header.getJobId());
+            Runtime.getRuntime().halt(137);
+        }
         if (failure == null) {
             metrics.jobOut(took);
         } else {

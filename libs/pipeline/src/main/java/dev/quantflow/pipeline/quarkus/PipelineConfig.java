@@ -16,6 +16,17 @@ public interface PipelineConfig {
 
     Worker worker();
 
+    Faults faults();
+
+    /** Fault injection for the fault suite (docs/reliability.md); every knob is off unless set. */
+    interface Faults {
+        /**
+         * Halt the process (as SIGKILL) after the first delivery of an event of this job was handled, its outputs
+         * published, before its processed marker and offset commit.
+         */
+        Optional<String> crashAfterHandleJob();
+    }
+
     interface Kafka {
         /** Broker list; defaults to {@code kafka.bootstrap.servers} (env KAFKA_BOOTSTRAP_SERVERS). */
         String bootstrapServers();

@@ -111,6 +111,8 @@ class StageWorkerGuardsTest {
 
     static final class MemoryProcessed implements ProcessedEvents {
         final Set<String> done = ConcurrentHashMap.newKeySet();
+        /** As a worker that dies right after publishing: no marker is ever written. */
+        volatile boolean dieBeforeMarking;
 
         @Override
         public boolean seen(String jobId, String group, String eventId) {
@@ -119,6 +121,9 @@ class StageWorkerGuardsTest {
 
         @Override
         public void mark(String jobId, String group, String eventId) {
+            if (dieBeforeMarking) {
+                return;
+            }
             done.add(jobId + "/" + group + "/" + eventId);
         }
     }
@@ -441,6 +446,30 @@ class StageWorkerGuardsTest {
             assertThat(after).isLessThan(withHog);
         } finally {
             PeakRss.runEnded();
+        }
+    }
+
+    @Test
+    void anEventHandledAgainAfterADeathBeforeItsMarkerRepublishesUnderTheSameIdempotencyKey() throws Exception {
+        processed.dieBeforeMarking = true;
+        CalibrationRequested a = request("job-twice");
+        start(GuardSettings.DEFAULTS, a, a); // the redelivery of an uncommitted record: the same bytes again
+        await("both handled", () -> committed() == 2);
+        List<ProducerRecord<String, byte[]>> out = producer.history().stream()
+            .filter(r -> r.topic().equals(Topics.QUANTIZE_STATIC.name())).toList();
+        assertThat(out).hasSize(2);
+        List<String> keys = out.stream().map(r -> new String(r.headers().lastHeader(EventPublisher.IDEMPOTENCY_KEY).value(),
+            java.nio.charset.StandardCharsets.UTF_8)).toList();
+        String eventId = AvroCodec.decode(out.getFirst().value(), QuantizeRequested.class).getHeader().getEventId();
+        assertThat(keys).containsExactly("job-twice:" + eventId, "job-twice:" + eventId);
+        assertThat(AvroCodec.decode(out.getLast().value(), QuantizeRequested.class).getHeader().getEventId()).isEqualTo(eventId);
+        // Every record the worker publishes carries the key of its own event header.
+        for (ProducerRecord<String, byte[]> r : producer.history()) {
+            if (r.topic().equals(Topics.JOBS_STATUS.name())) {
+                assertThat(new String(r.headers().lastHeader(EventPublisher.IDEMPOTENCY_KEY).value(),
+                    java.nio.charset.StandardCharsets.UTF_8))
+                    .isEqualTo("job-twice:" + AvroCodec.decode(r.value(), JobStatus.class).getHeader().getEventId());
+            }
         }
     }
 
