@@ -16,14 +16,19 @@ import java.util.Objects;
  *                          {@code max-job-duration}, or its job failed meanwhile); a thread still busy after that is
  *                          stuck (a native call that cannot be interrupted): it is abandoned, a fresh work thread
  *                          takes the next events and the worker's health is DOWN until the stuck thread returns
+ * @param outageWindow      how long a job waits out an outage of the store or the broker (its tries failing with
+ *                          {@link dev.quantflow.pipeline.Failures#isUnavailable}: connection refused, reset, …)
+ *                          without spending its tries, backing off up to 5 s between tries; after that it fails
+ *                          with STAGE_ERROR naming the outage
  * @param crashAfterHandleJob fault injection for the fault suite, null (off) in production: the process halts (as
  *                          if SIGKILLed) after the handler finished the first delivery of an event of this job, its
  *                          outputs published, and before the processed marker and the offset commit
  */
-public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace,
+public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace, Duration outageWindow,
                             String crashAfterHandleJob) {
 
     public static final Duration DEFAULT_STUCK_GRACE = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_OUTAGE_WINDOW = Duration.ofMinutes(2);
     public static final GuardSettings DEFAULTS = new GuardSettings(3, Duration.ofSeconds(30), DEFAULT_STUCK_GRACE);
 
     public GuardSettings(int maxDeliveries, Duration heartbeatInterval) {
@@ -31,7 +36,7 @@ public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Durat
     }
 
     public GuardSettings(int maxDeliveries, Duration heartbeatInterval, Duration stuckGrace) {
-        this(maxDeliveries, heartbeatInterval, stuckGrace, null);
+        this(maxDeliveries, heartbeatInterval, stuckGrace, DEFAULT_OUTAGE_WINDOW, null);
     }
 
     boolean crashesAfterHandling(String jobId, Delivery delivery) {
@@ -42,6 +47,7 @@ public record GuardSettings(int maxDeliveries, Duration heartbeatInterval, Durat
     public GuardSettings {
         Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
         Objects.requireNonNull(stuckGrace, "stuckGrace");
+        Objects.requireNonNull(outageWindow, "outageWindow");
         if (stuckGrace.isNegative()) {
             throw new IllegalArgumentException("stuckGrace is negative: " + stuckGrace);
         }

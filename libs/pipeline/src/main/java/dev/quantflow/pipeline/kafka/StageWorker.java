@@ -394,6 +394,8 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             header.getAttempt(), header.getEventId(), startedAt, (System.nanoTime() - started) / 1e9, PeakRss.bytes(),
             StageRun.RUNNING);
         Throwable failure = null;
+        long outageSince = -1;
+        int outageTries = 0;
         beat = new Beat(header, delivery);
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
@@ -412,6 +414,33 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 || !running.get()) {
                 break;
             }
+            if (Failures.isUnavailable(failure)) {
+                long now = System.nanoTime();
+                if (outageSince < 0) {
+                    outageSince = now;
+                }
+                Duration waited = Duration.ofNanos(now - outageSince);
+                if (waited.compareTo(guards.outageWindow()) < 0) {
+                    Duration pause = Duration.ofMillis(Math.min(5000, 250L << Math.min(5, outageTries++)));
+                    LOG.warnf("%s: job %s: a service it needs is unreachable (%s); trying again in %d ms (outage for %d s"
+                        + " so far, waited out up to %s without spending the job's tries)", handler.stage(),
+                        header.getJobId(), Failures.reasonOf(failure), pause.toMillis(), waited.toSeconds(),
+                        guards.outageWindow());
+                    metrics.retry();
+                    sleepPolling(pause);
+                    if (!running.get()) {
+                        break; // shutting down: handed back below
+                    }
+                    attempt--;
+                    continue;
+                }
+                failure = new PermanentStageException(ReasonCodes.STAGE_ERROR, handler.stage() + ": a service it needs"
+                    + " stayed unreachable for " + guards.outageWindow() + " (quantflow.worker.outage-window): "
+                    + Failures.reasonOf(failure));
+                break;
+            }
+            outageSince = -1;
+            outageTries = 0;
             LOG.warnf(failure, "%s: job %s attempt %d/%d failed, retrying", handler.stage(), header.getJobId(), attempt,
                 settings.maxAttempts());
             beat.noteError(Failures.reasonOf(failure));

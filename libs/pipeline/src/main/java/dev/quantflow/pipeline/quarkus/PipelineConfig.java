@@ -135,5 +135,12 @@ public interface PipelineConfig {
          */
         @WithDefault("10s")
         Duration stuckGrace();
+
+        /**
+         * How long a job waits out an outage of the object store or the broker (connection refused, reset) without
+         * spending its tries; then it fails with STAGE_ERROR naming the outage.
+         */
+        @WithDefault("2m")
+        Duration outageWindow();
     }
 }

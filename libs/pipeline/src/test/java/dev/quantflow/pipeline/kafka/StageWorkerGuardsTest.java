@@ -136,6 +136,8 @@ class StageWorkerGuardsTest {
         volatile long sleepMs;
         /** A job whose call blocks uninterruptibly (as a native ONNX Runtime call) until {@link #release}. */
         volatile String stuckJob;
+        /** Tries that fail as if the object store were down (connection refused) before one succeeds. */
+        final java.util.concurrent.atomic.AtomicInteger storeDownTries = new java.util.concurrent.atomic.AtomicInteger();
         volatile boolean release;
         final List<String> interrupted = new CopyOnWriteArrayList<>();
         final List<String> lateRefusals = new CopyOnWriteArrayList<>();
@@ -162,6 +164,10 @@ class StageWorkerGuardsTest {
             lastInput = ctx.input();
             countsSeenWhileWorking.add(ledger.delivery(ctx.jobId(), GROUP, ctx.input().getEventId()).count());
             ctx.status(JobStates.RUNNING, 0.25, "calibrating");
+            if (storeDownTries.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new dev.quantflow.pipeline.store.StoreException("cannot put jobs/" + ctx.jobId() + "/x: Failed to"
+                    + " connect to /127.0.0.1:9000", new java.net.ConnectException("Connection refused"), true);
+            }
             if (ctx.jobId().equals(stuckJob)) {
                 blockUninterruptibly(ctx);
                 try {
@@ -431,9 +437,9 @@ class StageWorkerGuardsTest {
     @Test
     void thePeakIsResetWhenARunStartsSoItIsThePeakDuringTheRun() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(PeakRss.bytes() > 0, "Linux only (VmHWM)");
-        byte[][] hog = new byte[4][];
+        byte[][] hog = new byte[2][];
         for (int i = 0; i < hog.length; i++) {
-            hog[i] = new byte[64 << 20];
+            hog[i] = new byte[48 << 20];
             java.util.Arrays.fill(hog[i], (byte) 1);
         }
         long withHog = PeakRss.bytes();
@@ -471,6 +477,28 @@ class StageWorkerGuardsTest {
                     .isEqualTo("job-twice:" + AvroCodec.decode(r.value(), JobStatus.class).getHeader().getEventId());
             }
         }
+    }
+
+    @Test
+    void anOutageOfTheStoreIsWaitedOutWithoutSpendingTheJobsTries() throws Exception {
+        handler.storeDownTries.set(3); // the worker's maxAttempts is 2: only waiting the outage out gets it through
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofSeconds(30), null),
+            request("job-outage"));
+        await("job-outage forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-outage").isEmpty());
+        assertThat(handler.jobs).hasSize(4);
+        assertThat(published(Topics.JOBS_FAILED, "job-outage")).isEmpty();
+    }
+
+    @Test
+    void anOutageLongerThanItsWindowFailsTheJobNamingIt() throws Exception {
+        handler.storeDownTries.set(1000);
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofMillis(600), null),
+            request("job-down"));
+        await("job-down failed", () -> !published(Topics.JOBS_FAILED, "job-down").isEmpty());
+        assertThat(published(Topics.JOBS_FAILED, "job-down").getFirst().getReason())
+            .startsWith("calibration: a service it needs stayed unreachable for PT0.6S (quantflow.worker.outage-window):")
+            .contains("Connection refused");
+        assertThat(handler.jobs.size()).isGreaterThan(2); // more tries than maxAttempts
     }
 
     @Test
