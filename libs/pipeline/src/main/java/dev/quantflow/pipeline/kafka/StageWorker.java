@@ -347,7 +347,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         EventHeader header = AvroCodec.header(event);
         JobMdc.set(header.getJobId(), handler.stage());
         try {
-            if (processed.seen(header.getJobId(), handler.group(), header.getEventId())) {
+            if (offPoll(() -> processed.seen(header.getJobId(), handler.group(), header.getEventId()))) {
                 LOG.infof("%s: event %s of job %s already processed, skipping redelivery", handler.stage(),
                     header.getEventId(), header.getJobId());
                 commit(tp, record.offset());
@@ -357,7 +357,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.warnf("%s: cannot check processed marker (%s); processing anyway", handler.stage(), e.getMessage());
         }
         if (handler.binding().failsJob()) {
-            Optional<String> failed = jobFailure(header.getJobId());
+            Optional<String> failed = offPollOr(() -> jobFailure(header.getJobId()), Optional.empty());
             if (failed.isPresent()) {
                 LOG.infof("%s: job %s has already failed (%s); dropping event %s", handler.stage(), header.getJobId(),
                     failed.get(), header.getEventId());
@@ -365,7 +365,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 return;
             }
         }
-        Delivery delivery = startDelivery(header);
+        Delivery delivery = offPollOr(() -> startDelivery(header), null);
         if (delivery != null) {
             metrics.delivery(delivery.count() > 1);
         }
@@ -649,6 +649,43 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 + " (health DOWN until it returns; a fresh work thread takes the next events). It is at:%s",
             handler.stage(), task.jobId, why, guards.stuckGrace(), t == null ? "?" : t.getName(), where);
         return true;
+    }
+
+    /**
+     * Runs a store call (the processed, failed and delivery checks before work) on the work thread while this thread
+     * keeps polling with every partition paused, so a slow or hanging store cannot keep the consumer from polling
+     * past {@code max.poll.interval.ms} and get the process dropped from its group. Only used while no job runs.
+     */
+    private <T> T offPoll(java.util.concurrent.Callable<T> call) throws Exception {
+        hold();
+        try {
+            Future<T> f = work.submit(call);
+            while (true) {
+                try {
+                    return f.get(100, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    pollHolding(Duration.ZERO);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof Exception cause) {
+                        throw cause;
+                    }
+                    throw e;
+                }
+            }
+        } finally {
+            release();
+        }
+    }
+
+    private <T> T offPollOr(java.util.concurrent.Callable<T> call, T fallback) {
+        try {
+            return offPoll(call);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return fallback;
+        } catch (Exception e) {
+            return fallback;
+        }
     }
 
     private void sleepPolling(Duration d) {
