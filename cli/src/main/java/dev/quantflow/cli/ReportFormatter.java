@@ -166,6 +166,19 @@ public final class ReportFormatter {
             appendTable(out, attemptRows);
         }
 
+        List<Report.StageRun> stages = report.stages();
+        if (stages != null && !stages.isEmpty()) {
+            out.append('\n');
+            List<String[]> stageRows = new ArrayList<>();
+            stageRows.add(new String[] {"Stage", "Service", "Attempt", "Seconds", "Peak RSS (MB)", "Outcome"});
+            for (Report.StageRun run : stages) {
+                stageRows.add(new String[] {orNa(run.stage()), orNa(run.service()),
+                    run.attempt() == null ? NA : run.attempt().toString(), fixed(run.seconds(), 1),
+                    fixed(mb(run.peakRssBytes()), 0), orNa(run.outcome())});
+            }
+            appendTable(out, stageRows);
+        }
+
         List<Report.ArtifactEntry> artifacts = report.artifacts();
         if (artifacts != null && !artifacts.isEmpty()) {
             out.append('\n');

@@ -37,7 +37,9 @@ class QuantflowCliTest {
                  "latencyBatchN":{"batchSize":32,"p50Ms":8.0,"p95Ms":9.0},"peakRamMb":null},
          "comparison":{"top1Agreement":0.985,"accuracyDrop":0.004,"relativeAccuracyDrop":0.00439,"sizeRatio":0.25},
          "target":{"maxRelativeDrop":0.02},
-         "artifacts":[{"name":"model.int8.onnx","key":"jobs/job-1/2/export/model.int8.onnx","sha256":"ab12","size":1048576}]}
+         "artifacts":[{"name":"model.int8.onnx","key":"jobs/job-1/2/export/model.int8.onnx","sha256":"ab12","size":1048576}],
+         "stages":[{"stage":"calibration","service":"calibration","attempt":1,"seconds":4.25,"peakRssBytes":1610612736,"outcome":"ok"},
+                   {"stage":"export","service":"exporter","attempt":2,"seconds":0.5,"outcome":"running"}]}
         """;
 
     @TempDir
@@ -135,7 +137,10 @@ class QuantflowCliTest {
             .contains("RAM (MB)                  |  120.0 |    n/a | n/a")
             .contains("Attempts      2")
             .contains("calibration issue: clipped activations")
-            .containsPattern("2\\s+\\| static\\s+\\| INT8\\s+\\| yes\\s+\\| pass");
+            .containsPattern("2\\s+\\| static\\s+\\| INT8\\s+\\| yes\\s+\\| pass")
+            .containsPattern("Stage\\s+\\| Service\\s+\\| Attempt \\| Seconds \\| Peak RSS \\(MB\\) \\| Outcome")
+            .containsPattern("calibration\\s*\\| calibration\\s*\\|\\s*1\\s*\\|\\s*4\\.3\\s*\\|\\s*1536\\s*\\| ok")
+            .containsPattern("export\\s*\\| exporter\\s*\\|\\s*2\\s*\\|\\s*0\\.5\\s*\\|\\s*n/a\\s*\\| running");
         // the final history entry repeats what the stream showed: printed once
         assertThat(result.out().split("model ready", -1)).hasSize(2);
     }

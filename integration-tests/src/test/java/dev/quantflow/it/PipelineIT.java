@@ -129,6 +129,15 @@ class PipelineIT {
         assertThat(fp32).isGreaterThan(0.85);
         assertThat(fp32 - int8).as("INT8 top-1 drop in points").isLessThanOrEqualTo(0.005);
         assertThat((double) report.quantized().sizeBytes() / report.fp32().sizeBytes()).isLessThanOrEqualTo(0.30);
+        // Peak RSS per stage: every stage run up to the export, each with its process's peak memory during the run.
+        assertThat(report.stages()).extracting(Report.StageRun::stage)
+            .containsSubsequence("calibration", "quantize", "validation", "export");
+        for (Report.StageRun run : report.stages()) {
+            System.out.printf("[pipeline-it] stage %-12s %-18s %6.1f s  peak RSS %s MB  %s%n", run.stage(), run.service(),
+                run.seconds(), run.peakRssBytes() == null ? "n/a" : run.peakRssBytes() / (1024 * 1024), run.outcome());
+            assertThat(run.peakRssBytes()).as(run.toString()).isPositive();
+            assertThat(run.seconds()).as(run.toString()).isPositive();
+        }
 
         JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
         assertThat(artifacts.size()).isGreaterThanOrEqualTo(3);

@@ -62,7 +62,8 @@ import dev.quantflow.runtime.npz.NpzWriter;
 /**
  * A quantizer pool of three processes (the FP16 cast pool: no calibration stage, so the pool is the only slow part)
  * in its own cluster, separate from {@link PipelineIT}: long jobs past the consumer's poll-interval limit, jobs spread
- * over the pool, a process SIGKILLed mid-job and one stopped with SIGTERM mid-job.
+ * over the pool, a process SIGKILLed mid-job, one frozen (SIGSTOP) past the session timeout, one stopped with SIGTERM
+ * mid-job; and an exporter halted between publishing model-ready and committing (fault injection), in a pool of two.
  *
  * <p>Every cast job is made to last {@link #MIN_JOB} with the off-by-default
  * {@code quantflow.worker.min-job-duration} knob (the real handler runs, then the work thread waits, outputs
@@ -91,6 +92,9 @@ class ScalingIT {
     static ArtifactRef model;
     static ArtifactRef validation;
     static final Set<String> killed = new LinkedHashSet<>();
+    /** The job whose export the exporter is told to crash in (fault injection), once, after publishing model-ready. */
+    static final String CRASH_JOB = "job-crash-export-" + UUID.randomUUID();
+    static final String EXPORTER = "exporter";
 
     @BeforeAll
     static void startPlatform() throws Exception {
@@ -103,8 +107,12 @@ class ScalingIT {
             .pickFreePorts(true)
             .cleanData(true)
             .startupTimeout(Duration.ofMinutes(4))
-            .services(List.of("intake", POOL, "validator", "exporter"))
+            .services(List.of("intake", POOL, "validator", EXPORTER))
             .instances(POOL, INSTANCES)
+            // Two exporters: one halts between publishing CRASH_JOB's model-ready and committing; the other redoes it.
+            .instances(EXPORTER, 2)
+            .serviceSystemProperty(EXPORTER, "quantflow.faults.crash-after-handle-job", CRASH_JOB)
+            .serviceSystemProperty(EXPORTER, "quantflow.worker.session-timeout", SESSION_TIMEOUT.toSeconds() + "s")
             .serviceSystemProperty(POOL, "quantflow.worker.min-job-duration", MIN_JOB.toSeconds() + "s")
             .serviceSystemProperty(POOL, "quantflow.worker.max-poll-interval", MAX_POLL_INTERVAL.toSeconds() + "s")
             .serviceSystemProperty(POOL, "quantflow.worker.session-timeout", SESSION_TIMEOUT.toSeconds() + "s")
@@ -164,6 +172,59 @@ class ScalingIT {
         assertThat(describePool().members()).hasSize(INSTANCES);
         assertThat(store.list("jobs/" + jobId + "/processed/" + POOL + "/")).as("one processed marker").hasSize(1);
         assertThat(readKeys(Topics.MODELS_READY, Set.of(jobId), Duration.ofSeconds(3)).get(jobId)).hasSize(1);
+    }
+
+    /**
+     * SIGSTOP (a process frozen, as by a native call that hangs the whole JVM, or a paused VM) past the session
+     * timeout: the group drops the frozen process and its uncommitted job is redone by another; when it wakes up it
+     * finds itself out of the group, its late commit is refused, and it rejoins. Nothing is lost or duplicated.
+     */
+    @Test
+    @Order(3)
+    void aPoolProcessFrozenPastTheSessionTimeoutLosesItsJobToThePoolAndRejoinsWithNothingDuplicated() throws Exception {
+        String frozen = survivors().getLast(); // after the SIGKILL test: two processes left, one is frozen
+        long pid = cluster.process(frozen).pid();
+        // One job on a partition the process to be frozen holds, one on a partition of the other process.
+        Set<Integer> held = new java.util.TreeSet<>();
+        Set<Integer> others = new java.util.TreeSet<>();
+        for (var m : describePool().members()) {
+            for (var tp : m.assignment().topicPartitions()) {
+                if (tp.topic().equals(Topics.QUANTIZE_CAST.name())) {
+                    (m.clientId().endsWith("-" + pid) ? held : others).add(tp.partition());
+                }
+            }
+        }
+        assertThat(held).as("partitions of " + frozen).isNotEmpty();
+        assertThat(others).as("partitions of the other process").isNotEmpty();
+        List<String> jobs = List.of(submit("frozen-0", held.iterator().next()), submit("frozen-1", others.iterator().next()));
+        int finishedBefore = doneLines(frozen).size();
+        String jobId = awaitJobInFlight(List.of(frozen), finishedBefore, Duration.ofSeconds(90)).orElseThrow().getValue();
+        assertThat(jobId).isEqualTo(jobs.getFirst());
+        signal("STOP", pid);
+        System.out.printf("[scaling-it] SIGSTOP to %s (pid %d) while it handled job %s%n", frozen, pid, jobId);
+        try {
+            awaitLogLines(() -> cluster.instanceNames(POOL).stream().filter(i -> !i.equals(frozen))
+                .anyMatch(i -> doneLines(i).stream().anyMatch(d -> d[1].equals(jobId))), Duration.ofSeconds(90));
+        } finally {
+            signal("CONT", pid);
+        }
+        List<String> redoneBy = cluster.instanceNames(POOL).stream().filter(i -> !i.equals(frozen))
+            .filter(i -> doneLines(i).stream().anyMatch(d -> d[1].equals(jobId))).toList();
+        System.out.println("[scaling-it] job " + jobId + " was redone by " + redoneBy + " while " + frozen + " was frozen");
+        assertThat(redoneBy).hasSize(1);
+
+        for (String id : jobs) {
+            JsonNode job = awaitTerminal(id, Duration.ofMinutes(3));
+            assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        }
+        Map<String, List<byte[]>> ready = readKeys(Topics.MODELS_READY, Set.copyOf(jobs), Duration.ofSeconds(5));
+        for (String id : jobs) {
+            assertThat(ready.getOrDefault(id, List.of())).as("model-ready events of " + id).hasSize(1);
+        }
+        awaitStablePool(survivors().size(), Duration.ofSeconds(90)); // the woken process is a member again
+        JsonNode data = workerData(frozen);
+        System.out.println("[scaling-it] " + frozen + " worker data after SIGCONT: " + data);
+        assertThat(data.path(POOL + ".partitionsLost").asLong()).as(frozen + " was dropped from the group").isPositive();
     }
 
     @Test
@@ -227,7 +288,7 @@ class ScalingIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void sigtermLetsTheInFlightJobFinishBeforeTheProcessLeaves() throws Exception {
         List<String> jobs = List.of(submit("term-0"), submit("term-1"), submit("term-2"));
         Map.Entry<String, String> inFlight = awaitJobInFlight(survivors(), 0, Duration.ofSeconds(60)).orElseThrow();
@@ -257,7 +318,88 @@ class ScalingIT {
         }
     }
 
+    /**
+     * Exactly one model-ready as seen from outside: an exporter halted (as SIGKILL, by fault injection) after it
+     * published the job's model-ready and before its processed marker and offset commit. The other exporter redoes
+     * the export and publishes model-ready again, under the same event id and the same {@code
+     * quantflow-idempotency-key} header, so a consumer that keeps the first record per key (as intake does) sees one.
+     */
+    @Test
+    @Order(5)
+    void anExporterKilledBetweenPublishingModelReadyAndCommittingRepeatsItUnderTheSameIdempotencyKey() throws Exception {
+        submitAs(CRASH_JOB, "crash-export");
+        JsonNode job = awaitTerminal(CRASH_JOB, Duration.ofMinutes(3));
+        assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+
+        // The repeat comes once the group dropped the halted exporter (session timeout) and the other took over.
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> ready = List.of();
+        Instant end = Instant.now().plus(Duration.ofSeconds(90));
+        while (ready.size() < 2 && Instant.now().isBefore(end)) {
+            ready = readRecords(Topics.MODELS_READY, CRASH_JOB, Duration.ofSeconds(3));
+        }
+        List<String> halted = cluster.instanceNames(EXPORTER).stream().filter(i -> logOf(i).contains(
+            "fault injection (quantflow.faults.crash-after-handle-job): halting after the outputs of event")).toList();
+        assertThat(halted).as("one exporter halted in the window").hasSize(1);
+        assertThat(cluster.process(halted.getFirst()).alive()).isFalse();
+        assertThat(ready).as("the model-ready of the halted export and its repeat").hasSize(2);
+
+        List<String> keys = ready.stream().map(r -> new String(r.headers().lastHeader(EventPublisher.IDEMPOTENCY_KEY).value(),
+            StandardCharsets.UTF_8)).toList();
+        List<ModelReady> events = ready.stream().map(r -> AvroCodec.decode(r.value(), ModelReady.class)).toList();
+        String eventId = events.getFirst().getHeader().getEventId();
+        assertThat(events).extracting(e -> e.getHeader().getEventId()).containsExactly(eventId, eventId);
+        assertThat(keys).containsExactly(CRASH_JOB + ":" + eventId, CRASH_JOB + ":" + eventId);
+        assertThat(Set.copyOf(keys)).as("after dedupe on the key").hasSize(1);
+        assertThat(events.getLast().getModel().getKey()).isEqualTo(events.getFirst().getModel().getKey());
+        verifyExport(events.getLast()); // the files the repeat points to are whole
+
+        // intake (a consumer that dedupes on event ids) shows the job READY once.
+        JsonNode after = JSON.readTree(get(cluster.serviceUrl("intake") + "/api/jobs/" + CRASH_JOB).body());
+        long readyEntries = 0;
+        for (JsonNode h : after.path("history")) {
+            readyEntries += h.path("state").asText().equals("READY") ? 1 : 0;
+        }
+        assertThat(readyEntries).as(after.toString()).isEqualTo(1);
+        assertThat(store.list("jobs/" + CRASH_JOB + "/processed/" + EXPORTER + "/")).as("the redo left its marker").hasSize(1);
+    }
+
     // ------------------------------------------------------------------------------------------------ helpers
+
+    private static void signal(String signal, long pid) throws Exception {
+        Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+        assertThat(p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0).as("kill -" + signal + " " + pid).isTrue();
+    }
+
+    private static String logOf(String instance) {
+        try {
+            return Files.readString(cluster.log(instance));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Every record of a topic with this key, read from the beginning, headers included. */
+    private static List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> readRecords(Topics.Topic<?> topic,
+                                                                                                      String key,
+                                                                                                      Duration wait) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.kafkaBootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "scaling-it-reader-" + UUID.randomUUID());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+        try (var c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            c.subscribe(List.of(topic.name()));
+            Instant end = Instant.now().plus(wait);
+            while (Instant.now().isBefore(end)) {
+                for (var r : c.poll(Duration.ofMillis(250))) {
+                    if (key.equals(r.key())) {
+                        out.add(r);
+                    }
+                }
+            }
+        }
+        return out;
+    }
 
     private static void deleteLogs(Path logs) throws IOException {
         if (!Files.isDirectory(logs)) {
@@ -299,6 +441,10 @@ class ScalingIT {
         while (partition >= 0 && partitionOf(jobId) != partition) {
             jobId = "dev.job-" + UUID.randomUUID();
         }
+        return submitAs(jobId, name);
+    }
+
+    private static String submitAs(String jobId, String name) {
         publisher.publish(Topics.REQUESTS, jobId, QuantizationRequested.newBuilder()
             .setHeader(EventHeaders.fresh(jobId, 1, "scaling-it", "1"))
             .setInputs(JobInputs.newBuilder().setName(name).setModel(model).setValidation(validation).build())
@@ -406,11 +552,15 @@ class ScalingIT {
 
     /** Waits until every process of the pool is a member holding at least one partition. */
     private static void awaitStablePool(Duration timeout) throws Exception {
+        awaitStablePool(INSTANCES, timeout);
+    }
+
+    private static void awaitStablePool(int members, Duration timeout) throws Exception {
         Instant end = Instant.now().plus(timeout);
         ConsumerGroupDescription d = null;
         while (Instant.now().isBefore(end)) {
             d = describePool();
-            if (d.members().size() == INSTANCES
+            if (d.members().size() == members
                 && d.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
                 System.out.println("[scaling-it] pool: " + d.members().stream()
                     .map(m -> m.clientId() + "=" + m.assignment().topicPartitions().size()).toList());

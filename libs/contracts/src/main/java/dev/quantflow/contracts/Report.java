@@ -23,6 +23,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param training         QAT: the fine-tuning run
  * @param hardware         hardware class → model label ({@code fp32}, {@code quantized}) → profile
  * @param preparation      what intake's model preparation changed before the job ran (the model every stage used)
+ * @param stages           every stage run of the job up to the export: its service, duration and peak memory
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -52,7 +53,8 @@ public record Report(
     Training training,
     List<ArtifactEntry> artifacts,
     Map<String, Map<String, HardwareProfile>> hardware,
-    Preparation preparation) {
+    Preparation preparation,
+    List<StageRun> stages) {
 
     /**
      * One row of the attempt history.
@@ -100,6 +102,21 @@ public record Report(
         }
     }
 
+    /**
+     * One stage run (one event worked on by one stage's service).
+     *
+     * @param seconds      its wall time
+     * @param peakRssBytes peak resident memory of the service's process during the run (Linux VmHWM); absent when
+     *                     unknown
+     * @param outcome      {@code ok}, {@code failed}, {@code abandoned}, or {@code running} (the export itself, and
+     *                     a run whose end was not noted: its figures are those at hand-off)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record StageRun(String stage, String service, Integer attempt, String startedAt, Double seconds,
+                           Long peakRssBytes, String outcome) {
+    }
+
     /** One output file (also the manifest's entry shape). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -130,7 +147,7 @@ public record Report(
     public Report withArtifacts(List<ArtifactEntry> files) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, files, hardware, preparation);
+            baseline, llm, training, files, hardware, preparation, stages);
     }
 
     /** This report with one more (or a replaced) profile: {@code hardware.<hardwareClass>.<label>}. */
@@ -142,14 +159,21 @@ public record Report(
         all.computeIfAbsent(hardwareClass, c -> new LinkedHashMap<>()).put(label, profile);
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, all, preparation);
+            baseline, llm, training, artifacts, all, preparation, stages);
     }
 
     /** This report with the model preparation section. */
     public Report withPreparation(Preparation section) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, hardware, section);
+            baseline, llm, training, artifacts, hardware, section, stages);
+    }
+
+    /** This report with its stage runs. */
+    public Report withStages(List<StageRun> runs) {
+        return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
+            finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
+            baseline, llm, training, artifacts, hardware, preparation, runs);
     }
 
     /** Whether this is a causal LM's report (perplexity instead of accuracy). */

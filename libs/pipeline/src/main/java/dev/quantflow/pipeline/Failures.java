@@ -39,6 +39,32 @@ public final class Failures {
         return new Classified(permanent, ReasonCodes.STAGE_ERROR, reasonOf(failure));
     }
 
+    /**
+     * Whether the failure says a service the stage depends on is unreachable (the object store or the broker down or
+     * restarting: connection refused or reset, connect timeouts, a producer that cannot reach the broker) rather than
+     * that this work failed. The worker waits such outages out (within {@code quantflow.worker.outage-window})
+     * without spending the job's tries.
+     */
+    public static boolean isUnavailable(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.SocketException || t instanceof java.net.SocketTimeoutException
+                || t instanceof java.net.UnknownHostException || t instanceof java.net.http.HttpConnectTimeoutException) {
+                return true;
+            }
+            String name = t.getClass().getName();
+            if (name.equals("org.apache.kafka.common.errors.TimeoutException")
+                || name.equals("org.apache.kafka.common.errors.DisconnectException")) {
+                return true;
+            }
+            String m = t.getMessage();
+            if (t instanceof java.io.IOException && m != null && (m.startsWith("unexpected end of stream")
+                || m.contains("Connection reset") || m.contains("Broken pipe") || m.startsWith("Failed to connect"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The user-facing text of a failure: the most specific message in the chain, cleaned of class names. */
     public static String reasonOf(Throwable failure) {
         String best = null;

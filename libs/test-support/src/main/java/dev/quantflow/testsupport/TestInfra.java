@@ -44,7 +44,7 @@ public final class TestInfra implements AutoCloseable {
     public static final String BUCKET = "quantflow";
 
     private final KafkaClusterTestKit kafka;
-    private final Process s3;
+    private volatile Process s3;
     private final int s3Port;
     private final Path dir;
 
@@ -172,6 +172,20 @@ public final class TestInfra implements AutoCloseable {
         m.put("quantflow.store.secret-key", SECRET_KEY);
         m.put("quantflow.store.bucket", BUCKET);
         return m;
+    }
+
+    /** Stops the S3 server (an object-store outage); its data stays for {@link #startS3()}. */
+    public void stopS3() throws Exception {
+        s3.destroy();
+        if (!s3.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            s3.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts the S3 server again on the same port over the same data (the end of an outage). */
+    public void startS3() throws Exception {
+        s3 = startS3Proxy(dir, s3Port);
+        waitForS3();
     }
 
     private void waitForS3() throws Exception {

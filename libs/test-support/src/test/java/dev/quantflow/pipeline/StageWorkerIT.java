@@ -69,6 +69,8 @@ class StageWorkerIT {
         volatile RuntimeException failWith;
         volatile String failJob;
         volatile long sleepMs;
+        /** Writes an object per job to the store as part of its work (what every real stage does). */
+        volatile boolean writesToStore;
 
         @Override
         public Binding<CalibrationRequested> binding() {
@@ -83,6 +85,10 @@ class StageWorkerIT {
             }
             if (failWith != null && ctx.jobId().equals(failJob)) {
                 throw failWith;
+            }
+            if (writesToStore) {
+                store.put("jobs/" + ctx.jobId() + "/attempt-1/calibration/out.bin", new byte[] {1, 2, 3},
+                    "application/octet-stream");
             }
             ctx.publish(Topics.QUANTIZE_STATIC, QuantizeRequested.newBuilder()
                 .setHeader(ctx.header("quantize", ctx.attempt()))
@@ -221,6 +227,44 @@ class StageWorkerIT {
             publisher.publish(Topics.CALIBRATION_REQUESTED, poison, request(poison));
             assertThat(readAll(Topics.QUANTIZE_STATIC, poison, Duration.ofSeconds(3))).isEmpty();
             assertThat(h.calls.get()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * An object-store outage while a job works (the S3 server stopped, then started again on the same data): the
+     * stage's store writes are refused, the worker waits the outage out without spending the job's two tries, and
+     * the job goes on once the store is back. With the tries alone (two, 100 ms apart) it would have failed.
+     */
+    @Test
+    void anObjectStoreOutageMidJobIsWaitedOutAndTheJobGoesOn() throws Exception {
+        var h = new ForwardingHandler();
+        h.writesToStore = true;
+        try (var w = new StageWorker<>(h, new KafkaSettings(infra.bootstrap(), Duration.ofMinutes(1), 2, Duration.ofMillis(100)),
+            publisher, new StoreProcessedEvents(store), new StoreWorkLedger(store),
+            new GuardSettings(3, Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(60), null), "test-worker", "1")) {
+            w.start();
+            String warm = "job-" + UUID.randomUUID(); // the worker has its partitions before the outage
+            publisher.publish(Topics.CALIBRATION_REQUESTED, warm, request(warm));
+            assertThat(readAll(Topics.QUANTIZE_STATIC, warm, Duration.ofSeconds(6))).hasSize(1);
+
+            String job = "job-" + UUID.randomUUID();
+            infra.stopS3();
+            long t0 = System.nanoTime();
+            try {
+                publisher.publish(Topics.CALIBRATION_REQUESTED, job, request(job));
+                long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (h.calls.get() < 4 && System.nanoTime() < until) { // warm-up call + at least three refused tries
+                    Thread.sleep(100);
+                }
+                assertThat(h.calls.get()).as("tries while the store is down").isGreaterThanOrEqualTo(4);
+            } finally {
+                infra.startS3();
+            }
+            System.out.printf("[stage-worker-it] object store down for %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            assertThat(readAll(Topics.QUANTIZE_STATIC, job, Duration.ofSeconds(10))).hasSize(1);
+            assertThat(readAll(Topics.JOBS_FAILED, job, Duration.ofSeconds(1))).isEmpty();
+            assertThat(store.exists("jobs/" + job + "/attempt-1/calibration/out.bin")).isTrue();
+            assertThat(w.healthy()).isTrue();
         }
     }
 }

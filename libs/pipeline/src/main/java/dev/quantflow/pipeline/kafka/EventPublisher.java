@@ -19,8 +19,17 @@ import dev.quantflow.pipeline.Topics.Topic;
 /**
  * Publishes Avro events keyed by job id. Sends are synchronous (acks=all, idempotent producer): a stage only
  * acknowledges its input after its output is durable on the broker.
+ *
+ * <p>Every event record carries the Kafka header {@value #IDEMPOTENCY_KEY}: {@code <jobId>:<eventId>}, the same
+ * pair as in the event's own header. Event ids of events caused by another event are derived from it
+ * ({@link dev.quantflow.pipeline.EventHeaders#derived}), so a stage that publishes and then dies before it commits
+ * publishes the same key again when its input is redelivered: consumers keep the first record of a key and drop
+ * repeats (see docs/reliability.md, "exactly one model-ready").
  */
 public final class EventPublisher implements AutoCloseable {
+
+    /** Kafka record header with {@code <jobId>:<eventId>}, what consumers dedupe on. */
+    public static final String IDEMPOTENCY_KEY = "quantflow-idempotency-key";
 
     private final Producer<String, byte[]> producer;
 
@@ -49,13 +58,26 @@ public final class EventPublisher implements AutoCloseable {
     }
 
     public <V extends SpecificRecord> void publish(Topic<V> topic, String jobId, V event) {
-        send(topic.name(), jobId, AvroCodec.encode(event));
+        String idempotencyKey = idempotencyKey(AvroCodec.header(event));
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic.name(), jobId, AvroCodec.encode(event));
+        record.headers().add(IDEMPOTENCY_KEY, idempotencyKey.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        send(record);
+    }
+
+    /** {@code <jobId>:<eventId>} of an event header: the value of {@link #IDEMPOTENCY_KEY}. */
+    public static String idempotencyKey(dev.quantflow.events.EventHeader header) {
+        return header.getJobId() + ":" + header.getEventId();
     }
 
     /** Raw send, for tests that need to put arbitrary bytes on a topic. */
     public void send(String topic, String key, byte[] value) {
+        send(new ProducerRecord<>(topic, key, value));
+    }
+
+    private void send(ProducerRecord<String, byte[]> record) {
+        String topic = record.topic();
         try {
-            producer.send(new ProducerRecord<>(topic, key, value)).get(70, TimeUnit.SECONDS);
+            producer.send(record).get(70, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RetriableException("interrupted while publishing to " + topic, e);

@@ -18,6 +18,13 @@ public final class StageContext {
     private final String stage;
     private int statusSeq;
     private volatile double lastProgress;
+    /** Set when the worker gave up on this work (timed out, or its job failed meanwhile): nothing more is published. */
+    private volatile String revoked;
+    /** The run so far (duration, peak memory), supplied by the worker; null outside a worker (tests, tools). */
+    private volatile java.util.function.Supplier<StageRun> run;
+    /** Called once, before the first non-status publish: the worker notes the run before the next stage starts. */
+    private volatile Runnable beforeHandOff;
+    private boolean handedOff;
 
     public StageContext(EventHeader input, EventPublisher publisher, String producer, String version, String stage) {
         this.input = input;
@@ -45,6 +52,10 @@ public final class StageContext {
     }
 
     public <V extends SpecificRecord> void publish(Topic<V> topic, V event) {
+        checkNotRevoked();
+        if (!topic.equals(Topics.JOBS_STATUS)) {
+            handOff();
+        }
         publisher.publish(topic, jobId(), event);
     }
 
@@ -54,6 +65,7 @@ public final class StageContext {
     }
 
     public void status(String state, int attempt, double progress, String message) {
+        checkNotRevoked();
         lastProgress = progress;
         JobStatus s = JobStatus.newBuilder()
             .setHeader(header("status-" + stage + "-" + (statusSeq++), attempt))
@@ -63,6 +75,47 @@ public final class StageContext {
             .setMessage(message == null ? "" : message)
             .build();
         publisher.publish(Topics.JOBS_STATUS, jobId(), s);
+    }
+
+    /**
+     * The worker gave up on this work (it ran past {@code max-job-duration}, or its job failed meanwhile): a handler
+     * that goes on anyway (a native call that returned late) publishes nothing more for it.
+     */
+    void track(java.util.function.Supplier<StageRun> runSoFar, Runnable onHandOff) {
+        this.run = runSoFar;
+        this.beforeHandOff = onHandOff;
+    }
+
+    /** This stage run so far: its duration and the process's peak memory since it started; empty outside a worker. */
+    public java.util.Optional<StageRun> runSoFar() {
+        var r = run;
+        return r == null ? java.util.Optional.empty() : java.util.Optional.of(r.get());
+    }
+
+    private synchronized void handOff() {
+        Runnable r = beforeHandOff;
+        if (handedOff || r == null) {
+            return;
+        }
+        handedOff = true;
+        r.run();
+    }
+
+    void revoke(String why) {
+        revoked = why;
+    }
+
+    /** Whether the worker gave up on this work; a handler may check it between steps and stop. */
+    public boolean revoked() {
+        return revoked != null;
+    }
+
+    private void checkNotRevoked() {
+        String why = revoked;
+        if (why != null) {
+            throw new IllegalStateException("the " + stage + " worker gave up on job " + jobId() + " (" + why
+                + "); nothing more is published for it");
+        }
     }
 
     /** The progress of the last status this context reported (0 before any); heartbeats repeat it. */

@@ -36,6 +36,10 @@ public interface StageMetrics {
     /** Records waiting behind this worker's position on its assigned partitions. */
     void lag(long records);
 
+    /** Work that ignored its cancellation (a native call) and whose thread was abandoned. */
+    default void stuck() {
+    }
+
     StageMetrics NONE = new StageMetrics() {
         @Override
         public void jobIn(int jobAttempt) {

@@ -99,7 +99,12 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
     private final String producer;
     private final String version;
     private final Consumer<String, byte[]> consumer;
-    private final ExecutorService work;
+    /** The work thread's executor; replaced by a fresh one when its thread got stuck (touched by the poll thread). */
+    private volatile ExecutorService work;
+    private final AtomicLong workThreads = new AtomicLong();
+    /** Work abandoned after it ignored cancellation (a native call); the health is DOWN while any is still running. */
+    private final List<Task> stuck = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final AtomicLong stuckCount = new AtomicLong();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicLong processedCount = new AtomicLong();
     private final AtomicLong assignmentCount = new AtomicLong();
@@ -154,8 +159,21 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         this.producer = producer;
         this.version = version;
         this.consumer = consumer;
-        this.work = Executors.newSingleThreadExecutor(r -> new Thread(r, handler.stage() + "-work"));
+        this.work = newWorkExecutor();
         this.pollThread = new Thread(this::loop, handler.stage() + "-poll");
+    }
+
+    /**
+     * One daemon work thread: a stuck one (abandoned in a native call) must not keep the JVM from exiting when the
+     * launcher or the kubelet stops the process.
+     */
+    private ExecutorService newWorkExecutor() {
+        long n = workThreads.incrementAndGet();
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, handler.stage() + "-work" + (n == 1 ? "" : "-" + n));
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static KafkaConsumer<String, byte[]> newConsumer(StageHandler<?> handler, KafkaSettings settings) {
@@ -181,12 +199,40 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         pollThread.start();
     }
 
+    /**
+     * False once the poll loop died, and while work abandoned after it ignored its cancellation is still running
+     * (a native call past {@code max-job-duration}): the readiness and liveness checks report the worker DOWN, so an
+     * orchestrator restarts it; a fresh work thread takes the next events meanwhile.
+     */
     public boolean healthy() {
-        return healthy && pollThread.isAlive();
+        return healthy && pollThread.isAlive() && stuckNow().isEmpty();
     }
 
     public String lastError() {
+        List<Task> s = stuckNow();
+        if (!s.isEmpty()) {
+            Task t = s.getFirst();
+            return handler.stage() + " work thread stuck since " + t.abandonedAt + " on job " + t.jobId + " (" + t.why
+                + "); it ignored cancellation (a native call that cannot be interrupted) and was abandoned; a fresh work"
+                + " thread takes the next events; restart the process to free what it holds"
+                + (s.size() > 1 ? " (" + s.size() + " stuck threads)" : "");
+        }
         return lastError;
+    }
+
+    /** Abandoned work threads still running. */
+    public int stuckThreads() {
+        return stuckNow().size();
+    }
+
+    /** Times work ignored its cancellation and its thread was abandoned (since start). */
+    public long stuckCount() {
+        return stuckCount.get();
+    }
+
+    private List<Task> stuckNow() {
+        stuck.removeIf(Task::finished);
+        return List.copyOf(stuck);
     }
 
     public long processedCount() {
@@ -301,7 +347,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         EventHeader header = AvroCodec.header(event);
         JobMdc.set(header.getJobId(), handler.stage());
         try {
-            if (processed.seen(header.getJobId(), handler.group(), header.getEventId())) {
+            if (offPoll(() -> processed.seen(header.getJobId(), handler.group(), header.getEventId()))) {
                 LOG.infof("%s: event %s of job %s already processed, skipping redelivery", handler.stage(),
                     header.getEventId(), header.getJobId());
                 commit(tp, record.offset());
@@ -311,7 +357,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.warnf("%s: cannot check processed marker (%s); processing anyway", handler.stage(), e.getMessage());
         }
         if (handler.binding().failsJob()) {
-            Optional<String> failed = jobFailure(header.getJobId());
+            Optional<String> failed = offPollOr(() -> jobFailure(header.getJobId()), Optional.empty());
             if (failed.isPresent()) {
                 LOG.infof("%s: job %s has already failed (%s); dropping event %s", handler.stage(), header.getJobId(),
                     failed.get(), header.getEventId());
@@ -319,7 +365,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 return;
             }
         }
-        Delivery delivery = startDelivery(header);
+        Delivery delivery = offPollOr(() -> startDelivery(header), null);
         if (delivery != null) {
             metrics.delivery(delivery.count() > 1);
         }
@@ -332,13 +378,30 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         LOG.infof("%s: handling event %s of job %s from %s@%d", handler.stage(), header.getEventId(), header.getJobId(), tp,
             record.offset());
         metrics.jobIn(header.getAttempt());
+        PeakRss.runStarted();
+        try {
+            runStage(record, tp, event, header, delivery);
+        } finally {
+            PeakRss.runEnded();
+        }
+    }
+
+    private void runStage(ConsumerRecord<String, byte[]> record, TopicPartition tp, V event, EventHeader header,
+                          Delivery delivery) {
         long started = System.nanoTime();
+        String startedAt = java.time.Instant.now().toString();
+        java.util.function.Supplier<StageRun> runSoFar = () -> new StageRun(handler.stage(), handler.group(), producer,
+            header.getAttempt(), header.getEventId(), startedAt, (System.nanoTime() - started) / 1e9, PeakRss.bytes(),
+            StageRun.RUNNING);
         Throwable failure = null;
+        long outageSince = -1;
+        int outageTries = 0;
         beat = new Beat(header, delivery);
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
+            context.track(runSoFar, () -> saveRun(header, runSoFar.get()));
             beat.context = context;
-            failure = runPaused(() -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
+            failure = runPaused(context, () -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
                 long t0 = System.nanoTime();
                 handler.handle(event, context);
                 long left = settings.minJobDuration().toNanos() - (System.nanoTime() - t0);
@@ -347,14 +410,51 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 }
                 return null;
             }));
-            if (failure == null || Failures.classify(failure).permanent() || !running.get()) {
+            if (failure == null || failure instanceof JobFailedMeanwhile || Failures.classify(failure).permanent()
+                || !running.get()) {
                 break;
             }
+            if (Failures.isUnavailable(failure)) {
+                long now = System.nanoTime();
+                if (outageSince < 0) {
+                    outageSince = now;
+                }
+                Duration waited = Duration.ofNanos(now - outageSince);
+                if (waited.compareTo(guards.outageWindow()) < 0) {
+                    Duration pause = Duration.ofMillis(Math.min(5000, 250L << Math.min(5, outageTries++)));
+                    LOG.warnf("%s: job %s: a service it needs is unreachable (%s); trying again in %d ms (outage for %d s"
+                        + " so far, waited out up to %s without spending the job's tries)", handler.stage(),
+                        header.getJobId(), Failures.reasonOf(failure), pause.toMillis(), waited.toSeconds(),
+                        guards.outageWindow());
+                    metrics.retry();
+                    sleepPolling(pause);
+                    if (!running.get()) {
+                        break; // shutting down: handed back below
+                    }
+                    attempt--;
+                    continue;
+                }
+                failure = new PermanentStageException(ReasonCodes.STAGE_ERROR, handler.stage() + ": a service it needs"
+                    + " stayed unreachable for " + guards.outageWindow() + " (quantflow.worker.outage-window): "
+                    + Failures.reasonOf(failure));
+                break;
+            }
+            outageSince = -1;
+            outageTries = 0;
             LOG.warnf(failure, "%s: job %s attempt %d/%d failed, retrying", handler.stage(), header.getJobId(), attempt,
                 settings.maxAttempts());
             beat.noteError(Failures.reasonOf(failure));
             metrics.retry();
             sleepPolling(settings.retryBackoff().multipliedBy(1L << (attempt - 1)));
+        }
+        if (failure instanceof JobFailedMeanwhile f) {
+            // The supervisor (or another stage) failed the job while this stage worked on it: nothing more to say.
+            LOG.infof("%s: job %s failed while this stage worked on it (%s); its work was abandoned", handler.stage(),
+                header.getJobId(), f.getMessage());
+            beat = null;
+            saveRun(header, runSoFar.get().withOutcome(StageRun.ABANDONED));
+            markProcessedAndCommit(tp, record.offset(), header);
+            return;
         }
         if (failure != null && !running.get() && !Failures.classify(failure).permanent()) {
             // Shutting down mid-job or mid-retry: leave the record uncommitted so another process takes it.
@@ -369,6 +469,13 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         beat = null;
         Duration took = Duration.ofNanos(System.nanoTime() - started);
         metrics.peakRss(PeakRss.bytes());
+        saveRun(header, runSoFar.get().withOutcome(failure == null ? StageRun.OK : StageRun.FAILED));
+        if (failure == null && guards.crashesAfterHandling(header.getJobId(), delivery)) {
+            LOG.errorf("%s: fault injection (quantflow.faults.crash-after-handle-job): halting after the outputs of event"
+                + " %s of job %s were published, before its processed marker and offset commit", handler.stage(),
+                header.getEventId(), header.getJobId());
+            Runtime.getRuntime().halt(137);
+        }
         if (failure == null) {
             metrics.jobOut(took);
         } else {
@@ -380,16 +487,29 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             LOG.infof("%s: job %s failed: %s %s", handler.stage(), header.getJobId(), code, reason);
             publishFailure(header, code, reason);
         }
+        long count = markProcessedAndCommit(tp, record.offset(), header);
+        LOG.infof("%s: done with event %s of job %s in %d ms (%s); %d events handled by this process", handler.stage(),
+            header.getEventId(), header.getJobId(), (System.nanoTime() - started) / 1_000_000,
+            failure == null ? "ok" : "failed", count);
+    }
+
+    private void saveRun(EventHeader header, StageRun run) {
+        try {
+            ledger.saveStageRun(header.getJobId(), run);
+        } catch (Exception e) {
+            LOG.warnf("%s: cannot note the stage run of event %s: %s", handler.stage(), header.getEventId(), e.getMessage());
+        }
+    }
+
+    private long markProcessedAndCommit(TopicPartition tp, long offset, EventHeader header) {
         try {
             processed.mark(header.getJobId(), handler.group(), header.getEventId());
         } catch (Exception e) {
             LOG.warnf("%s: cannot write processed marker: %s", handler.stage(), e.getMessage());
         }
         long count = processedCount.incrementAndGet();
-        commit(tp, record.offset());
-        LOG.infof("%s: done with event %s of job %s in %d ms (%s); %d events handled by this process", handler.stage(),
-            header.getEventId(), header.getJobId(), (System.nanoTime() - started) / 1_000_000,
-            failure == null ? "ok" : "failed", count);
+        commit(tp, offset);
+        return count;
     }
 
     @FunctionalInterface
@@ -397,22 +517,79 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         Void call() throws Exception;
     }
 
-    /** Runs the work on the work thread while this thread keeps polling with all partitions paused. */
-    private Throwable runPaused(Work w) {
+    /** The job failed (its failed marker appeared) while this stage worked on it; its work was abandoned. */
+    private static final class JobFailedMeanwhile extends RuntimeException {
+        JobFailedMeanwhile(String failure) {
+            super(failure, null, false, false);
+        }
+    }
+
+    /** One piece of work on the work thread; knows whether its thread is still in it after a cancel. */
+    private static final class Task implements java.util.concurrent.Callable<Void> {
+        private final Work work;
+        final String jobId;
+        volatile boolean started;
+        volatile boolean ended;
+        volatile Thread thread;
+        volatile java.time.Instant abandonedAt;
+        volatile String why;
+
+        Task(Work work, String jobId) {
+            this.work = work;
+            this.jobId = jobId;
+        }
+
+        @Override
+        public Void call() throws Exception {
+            thread = Thread.currentThread();
+            started = true;
+            try {
+                return work.call();
+            } finally {
+                ended = true;
+            }
+        }
+
+        /** Its thread left the work (or never entered it: cancelled before it started). */
+        boolean finished() {
+            return ended || !started;
+        }
+    }
+
+    /**
+     * Runs the work on the work thread while this thread keeps polling with all partitions paused. Past
+     * {@code max-job-duration}, or when the job's failed marker appears meanwhile (checked every heartbeat interval),
+     * the work is cancelled and abandoned ({@link #abandon}).
+     */
+    private Throwable runPaused(StageContext context, Work w) {
         hold();
-        Future<Void> f = work.submit(w::call);
+        Task task = new Task(w, context.jobId());
+        Future<Void> f = work.submit(task);
         inFlight = f;
         long deadline = System.nanoTime() + settings.maxJobDuration().toNanos();
+        long nextFailedCheck = System.nanoTime() + guards.heartbeatInterval().toNanos();
         try {
             while (true) {
                 try {
                     f.get(200, TimeUnit.MILLISECONDS);
                     return null;
                 } catch (java.util.concurrent.TimeoutException e) {
-                    if (System.nanoTime() > deadline) {
-                        f.cancel(true);
+                    long now = System.nanoTime();
+                    if (now > deadline) {
+                        String why = "ran past max-job-duration " + settings.maxJobDuration();
+                        boolean stuckNow = abandon(f, task, context, why);
                         return new PermanentStageException(ReasonCodes.STAGE_ERROR,
-                            handler.stage() + " took longer than " + settings.maxJobDuration());
+                            handler.stage() + " took longer than " + settings.maxJobDuration() + " (max-job-duration)"
+                            + (stuckNow ? "; its work did not stop when cancelled (a native call that cannot be"
+                                + " interrupted), the worker abandoned it and reports DOWN until it returns" : ""));
+                    }
+                    if (now >= nextFailedCheck && handler.binding().failsJob()) {
+                        nextFailedCheck = now + guards.heartbeatInterval().toNanos();
+                        Optional<String> failed = jobFailure(context.jobId());
+                        if (failed.isPresent()) {
+                            abandon(f, task, context, "its job failed meanwhile: " + failed.get());
+                            return new JobFailedMeanwhile(failed.get());
+                        }
                     }
                     // Keeps the group membership alive; paused partitions return nothing.
                     pollHolding(Duration.ZERO);
@@ -431,6 +608,83 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         } finally {
             inFlight = null;
             release();
+        }
+    }
+
+    /**
+     * Cancels the work (interrupting its thread), tells its context to publish nothing more, and waits up to
+     * {@code stuckGrace} (polling, so the group membership holds) for the thread to leave it. A thread still inside
+     * (a native ONNX Runtime call ignores interrupts) is abandoned: the executor is replaced by a fresh one for the
+     * next events and the worker reports DOWN while the abandoned thread runs. Returns whether it was abandoned.
+     */
+    private boolean abandon(Future<Void> f, Task task, StageContext context, String why) {
+        context.revoke(why);
+        f.cancel(true);
+        long end = System.nanoTime() + guards.stuckGrace().toNanos();
+        while (!task.finished() && System.nanoTime() < end) {
+            pollHolding(Duration.ofMillis(50));
+        }
+        if (task.finished()) {
+            return false;
+        }
+        task.why = why;
+        task.abandonedAt = java.time.Instant.now();
+        stuck.add(task);
+        stuckCount.incrementAndGet();
+        metrics.stuck();
+        ExecutorService old = work;
+        work = newWorkExecutor();
+        old.shutdownNow();
+        Thread t = task.thread;
+        StringBuilder where = new StringBuilder();
+        if (t != null) {
+            for (StackTraceElement e : t.getStackTrace()) {
+                where.append("\n\tat ").append(e);
+                if (where.length() > 2000) {
+                    break;
+                }
+            }
+        }
+        LOG.errorf("%s: the work on job %s %s and did not stop within %s of being cancelled; abandoning thread %s"
+                + " (health DOWN until it returns; a fresh work thread takes the next events). It is at:%s",
+            handler.stage(), task.jobId, why, guards.stuckGrace(), t == null ? "?" : t.getName(), where);
+        return true;
+    }
+
+    /**
+     * Runs a store call (the processed, failed and delivery checks before work) on the work thread while this thread
+     * keeps polling with every partition paused, so a slow or hanging store cannot keep the consumer from polling
+     * past {@code max.poll.interval.ms} and get the process dropped from its group. Only used while no job runs.
+     */
+    private <T> T offPoll(java.util.concurrent.Callable<T> call) throws Exception {
+        hold();
+        try {
+            Future<T> f = work.submit(call);
+            while (true) {
+                try {
+                    return f.get(100, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    pollHolding(Duration.ZERO);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof Exception cause) {
+                        throw cause;
+                    }
+                    throw e;
+                }
+            }
+        } finally {
+            release();
+        }
+    }
+
+    private <T> T offPollOr(java.util.concurrent.Callable<T> call, T fallback) {
+        try {
+            return offPoll(call);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return fallback;
+        } catch (Exception e) {
+            return fallback;
         }
     }
 

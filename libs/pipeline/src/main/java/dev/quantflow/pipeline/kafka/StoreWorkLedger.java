@@ -11,7 +11,7 @@ import dev.quantflow.pipeline.store.StoreException;
 
 /**
  * {@link WorkLedger} as small objects in the artifact store next to the job's artifacts
- * ({@code jobs/<job>/failed}, {@code jobs/<job>/deliveries/<group>/<eventId>}): durable across restarts and shared by
+ * ({@code jobs/<job>/failed}, {@code jobs/<job>/deliveries/<group>/<eventId>}, {@code jobs/<job>/stages/…}): durable across restarts and shared by
  * every process, with no extra database. Counting is read-then-write, not atomic: two processes starting the same
  * event at the same moment (a partition moving mid-job) may count one delivery instead of two, which only delays
  * the dead-lettering by one delivery.
@@ -45,6 +45,28 @@ public final class StoreWorkLedger implements WorkLedger {
     @Override
     public void saveDelivery(String jobId, String group, String eventId, Delivery delivery) throws Exception {
         store.put(ArtifactKeys.deliveries(jobId, group, eventId), encode(delivery), "application/json");
+    }
+
+    @Override
+    public void saveStageRun(String jobId, StageRun run) throws Exception {
+        store.put(ArtifactKeys.stageRun(jobId, run.group(), run.eventId()), JSON.writeValueAsBytes(run), "application/json");
+    }
+
+    @Override
+    public java.util.List<StageRun> stageRuns(String jobId) throws Exception {
+        java.util.List<StageRun> runs = new java.util.ArrayList<>();
+        for (String key : store.list(ArtifactKeys.stageRuns(jobId))) {
+            if (key.endsWith(".json")) {
+                try {
+                    runs.add(JSON.readValue(store.get(key), StageRun.class));
+                } catch (StoreException e) {
+                    if (!e.notFound()) {
+                        throw e;
+                    }
+                }
+            }
+        }
+        return runs;
     }
 
     static byte[] encode(Delivery delivery) throws java.io.IOException {

@@ -20,6 +20,15 @@ public interface WorkLedger {
 
     void saveDelivery(String jobId, String group, String eventId, Delivery delivery) throws Exception;
 
+    /** Notes one stage run (its duration and peak memory) for the job's report; kept nowhere by default. */
+    default void saveStageRun(String jobId, StageRun run) throws Exception {
+    }
+
+    /** The stage runs noted for the job, in no particular order. */
+    default java.util.List<StageRun> stageRuns(String jobId) throws Exception {
+        return java.util.List.of();
+    }
+
     /** Keeps nothing and knows of no failure: for tests and tools that run a worker without a store. */
     WorkLedger NONE = new WorkLedger() {
         @Override

@@ -48,6 +48,7 @@ public final class MicrometerStageMetrics implements StageMetrics {
     private final Counter firstDeliveries;
     private final Counter redeliveries;
     private final Counter retries;
+    private final Counter stuck;
     private final DistributionSummary attempts;
     private final AtomicLong peakRss = new AtomicLong(-1);
     private final AtomicLong lag = new AtomicLong();
@@ -69,11 +70,14 @@ public final class MicrometerStageMetrics implements StageMetrics {
         this.redeliveries = deliveries("redelivery");
         this.retries = Counter.builder("quantflow.stage.retries").description("Handler tries retried after a transient failure")
             .tags(common).register(registry);
+        this.stuck = Counter.builder("quantflow.stage.stuck")
+            .description("Work that ignored its cancellation (a native call past max-job-duration) and was abandoned")
+            .tags(common).register(registry);
         this.attempts = DistributionSummary.builder("quantflow.job.attempts")
             .description("Job attempt of each event the stage works on (in group exporter: attempts per finished job)")
             .tags(common).serviceLevelObjectives(1, 2, 3, 4, 5, 6, 8, 10, 15, 20).register(registry);
         Gauge.builder("quantflow.stage.peak.rss", peakRss, AtomicLong::get).baseUnit(BaseUnits.BYTES)
-            .description("Peak resident memory of the worker process after its last job (VmHWM)")
+            .description("Peak resident memory of the worker process during its last job (VmHWM, reset when a job starts)")
             .tags(common).register(registry);
         Gauge.builder("quantflow.stage.consumer.lag", lag, AtomicLong::get).baseUnit("records")
             .description("Records waiting behind the worker's position on its assigned partitions")
@@ -124,6 +128,11 @@ public final class MicrometerStageMetrics implements StageMetrics {
     @Override
     public void retry() {
         retries.increment();
+    }
+
+    @Override
+    public void stuck() {
+        stuck.increment();
     }
 
     @Override

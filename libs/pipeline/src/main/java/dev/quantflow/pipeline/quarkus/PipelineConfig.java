@@ -16,6 +16,17 @@ public interface PipelineConfig {
 
     Worker worker();
 
+    Faults faults();
+
+    /** Fault injection for the fault suite (docs/reliability.md); every knob is off unless set. */
+    interface Faults {
+        /**
+         * Halt the process (as SIGKILL) after the first delivery of an event of this job was handled, its outputs
+         * published, before its processed marker and offset commit.
+         */
+        Optional<String> crashAfterHandleJob();
+    }
+
     interface Kafka {
         /** Broker list; defaults to {@code kafka.bootstrap.servers} (env KAFKA_BOOTSTRAP_SERVERS). */
         String bootstrapServers();
@@ -116,5 +127,20 @@ public interface PipelineConfig {
          */
         @WithDefault("30s")
         Duration heartbeatInterval();
+
+        /**
+         * How long a cancelled job's work thread gets to return (past {@code max-job-duration}, or its job failed
+         * meanwhile); one still busy after that is abandoned, a fresh thread takes the next events and the health is
+         * DOWN until it returns (liveness: an orchestrator restarts the process).
+         */
+        @WithDefault("10s")
+        Duration stuckGrace();
+
+        /**
+         * How long a job waits out an outage of the object store or the broker (connection refused, reset) without
+         * spending its tries; then it fails with STAGE_ERROR naming the outage.
+         */
+        @WithDefault("2m")
+        Duration outageWindow();
     }
 }

@@ -58,7 +58,8 @@ public class StageRunner {
 
     private <V extends SpecificRecord> void start(StageHandler<V> handler) {
         StageWorker<V> w = new StageWorker<>(handler, settings, publisher, new StoreProcessedEvents(store),
-            new StoreWorkLedger(store), new GuardSettings(config.worker().maxDeliveries(), config.worker().heartbeatInterval()),
+            new StoreWorkLedger(store), new GuardSettings(config.worker().maxDeliveries(), config.worker().heartbeatInterval(),
+                config.worker().stuckGrace(), config.worker().outageWindow(), config.faults().crashAfterHandleJob().orElse(null)),
             metrics(handler), identity.name(), identity.version());
         w.start();
         workers.add(w);

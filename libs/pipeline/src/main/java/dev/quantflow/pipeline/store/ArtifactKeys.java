@@ -44,6 +44,15 @@ public final class ArtifactKeys {
         return "jobs/" + jobId + "/deliveries/" + group + "/" + eventId;
     }
 
+    /** One stage run's duration and peak memory (see {@code StageRun}): {@code jobs/<job>/stages/<group>/<eventId>.json}. */
+    public static String stageRun(String jobId, String group, String eventId) {
+        return stageRuns(jobId) + group + "/" + eventId + ".json";
+    }
+
+    public static String stageRuns(String jobId) {
+        return "jobs/" + jobId + "/stages/";
+    }
+
     public static String jobPrefix(String jobId) {
         return "jobs/" + jobId + "/";
     }

@@ -77,6 +77,16 @@ class StageWorkerGuardsTest {
     static final class MemoryLedger implements WorkLedger {
         final Map<String, String> failed = new ConcurrentHashMap<>();
         final Map<String, Delivery> deliveries = new ConcurrentHashMap<>();
+        final List<StageRun> runs = new CopyOnWriteArrayList<>();
+        /** For each run noted: whether the stage's output was already published then. */
+        final List<Boolean> outputOutWhenNoted = new CopyOnWriteArrayList<>();
+        java.util.function.Predicate<String> outputPublished = j -> false;
+
+        @Override
+        public void saveStageRun(String jobId, StageRun run) {
+            outputOutWhenNoted.add(outputPublished.test(jobId));
+            runs.add(run);
+        }
 
         @Override
         public Optional<String> failure(String jobId) {
@@ -101,6 +111,8 @@ class StageWorkerGuardsTest {
 
     static final class MemoryProcessed implements ProcessedEvents {
         final Set<String> done = ConcurrentHashMap.newKeySet();
+        /** As a worker that dies right after publishing: no marker is ever written. */
+        volatile boolean dieBeforeMarking;
 
         @Override
         public boolean seen(String jobId, String group, String eventId) {
@@ -109,6 +121,9 @@ class StageWorkerGuardsTest {
 
         @Override
         public void mark(String jobId, String group, String eventId) {
+            if (dieBeforeMarking) {
+                return;
+            }
             done.add(jobId + "/" + group + "/" + eventId);
         }
     }
@@ -116,21 +131,60 @@ class StageWorkerGuardsTest {
     /** Forwards to the static quantizer topic; records which jobs it saw and what the ledger held meanwhile. */
     final class Forwarding implements StageHandler<CalibrationRequested> {
         final List<String> jobs = new CopyOnWriteArrayList<>();
+        volatile EventHeader lastInput;
         final List<Integer> countsSeenWhileWorking = new CopyOnWriteArrayList<>();
         volatile long sleepMs;
+        /** A job whose call blocks uninterruptibly (as a native ONNX Runtime call) until {@link #release}. */
+        volatile String stuckJob;
+        /** Tries that fail as if the object store were down (connection refused) before one succeeds. */
+        final java.util.concurrent.atomic.AtomicInteger storeDownTries = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean release;
+        final List<String> interrupted = new CopyOnWriteArrayList<>();
+        final List<String> lateRefusals = new CopyOnWriteArrayList<>();
 
         @Override
         public Binding<CalibrationRequested> binding() {
             return new Binding<>(Topics.CALIBRATION_REQUESTED, Stages.CALIBRATION, GROUP);
         }
 
+        private void blockUninterruptibly(StageContext ctx) {
+            boolean wasInterrupted = false;
+            while (!release) {
+                java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+                wasInterrupted |= Thread.interrupted(); // ignored, like a native call does
+            }
+            if (wasInterrupted) {
+                interrupted.add(ctx.jobId());
+            }
+        }
+
         @Override
         public void handle(CalibrationRequested event, StageContext ctx) throws Exception {
             jobs.add(ctx.jobId());
+            lastInput = ctx.input();
             countsSeenWhileWorking.add(ledger.delivery(ctx.jobId(), GROUP, ctx.input().getEventId()).count());
             ctx.status(JobStates.RUNNING, 0.25, "calibrating");
+            if (storeDownTries.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new dev.quantflow.pipeline.store.StoreException("cannot put jobs/" + ctx.jobId() + "/x: Failed to"
+                    + " connect to /127.0.0.1:9000", new java.net.ConnectException("Connection refused"), true);
+            }
+            if (ctx.jobId().equals(stuckJob)) {
+                blockUninterruptibly(ctx);
+                try {
+                    ctx.publish(Topics.QUANTIZE_STATIC, QuantizeRequested.newBuilder()
+                        .setHeader(ctx.header("quantize", ctx.attempt())).setContext(event.getContext()).build());
+                } catch (IllegalStateException e) {
+                    lateRefusals.add(e.getMessage());
+                }
+                return;
+            }
             if (sleepMs > 0) {
-                Thread.sleep(sleepMs);
+                try {
+                    Thread.sleep(sleepMs);
+                } catch (InterruptedException e) {
+                    interrupted.add(ctx.jobId());
+                    throw e;
+                }
             }
             ctx.publish(Topics.QUANTIZE_STATIC, QuantizeRequested.newBuilder()
                 .setHeader(ctx.header("quantize", ctx.attempt()))
@@ -148,13 +202,18 @@ class StageWorkerGuardsTest {
 
     @AfterEach
     void stop() {
+        handler.release = true;
         if (worker != null) {
             worker.stop(Duration.ofSeconds(5));
         }
     }
 
     void start(GuardSettings guards, CalibrationRequested... events) {
-        worker = new StageWorker<>(handler, new KafkaSettings("mock:9092", Duration.ofMinutes(1), 2, Duration.ofMillis(50)),
+        start(guards, Duration.ofMinutes(1), events);
+    }
+
+    void start(GuardSettings guards, Duration maxJobDuration, CalibrationRequested... events) {
+        worker = new StageWorker<>(handler, new KafkaSettings("mock:9092", maxJobDuration, 2, Duration.ofMillis(50)),
             new EventPublisher(producer), processed, ledger, guards, "test-worker", "1", consumer);
         worker.start();
         consumer.schedulePollTask(() -> {
@@ -294,6 +353,152 @@ class StageWorkerGuardsTest {
         if (PeakRss.bytes() > 0) {
             assertThat(ledger.delivery("job-slow", GROUP, a.getHeader().getEventId()).peakRssBytes()).isPositive();
         }
+    }
+
+    @Test
+    void workThatIgnoresItsCancellationIsAbandonedTheWorkerIsDownAndTheNextJobRunsOnAFreshThread() throws Exception {
+        handler.stuckJob = "job-stuck";
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofMillis(300)), Duration.ofMillis(400),
+            request("job-stuck"), request("job-next"));
+
+        await("job-next forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-next").isEmpty());
+        await("both committed", () -> committed() == 2);
+        assertThat(published(Topics.JOBS_FAILED, "job-stuck")).singleElement().satisfies(f -> {
+            assertThat(f.getReasonCode()).isEqualTo(ReasonCodes.STAGE_ERROR);
+            assertThat(f.getStage()).isEqualTo(Stages.CALIBRATION);
+            assertThat(f.getReason()).startsWith("calibration took longer than PT0.4S (max-job-duration)")
+                .contains("did not stop when cancelled");
+        });
+        assertThat(ledger.failure("job-stuck")).get().asString().startsWith(ReasonCodes.STAGE_ERROR);
+        // The stuck thread still runs: readiness and liveness say DOWN, with the job and why.
+        assertThat(worker.healthy()).isFalse();
+        assertThat(worker.stuckThreads()).isEqualTo(1);
+        assertThat(worker.lastError()).contains("stuck", "job-stuck", "max-job-duration");
+        assertThat(handler.jobs).containsExactly("job-stuck", "job-next");
+
+        // The native call returns at last: the worker is healthy again and the late call publishes nothing.
+        handler.release = true;
+        await("stuck thread gone", () -> worker.healthy());
+        await("late publish refused", () -> !handler.lateRefusals.isEmpty());
+        assertThat(published(Topics.QUANTIZE_STATIC, "job-stuck")).isEmpty();
+        assertThat(worker.stuckCount()).isEqualTo(1);
+        assertThat(handler.interrupted).containsExactly("job-stuck");
+    }
+
+    @Test
+    void workThatStopsWhenCancelledLeavesTheWorkerHealthy() throws Exception {
+        handler.sleepMs = 10_000;
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofSeconds(5)), Duration.ofMillis(300),
+            request("job-slow"));
+        await("job-slow failed", () -> !published(Topics.JOBS_FAILED, "job-slow").isEmpty());
+        assertThat(published(Topics.JOBS_FAILED, "job-slow").getFirst().getReason())
+            .isEqualTo("calibration took longer than PT0.3S (max-job-duration)");
+        assertThat(handler.interrupted).containsExactly("job-slow");
+        assertThat(worker.healthy()).isTrue();
+        assertThat(worker.stuckCount()).isZero();
+    }
+
+    @Test
+    void aJobFailedByTheSupervisorWhileItsStageWorksIsAbandonedWithoutASecondFailure() throws Exception {
+        handler.sleepMs = 20_000;
+        start(new GuardSettings(3, Duration.ofMillis(200), Duration.ofSeconds(5)), request("job-late"));
+        await("job-late started", () -> handler.jobs.contains("job-late"));
+        long t0 = System.nanoTime();
+        ledger.markFailed("job-late", ReasonCodes.DEADLINE_EXCEEDED, "past its time budget of 30 s in calibration");
+        await("job-late committed", () -> committed() == 1);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        assertThat(handler.interrupted).containsExactly("job-late");
+        assertThat(published(Topics.JOBS_FAILED, "job-late")).isEmpty(); // the supervisor's failure is the one
+        assertThat(published(Topics.QUANTIZE_STATIC, "job-late")).isEmpty();
+        assertThat(processed.seen("job-late", GROUP, handler.lastInput.getEventId())).isTrue();
+        assertThat(worker.healthy()).isTrue();
+    }
+
+    @Test
+    void eachStageRunIsNotedWithItsPeakMemoryBeforeItsOutputGoesOnAndAgainAtItsEnd() throws Exception {
+        ledger.outputPublished = j -> !published(Topics.QUANTIZE_STATIC, j).isEmpty();
+        CalibrationRequested a = request("job-rss");
+        start(GuardSettings.DEFAULTS, a);
+        await("job-rss committed", () -> committed() == 1);
+        assertThat(ledger.runs).extracting(StageRun::outcome).containsExactly(StageRun.RUNNING, StageRun.OK);
+        assertThat(ledger.outputOutWhenNoted).containsExactly(false, true);
+        StageRun end = ledger.runs.getLast();
+        assertThat(end.stage()).isEqualTo(Stages.CALIBRATION);
+        assertThat(end.group()).isEqualTo(GROUP);
+        assertThat(end.service()).isEqualTo("test-worker");
+        assertThat(end.eventId()).isEqualTo(a.getHeader().getEventId());
+        assertThat(end.attempt()).isEqualTo(1);
+        assertThat(end.seconds()).isPositive();
+        if (PeakRss.bytes() > 0) {
+            assertThat(end.peakRssBytes()).isPositive();
+        }
+    }
+
+    @Test
+    void thePeakIsResetWhenARunStartsSoItIsThePeakDuringTheRun() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(PeakRss.bytes() > 0, "Linux only (VmHWM)");
+        byte[][] hog = new byte[2][];
+        for (int i = 0; i < hog.length; i++) {
+            hog[i] = new byte[48 << 20];
+            java.util.Arrays.fill(hog[i], (byte) 1);
+        }
+        long withHog = PeakRss.bytes();
+        hog = null;
+        System.gc();
+        PeakRss.runStarted();
+        try {
+            long after = PeakRss.bytes();
+            org.junit.jupiter.api.Assumptions.assumeTrue(after < withHog, "/proc/self/clear_refs not writable here");
+            assertThat(after).isLessThan(withHog);
+        } finally {
+            PeakRss.runEnded();
+        }
+    }
+
+    @Test
+    void anEventHandledAgainAfterADeathBeforeItsMarkerRepublishesUnderTheSameIdempotencyKey() throws Exception {
+        processed.dieBeforeMarking = true;
+        CalibrationRequested a = request("job-twice");
+        start(GuardSettings.DEFAULTS, a, a); // the redelivery of an uncommitted record: the same bytes again
+        await("both handled", () -> committed() == 2);
+        List<ProducerRecord<String, byte[]>> out = producer.history().stream()
+            .filter(r -> r.topic().equals(Topics.QUANTIZE_STATIC.name())).toList();
+        assertThat(out).hasSize(2);
+        List<String> keys = out.stream().map(r -> new String(r.headers().lastHeader(EventPublisher.IDEMPOTENCY_KEY).value(),
+            java.nio.charset.StandardCharsets.UTF_8)).toList();
+        String eventId = AvroCodec.decode(out.getFirst().value(), QuantizeRequested.class).getHeader().getEventId();
+        assertThat(keys).containsExactly("job-twice:" + eventId, "job-twice:" + eventId);
+        assertThat(AvroCodec.decode(out.getLast().value(), QuantizeRequested.class).getHeader().getEventId()).isEqualTo(eventId);
+        // Every record the worker publishes carries the key of its own event header.
+        for (ProducerRecord<String, byte[]> r : producer.history()) {
+            if (r.topic().equals(Topics.JOBS_STATUS.name())) {
+                assertThat(new String(r.headers().lastHeader(EventPublisher.IDEMPOTENCY_KEY).value(),
+                    java.nio.charset.StandardCharsets.UTF_8))
+                    .isEqualTo("job-twice:" + AvroCodec.decode(r.value(), JobStatus.class).getHeader().getEventId());
+            }
+        }
+    }
+
+    @Test
+    void anOutageOfTheStoreIsWaitedOutWithoutSpendingTheJobsTries() throws Exception {
+        handler.storeDownTries.set(3); // the worker's maxAttempts is 2: only waiting the outage out gets it through
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofSeconds(30), null),
+            request("job-outage"));
+        await("job-outage forwarded", () -> !published(Topics.QUANTIZE_STATIC, "job-outage").isEmpty());
+        assertThat(handler.jobs).hasSize(4);
+        assertThat(published(Topics.JOBS_FAILED, "job-outage")).isEmpty();
+    }
+
+    @Test
+    void anOutageLongerThanItsWindowFailsTheJobNamingIt() throws Exception {
+        handler.storeDownTries.set(1000);
+        start(new GuardSettings(3, Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofMillis(600), null),
+            request("job-down"));
+        await("job-down failed", () -> !published(Topics.JOBS_FAILED, "job-down").isEmpty());
+        assertThat(published(Topics.JOBS_FAILED, "job-down").getFirst().getReason())
+            .startsWith("calibration: a service it needs stayed unreachable for PT0.6S (quantflow.worker.outage-window):")
+            .contains("Connection refused");
+        assertThat(handler.jobs.size()).isGreaterThan(2); // more tries than maxAttempts
     }
 
     @Test

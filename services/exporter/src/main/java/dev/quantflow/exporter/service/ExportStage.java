@@ -29,6 +29,8 @@ import dev.quantflow.pipeline.Stages;
 import dev.quantflow.pipeline.Topics;
 import dev.quantflow.pipeline.kafka.Bindings;
 import dev.quantflow.pipeline.kafka.StageContext;
+import dev.quantflow.pipeline.kafka.StageRun;
+import dev.quantflow.pipeline.kafka.StoreWorkLedger;
 import dev.quantflow.pipeline.stages.ArtifactStage;
 import dev.quantflow.pipeline.store.ArtifactKeys;
 import dev.quantflow.pipeline.store.Artifacts;
@@ -83,7 +85,8 @@ public class ExportStage extends ArtifactStage<ExportRequested> {
             .withArtifacts(List.of(entry(modelName, modelRef)))
             .withPreparation(job.getInputs().getPreparation() == null ? null
                 : StageJson.read(Artifacts.load(store, job.getInputs().getPreparation(), "the model preparation report"),
-                    Preparation.class));
+                    Preparation.class))
+            .withStages(Reports.stages(stageRuns(ctx), ctx.runSoFar().orElse(null)));
         List<ArtifactRef> files = new ArrayList<>(List.of(modelRef));
         byte[] reportJson = StageJson.write(report);
         ArtifactRef reportRef = store.put(ArtifactKeys.output(ctx.jobId(), "report.json"), reportJson, "application/json");
@@ -141,6 +144,17 @@ public class ExportStage extends ArtifactStage<ExportRequested> {
             .build());
         ctx.status(JobStates.READY, 1.0, "model ready: " + modelName);
         requestProfiles(ctx, job, modelRef);
+    }
+
+    /** The stage runs the workers noted for this job; none when the store cannot list them (the report goes out). */
+    private List<StageRun> stageRuns(StageContext ctx) {
+        try {
+            return new StoreWorkLedger(store).stageRuns(ctx.jobId());
+        } catch (Exception e) {
+            org.jboss.logging.Logger.getLogger(ExportStage.class).warnf("cannot list the stage runs of job %s: %s",
+                ctx.jobId(), e.getMessage());
+            return List.of();
+        }
     }
 
     /**

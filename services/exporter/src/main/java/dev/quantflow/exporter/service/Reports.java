@@ -18,6 +18,7 @@ import dev.quantflow.contracts.NodeDecision;
 import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.QuantizationSummary;
 import dev.quantflow.contracts.Report;
+import dev.quantflow.pipeline.kafka.StageRun;
 import dev.quantflow.events.AttemptRecord;
 import dev.quantflow.events.JobContext;
 import dev.quantflow.pipeline.QuantMethod;
@@ -62,7 +63,30 @@ final class Reports {
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,
-            null, null, null);
+            null, null, null, null);
+    }
+
+    /**
+     * The job's stage runs (noted by each stage's worker in the store), oldest first, with this export's own run so
+     * far last; a stored note of this same export event (an earlier delivery that died) is left out.
+     */
+    static List<Report.StageRun> stages(List<StageRun> stored, StageRun own) {
+        List<StageRun> runs = new ArrayList<>();
+        for (StageRun r : stored) {
+            if (own == null || !(r.group().equals(own.group()) && r.eventId().equals(own.eventId()))) {
+                runs.add(r);
+            }
+        }
+        runs.sort(java.util.Comparator.comparing(StageRun::startedAt, java.util.Comparator.nullsFirst(String::compareTo)));
+        if (own != null) {
+            runs.add(own);
+        }
+        List<Report.StageRun> out = new ArrayList<>();
+        for (StageRun r : runs) {
+            out.add(new Report.StageRun(r.stage(), r.service(), r.attempt(), r.startedAt(),
+                Math.round(r.seconds() * 1000) / 1000.0, r.peakRssBytes() < 0 ? null : r.peakRssBytes(), r.outcome()));
+        }
+        return out;
     }
 
     /** The attempt's method at its recipe's bits, as the registry labels it; null for a method this version lacks. */
@@ -172,6 +196,7 @@ final class Reports {
         s.append("</table>\n");
 
         preparation(s, r.preparation());
+        stages(s, list(r.stages()));
         hardware(s, r.hardware());
         training(s, r.training());
         layers(s, list(r.layers()));
@@ -319,6 +344,22 @@ final class Reports {
             s.append("<br>").append(esc(note));
         }
         s.append("</p>\n");
+    }
+
+    /** Each stage run: its service, wall time and the peak memory of its process during the run. */
+    private static void stages(StringBuilder s, List<Report.StageRun> runs) {
+        if (runs.isEmpty()) {
+            return;
+        }
+        s.append("<h2>Stages</h2>\n<table><tr><th>Stage</th><th>Service</th><th>Attempt</th><th>Seconds</th>")
+            .append("<th>Peak RSS (MB)</th><th>Outcome</th></tr>\n");
+        for (Report.StageRun r : runs) {
+            s.append("<tr><td>").append(esc(text(r.stage()))).append("</td><td>").append(esc(text(r.service())))
+                .append("</td><td>").append(count(r.attempt())).append("</td><td>").append(fmt(r.seconds(), 1))
+                .append("</td><td>").append(r.peakRssBytes() == null ? "n/a" : fmt(mb(r.peakRssBytes()), 0))
+                .append("</td><td>").append(esc(text(r.outcome()))).append("</td></tr>\n");
+        }
+        s.append("</table>\n");
     }
 
     private static String sci(Double v) {

@@ -78,13 +78,14 @@ class ReportSchemaTest {
             List.of(first, second), "INT8", "model.int8.onnx");
         report = StageJson.read(StageJson.write(report), Report.class).withHardwareProfile("x86-avx2", "quantized",
             ProfileCollector.profile(profile("x86-avx2"))).withPreparation(StageJson.read(StageJson.write(
-                ReportsTest.preparation()), Preparation.class));
+                ReportsTest.preparation()), Preparation.class))
+            .withStages(Reports.stages(ReportsTest.storedRuns(), null));
 
         byte[] json = StageJson.write(report);
         assertThat(errors(json)).isEmpty();
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"keptFloatNodes\"").contains("\"pareto\" : true")
             .contains("\"x86-avx2\"").contains("\"latencyBatchN\"").contains("\"constantsToInitializers\" : 250")
-            .contains("\"Softmax\" : 1");
+            .contains("\"Softmax\" : 1").contains("\"peakRssBytes\" : 1610612736");
         assertThat(report.quantization().isa().headline()).isEqualTo("recipe made for x86-avx2: 7-bit weights (no VNNI), u8 activations");
     }
 

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quantflow.contracts.Preparation;
 import dev.quantflow.contracts.Report;
 import dev.quantflow.contracts.StageJson;
+import dev.quantflow.pipeline.kafka.StageRun;
 
 class ReportsTest {
 
@@ -57,6 +58,39 @@ class ReportsTest {
             List.of(), null, null, null, null, null, 0.01, "jobs/job-1/input/model.onnx", null);
         assertThat(Reports.html(report.withPreparation(unchanged))).contains("used as uploaded (opset 17)")
             .doesNotContain("max |diff|");
+    }
+
+    /** What the workers note for a static job: calibration, a quantizer run, validation; a dead delivery of the export. */
+    static List<StageRun> storedRuns() {
+        return List.of(
+            new StageRun("validation", "validator", "validator", 1, "ev-v", "2026-12-08T03:00:20Z", 12.5, 900_000_000L, "ok"),
+            new StageRun("calibration", "calibration", "calibration", 1, "ev-c", "2026-12-08T03:00:01Z", 4.25,
+                1_610_612_736L, "ok"),
+            new StageRun("quantize", "quantizer-static", "quantizer-static", 1, "ev-q", "2026-12-08T03:00:06Z", 8.0, -1,
+                "running"),
+            new StageRun("export", "exporter", "exporter", 1, "ev-e", "2026-12-08T03:00:30Z", 0.5, 300_000_000L, "running"));
+    }
+
+    @Test
+    void eachStageRunIsAReportRowWithItsPeakMemoryOldestFirstAndTheExportLast() throws Exception {
+        StageRun own = new StageRun("export", "exporter", "exporter", 1, "ev-e", "2026-12-08T03:00:40Z", 1.25,
+            400_000_000L, "running");
+        List<Report.StageRun> rows = Reports.stages(storedRuns(), own);
+        assertThat(rows).extracting(Report.StageRun::stage)
+            .containsExactly("calibration", "quantize", "validation", "export"); // the dead export delivery left out
+        assertThat(rows.get(0).peakRssBytes()).isEqualTo(1_610_612_736L);
+        assertThat(rows.get(1).peakRssBytes()).isNull(); // unknown (not Linux) is absent, not -1
+        assertThat(rows.get(3).seconds()).isEqualTo(1.25);
+
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
+        r.put("jobId", "job-1");
+        r.put("method", "static");
+        Report report = StageJson.MAPPER.treeToValue(r, Report.class);
+        assertThat(Reports.html(report)).doesNotContain("<h2>Stages</h2>");
+        String html = Reports.html(report.withStages(rows));
+        assertThat(html).contains("<h2>Stages</h2>").contains("<th>Peak RSS (MB)</th>")
+            .contains("<td>calibration</td><td>calibration</td><td>1</td><td>4.3</td><td>1536</td><td>ok</td>")
+            .contains("<td>quantize</td><td>quantizer-static</td><td>1</td><td>8.0</td><td>n/a</td>");
     }
 
     @Test
