@@ -74,6 +74,8 @@ class PipelineIT {
     static String readyJob;
     /** The job of the outlier test (a loop back to calibration), which the dashboard test shows. */
     static String loopJob;
+    /** The job that switched rtn → gptq → awq, which the dashboard test shows. */
+    static String switchJob;
 
     @BeforeAll
     static void startPlatform() throws Exception {
@@ -599,6 +601,7 @@ class PipelineIT {
             assertThat(records(m.topic(), jobId, Duration.ofSeconds(2))).as(m + " pool got the job once").hasSize(1);
         }
         assertThat(failure(jobId).getBestEffort()).isTrue();
+        switchJob = jobId;
     }
 
     /**
@@ -757,6 +760,18 @@ class PipelineIT {
                 page.waitFor("#chart-pareto[data-drawn=true]", wait);
                 assertThat(page.all("#attempts-table tbody tr")).hasSize(looped.path("attempt").asInt());
                 page.screenshot("report-loop");
+            }
+            if (switchJob != null) {
+                // rtn (no calibration) → gptq (back through calibration) → awq (gptq's statistics: straight to quantize)
+                page.go("#/jobs/" + switchJob);
+                page.waitFor("#live[data-state=FAILED]", wait);
+                assertThat(page.all("#workflow path.edge[data-kind=bypass][data-from=intake][data-to=quantize]")).hasSize(1);
+                assertThat(page.all("#workflow path.edge[data-kind=switch][data-from=validation][data-to=calibration]")).hasSize(1);
+                assertThat(page.all("#workflow path.edge[data-kind=switch][data-from=validation][data-to=quantize]")).hasSize(1);
+                assertThat(page.all("#live-loops li[data-kind=switch]").stream().map(e -> e.getText()).toList())
+                    .satisfiesExactly(a -> assertThat(a).contains("attempt 2", "switched to gptq", "back to calibration"),
+                        a -> assertThat(a).contains("attempt 3", "switched to awq", "back to quantize"));
+                page.screenshot("live-switch");
             }
             assertThat(page.severeConsole()).as("errors in the browser console").isEmpty();
         }

@@ -26,8 +26,8 @@ export function renderLive(view, jobId) {
     h('div', { class: 'diagram' }, svg), now, result,
     h('h2', {}, 'Loops back'), loops,
     h('h2', {}, 'Status events'),
-    h('table', { class: 'events', id: 'events-table' },
-      h('thead', {}, h('tr', {}, ['Time', 'Stage', 'State', 'Attempt', 'Progress', 'Message'].map((t) => h('th', {}, t)))), rows));
+    h('div', { class: 'events-scroll' }, h('table', { class: 'events', id: 'events-table' },
+      h('thead', {}, h('tr', {}, ['Time', 'Stage', 'State', 'Attempt', 'Progress', 'Message'].map((t) => h('th', {}, t)))), rows)));
   view.append(root);
 
   let events = [];

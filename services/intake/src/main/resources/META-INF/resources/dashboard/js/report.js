@@ -188,7 +188,7 @@ function bars(report, value, digits, percent = false) {
     grid: { left: 56, right: 16, top: 24, bottom: 28 },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'category', data: ['fp32', report.precision || 'quantized'] },
-    yAxis: { type: 'value', scale: percent, axisLabel: { formatter: (x) => (percent ? `${(x * 100).toFixed(1)}%` : x) } },
+    yAxis: { type: 'value', min: 0, max: percent ? 1 : null, axisLabel: { formatter: (x) => (percent ? `${(x * 100).toFixed(0)}%` : x) } },
     series: [{
       type: 'bar', barWidth: '45%',
       data: v.map((x, i) => ({ value: x, itemStyle: { color: i === 0 ? FP32 : QUANT } })),
@@ -270,7 +270,7 @@ function pareto(report, q, attempts, axis) {
     },
     xAxis: { type: 'value', name: axis === 'latency' ? 'latency batch 1, p50 (ms)' : 'size (MB)', nameLocation: 'middle', nameGap: 26, scale: true },
     yAxis: { type: 'value', name: q.label, scale: true, inverse: false,
-      axisLabel: { formatter: (x) => (q.percent ? `${(x * 100).toFixed(0)}%` : x) } },
+      axisLabel: { formatter: (x) => (q.percent ? `${(x * 100).toFixed(2)}%` : x) } },
     series,
   };
 }

@@ -137,7 +137,8 @@ function geometry(e, index) {
     const y = CY + H / 2;
     const dx = kind === 'switch' ? 12 : -12;
     const path = `M${x1 + dx},${y} C${x1 + dx},${y + depth} ${x2 - dx},${y + depth} ${x2 - dx},${y}`;
-    return { path, lx: (x1 + x2) / 2, ly: y + depth * 0.75 + 16 };
+    // the short arc (back to quantize) is labelled inside, the long one (back to calibration) below
+    return { path, lx: (x1 + x2) / 2, ly: to === 'quantize' ? y + depth * 0.75 - 14 : y + depth * 0.75 + 16 };
   }
   if (kind === 'bypass') {
     const y = CY - H / 2;
@@ -156,7 +157,14 @@ function geometry(e, index) {
  */
 export function renderWorkflow(svg, model, previous = 0) {
   svg.replaceChildren();
-  svg.setAttribute('viewBox', '0 0 1010 330');
+  // as tall as what is drawn: the row, plus the arcs above (no calibration, FAILED) and the loops below
+  const above = model.edges.some((e) => e.kind === 'bypass' || e.to === 'failed');
+  const loopCount = model.edges.filter((e) => e.kind === 'loop' || e.kind === 'switch').length;
+  const deepest = Math.max(0, ...model.edges.filter((e) => e.kind === 'loop' || e.kind === 'switch')
+    .map((e) => (e.to === 'calibration' || e.to === 'intake' ? 120 : 70) + (e.kind === 'switch' ? 34 : 0) + loopCount * 4));
+  const top = above ? 0 : CY - H / 2 - 20;
+  const bottom = loopCount ? CY + H / 2 + deepest * 0.75 + 30 : CY + H / 2 + 20;
+  svg.setAttribute('viewBox', `0 ${top} 1010 ${bottom - top}`);
   const defs = el('defs');
   for (const [id, cls] of [['arrow', 'arrow'], ['arrow-lit', 'arrow lit'], ['arrow-loop', 'arrow loop'], ['arrow-switch', 'arrow switch'], ['arrow-fail', 'arrow fail']]) {
     const m = el('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
@@ -205,18 +213,21 @@ export function renderWorkflow(svg, model, previous = 0) {
     }
     g.append(el('text', { x: W / 2, y: 25, 'text-anchor': 'middle', class: 'node-title' }, LABELS[s]));
     let sub = '';
-    if (s === 'quantize') {
-      sub = model.method || '';
-    } else if (n.status === 'active') {
+    if (n.status === 'active') {
       sub = `${Math.round(n.progress * 100)} %`;
     } else if (n.status === 'retry') {
       sub = 'misses target';
     } else if (n.status === 'done' && s !== 'ready') {
       sub = 'done';
     } else if (n.status === 'failed') {
-      sub = 'failed';
+      const code = /^([A-Z][A-Z_]+):/.exec(n.message || '');
+      sub = s === 'failed' && code ? code[1] : 'failed';
     }
-    if (n.visits > 1 || (s !== 'intake' && n.attempt > 1 && STAGES.includes(s))) {
+    if (s === 'quantize' && model.method) {
+      // the method instead of "done" (the colour says it), beside the progress while it runs
+      sub = n.status === 'active' || n.status === 'failed' ? `${model.method} · ${sub}` : model.method;
+    }
+    if (n.status !== 'pending' && (n.visits > 1 || (s !== 'intake' && n.attempt > 1 && STAGES.includes(s)))) {
       sub += `${sub ? ' · ' : ''}attempt ${n.attempt}`;
     }
     g.append(el('text', { x: W / 2, y: 45, 'text-anchor': 'middle', class: 'node-sub' }, sub));
