@@ -64,7 +64,8 @@ export function fmtTime(iso) {
     return '–';
   }
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  // local time as 2026-12-08 03:18:24 (the sv-SE format is ISO-like)
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('sv-SE');
 }
 
 /** Seconds between two ISO instants, as "12.3 s" / "4 min 5 s". */

@@ -2,7 +2,7 @@
 import { apiJson } from './api.js';
 import { errorBox, fmtDuration, fmtPct, fmtTime, h, stateBadge } from './dom.js';
 
-const STATES = ['ACCEPTED', 'RUNNING', 'RETRYING', 'READY', 'FAILED'];
+const STATES = ['ACCEPTED', 'RUNNING', 'READY', 'FAILED']; // a job's states (RETRYING is a stage's)
 const REFRESH_MS = 3000;
 
 // Kept while the page lives, so coming back to the list keeps the filters.
@@ -99,7 +99,7 @@ function row(j) {
     h('td', {}, fmtTime(j.createdAt)),
     h('td', {}, fmtDuration(j.createdAt, j.updatedAt)),
     h('td', {}, result(j)),
-    h('td', { class: 'actions' },
+    h('td', { class: 'row-actions' },
       h('a', { href: live }, 'Live'),
       j.state === 'READY' || (j.result && j.result.bestEffort)
         ? h('a', { href: `${live}/report` }, 'Report') : null));

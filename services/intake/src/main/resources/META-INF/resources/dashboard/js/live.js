@@ -117,8 +117,8 @@ export function renderLive(view, jobId) {
         return;
       }
       problems.replaceChildren(errorBox(e));
-      if (e.status === 404) {
-        return;
+      if (e.status >= 400 && e.status < 500) {
+        return; // unknown job, or a token intake refuses: retrying would not help
       }
     }
     if (stopped) {
