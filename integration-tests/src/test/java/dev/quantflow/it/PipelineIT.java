@@ -681,6 +681,19 @@ class PipelineIT {
             Duration wait = Duration.ofSeconds(30);
             page.go("#/submit");
             page.waitFor("#submit-form", wait);
+            // a refusal shows intake's code and reason, and the form stays
+            page.one("#f-model").sendKeys(FIXTURE.resolve("eval.npz").toString());
+            page.one("#f-calibration").sendKeys(FIXTURE.resolve("calib.npz").toString());
+            page.one("#f-validation").sendKeys(FIXTURE.resolve("eval.npz").toString());
+            page.one("#submit-button").click();
+            assertThat(page.waitFor("#submit-message .error", wait).getText()).startsWith("INVALID_MODEL ");
+            assertThat(page.hash()).isEqualTo("#/submit");
+            assertThat(page.severeConsole()).as("the browser logs the refused POST, nothing else")
+                .singleElement().asString().contains("/api/jobs", "422");
+            page.go("#/jobs");
+            page.waitFor("#jobs-table", wait);
+            page.go("#/submit");
+            page.waitFor("#submit-form", wait);
             page.one("#f-name").sendKeys("it-dashboard");
             page.one("#f-model").sendKeys(FIXTURE.resolve("model.onnx").toString());
             page.one("#f-calibration").sendKeys(FIXTURE.resolve("calib.npz").toString());
@@ -716,7 +729,7 @@ class PipelineIT {
             assertThat(seen.path("seen").size()).isEqualTo(2);
             seen.path("seen").forEach(h -> assertThat(h.asText()).isEqualTo("Bearer it-token"));
 
-            page.one("#open-report").click();
+            page.waitFor("#open-report", wait).click();
             page.waitFor("#report[data-loaded=true]", wait);
             page.waitUntil("document.querySelectorAll('.chart[data-drawn=true] svg path').length > 20"
                 + " && document.querySelectorAll('.chart[data-drawn=true]').length === 5", wait, "the report's charts were not drawn");
