@@ -70,6 +70,35 @@ final class Dashboard implements AutoCloseable {
         return new Dashboard(driver, intakeUrl + "/dashboard/", screenshots);
     }
 
+    /**
+     * Saves the API token through the page's token field (kept in localStorage; the page then sends it as
+     * {@code Authorization: Bearer} with every call). Nothing to do for a null or blank token.
+     */
+    void useToken(String token) {
+        if (token == null || token.isBlank()) {
+            return;
+        }
+        WebElement field = waitFor("#token", Duration.ofSeconds(30));
+        field.clear();
+        field.sendKeys(token);
+        one("#token-form button[type=submit]").click();
+        if (!token.trim().equals(script("return localStorage.getItem('quantflow.token')"))) {
+            throw new AssertionError("the page did not save the API token");
+        }
+    }
+
+    /**
+     * The local cluster's API token when the test kit has one ({@code ItCluster.apiToken}, once intake requires
+     * tokens), else null: read reflectively so this class compiles with and without it.
+     */
+    static String clusterToken() {
+        try {
+            return (String) ItCluster.class.getDeclaredField("apiToken").get(null);
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            return null;
+        }
+    }
+
     /** Opens a view of the single-page app: {@code "#/jobs"}, {@code "#/jobs/ID"}, … */
     void go(String hash) {
         if (driver.getCurrentUrl() != null && driver.getCurrentUrl().startsWith(base)) {

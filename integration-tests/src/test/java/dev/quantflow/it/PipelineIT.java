@@ -680,6 +680,7 @@ class PipelineIT {
         try (Dashboard page = Dashboard.open(intake, ROOT.resolve("integration-tests/target/dashboard"))) {
             Duration wait = Duration.ofSeconds(30);
             page.go("#/submit");
+            page.useToken(Dashboard.clusterToken());
             page.waitFor("#submit-form", wait);
             // a refusal shows intake's code and reason, and the form stays
             page.one("#f-model").sendKeys(FIXTURE.resolve("eval.npz").toString());
@@ -702,7 +703,7 @@ class PipelineIT {
                 + "document.getElementById('f-metric').value = 'top1'");
             page.one("#f-maxRelativeDrop").sendKeys("0.02");
             page.one("#submit-button").click();
-            page.waitUntil("/^#\\/jobs\\/job-[^/]+$/.test(location.hash)", wait, "the form did not open the job's live view");
+            page.waitUntil("/^#\\/jobs\\/[^/]+$/.test(location.hash)", wait, "the form did not open the job's live view");
             String jobId = page.hash().substring("#/jobs/".length());
 
             page.waitFor("#live[data-state=READY]", Duration.ofMinutes(5));
@@ -719,15 +720,18 @@ class PipelineIT {
             assertThat(span.doubleValue()).as("ms between the first and the last event the page received").isGreaterThan(1000);
             page.screenshot("live-ready");
 
-            // every API call goes through the helper that adds the bearer token, the event stream included
+            // every API call goes through the helper that adds the bearer token, the event stream included (with
+            // the cluster's token when intake requires one, else any token; the saved one is put back after)
+            String token = Dashboard.clusterToken() == null ? "it-token" : Dashboard.clusterToken();
             Object calls = page.async("const api = await import('/dashboard/js/api.js'); const seen = []; let n = 0;"
-                + "const fetch0 = window.fetch; window.fetch = (u, o) => { seen.push(new Headers(o && o.headers).get('Authorization')); return fetch0(u, o); };"
-                + "try { api.setToken('it-token'); await api.streamEvents(`/api/jobs/${args[0]}/events`, () => n++); await api.apiJson('/api/jobs'); }"
-                + "finally { window.fetch = fetch0; api.setToken(''); } return {seen, n};", jobId);
+                + "const fetch0 = window.fetch; const saved = api.token();"
+                + "window.fetch = (u, o) => { seen.push(new Headers(o && o.headers).get('Authorization')); return fetch0(u, o); };"
+                + "try { api.setToken(args[1]); await api.streamEvents(`/api/jobs/${args[0]}/events`, () => n++); await api.apiJson('/api/jobs'); }"
+                + "finally { window.fetch = fetch0; api.setToken(saved); } return {seen, n};", jobId, token);
             JsonNode seen = JSON.valueToTree(calls);
             assertThat(seen.path("n").asInt()).as(seen.toString()).isEqualTo(job.path("history").size());
             assertThat(seen.path("seen").size()).isEqualTo(2);
-            seen.path("seen").forEach(h -> assertThat(h.asText()).isEqualTo("Bearer it-token"));
+            seen.path("seen").forEach(h -> assertThat(h.asText()).isEqualTo("Bearer " + token));
 
             page.waitFor("#open-report", wait).click();
             page.waitFor("#report[data-loaded=true]", wait);
