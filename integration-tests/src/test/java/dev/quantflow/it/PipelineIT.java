@@ -679,8 +679,10 @@ class PipelineIT {
     void theDashboardSubmitsAJobFollowsItLiveToReadyAndShowsItsReportAndLoops() throws Exception {
         try (Dashboard page = Dashboard.open(intake, ROOT.resolve("integration-tests/target/dashboard"))) {
             Duration wait = Duration.ofSeconds(30);
+            // the token typed into the page's field: the cluster's when intake requires one, else any (not checked)
+            String token = Dashboard.clusterToken() == null ? "it-token" : Dashboard.clusterToken();
             page.go("#/submit");
-            page.useToken(Dashboard.clusterToken());
+            page.useToken(token);
             page.waitFor("#submit-form", wait);
             // a refusal shows intake's code and reason, and the form stays
             page.one("#f-model").sendKeys(FIXTURE.resolve("eval.npz").toString());
@@ -720,14 +722,12 @@ class PipelineIT {
             assertThat(span.doubleValue()).as("ms between the first and the last event the page received").isGreaterThan(1000);
             page.screenshot("live-ready");
 
-            // every API call goes through the helper that adds the bearer token, the event stream included (with
-            // the cluster's token when intake requires one, else any token; the saved one is put back after)
-            String token = Dashboard.clusterToken() == null ? "it-token" : Dashboard.clusterToken();
+            // every API call goes through the helper that adds the saved token, the event stream included
             Object calls = page.async("const api = await import('/dashboard/js/api.js'); const seen = []; let n = 0;"
-                + "const fetch0 = window.fetch; const saved = api.token();"
+                + "const fetch0 = window.fetch;"
                 + "window.fetch = (u, o) => { seen.push(new Headers(o && o.headers).get('Authorization')); return fetch0(u, o); };"
-                + "try { api.setToken(args[1]); await api.streamEvents(`/api/jobs/${args[0]}/events`, () => n++); await api.apiJson('/api/jobs'); }"
-                + "finally { window.fetch = fetch0; api.setToken(saved); } return {seen, n};", jobId, token);
+                + "try { await api.streamEvents(`/api/jobs/${args[0]}/events`, () => n++); await api.apiJson('/api/jobs'); }"
+                + "finally { window.fetch = fetch0; } return {seen, n};", jobId);
             JsonNode seen = JSON.valueToTree(calls);
             assertThat(seen.path("n").asInt()).as(seen.toString()).isEqualTo(job.path("history").size());
             assertThat(seen.path("seen").size()).isEqualTo(2);
