@@ -77,6 +77,10 @@ class PipelineIT {
     static byte[] calib;
     static byte[] eval;
     static String readyJob;
+    /** The job of the outlier test (a loop back to calibration), which the dashboard test shows. */
+    static String loopJob;
+    /** The job that switched rtn → gptq → awq, which the dashboard test shows. */
+    static String switchJob;
 
     @BeforeAll
     static void startPlatform() throws Exception {
@@ -322,6 +326,7 @@ class PipelineIT {
         assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("Per-layer SQNR").contains("calibration issue");
         assertThat(records(Topics.CALIBRATION_REQUESTED, jobId, Duration.ofSeconds(3))).hasSizeGreaterThanOrEqualTo(2);
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
+        loopJob = jobId;
     }
 
     @Test
@@ -709,6 +714,7 @@ class PipelineIT {
             assertThat(records(m.topic(), jobId, Duration.ofSeconds(2))).as(m + " pool got the job once").hasSize(1);
         }
         assertThat(failure(jobId).getBestEffort()).isTrue();
+        switchJob = jobId;
     }
 
     /**
@@ -846,6 +852,132 @@ class PipelineIT {
         }
         assertThat(found).as("job-failed event for " + jobId).hasSize(1);
         return dev.quantflow.pipeline.AvroCodec.decode(found.get(0).value(), JobFailed.class);
+    }
+
+    /**
+     * intake's web dashboard in a real headless Chromium: the job list and its filters, a job submitted from the
+     * form and followed live (the SSE stream) to READY on the workflow diagram, its report with the charts and
+     * artifact links, and the loop back to calibration of the outlier job. Screenshots go to
+     * integration-tests/target/dashboard/ (docs/images/dashboard-*.png are copies of them).
+     */
+    @Test
+    @Order(12)
+    void theDashboardSubmitsAJobFollowsItLiveToReadyAndShowsItsReportAndLoops() throws Exception {
+        try (Dashboard page = Dashboard.open(intake, ROOT.resolve("integration-tests/target/dashboard"))) {
+            Duration wait = Duration.ofSeconds(30);
+            // the token typed into the page's field: the cluster's when intake requires one, else any (not checked)
+            String token = Dashboard.clusterToken() == null ? "it-token" : Dashboard.clusterToken();
+            page.go("#/submit");
+            page.useToken(token);
+            page.waitFor("#submit-form", wait);
+            // a refusal shows intake's code and reason, and the form stays
+            page.one("#f-model").sendKeys(FIXTURE.resolve("eval.npz").toString());
+            page.one("#f-calibration").sendKeys(FIXTURE.resolve("calib.npz").toString());
+            page.one("#f-validation").sendKeys(FIXTURE.resolve("eval.npz").toString());
+            page.one("#submit-button").click();
+            assertThat(page.waitFor("#submit-message .error", wait).getText()).startsWith("INVALID_MODEL ");
+            assertThat(page.hash()).isEqualTo("#/submit");
+            assertThat(page.severeConsole()).as("the browser logs the refused POST, nothing else")
+                .singleElement().asString().contains("/api/jobs", "422");
+            page.go("#/jobs");
+            page.waitFor("#jobs-table", wait);
+            page.go("#/submit");
+            page.waitFor("#submit-form", wait);
+            page.one("#f-name").sendKeys("it-dashboard");
+            page.one("#f-model").sendKeys(FIXTURE.resolve("model.onnx").toString());
+            page.one("#f-calibration").sendKeys(FIXTURE.resolve("calib.npz").toString());
+            page.one("#f-validation").sendKeys(FIXTURE.resolve("eval.npz").toString());
+            page.script("document.getElementById('f-method').value = 'static';"
+                + "document.getElementById('f-metric').value = 'top1'");
+            page.one("#f-maxRelativeDrop").sendKeys("0.02");
+            page.one("#submit-button").click();
+            page.waitUntil("/^#\\/jobs\\/[^/]+$/.test(location.hash)", wait, "the form did not open the job's live view");
+            String jobId = page.hash().substring("#/jobs/".length());
+
+            page.waitFor("#live[data-state=READY]", Duration.ofMinutes(5));
+            JsonNode job = JSON.readTree(get(intake + "/api/jobs/" + jobId).body());
+            assertThat(job.path("state").asText()).isEqualTo("READY");
+            assertThat(job.path("name").asText()).isEqualTo("it-dashboard");
+            for (String stage : List.of("intake", "calibration", "quantize", "validation", "export", "ready")) {
+                assertThat(page.one("#workflow g.node[data-stage=" + stage + "]").getAttribute("data-status")).as(stage)
+                    .isEqualTo("done");
+            }
+            assertThat(page.all("#events-body tr")).hasSize(job.path("history").size());
+            // live: the events arrived over the job's run, not as one replay of a finished history
+            Number span = (Number) page.script("return Number(document.getElementById('live').dataset.spanMs)");
+            assertThat(span.doubleValue()).as("ms between the first and the last event the page received").isGreaterThan(1000);
+            page.screenshot("live-ready");
+
+            // every API call goes through the helper that adds the saved token, the event stream included
+            Object calls = page.async("const api = await import('/dashboard/js/api.js'); const seen = []; let n = 0;"
+                + "const fetch0 = window.fetch;"
+                + "window.fetch = (u, o) => { seen.push(new Headers(o && o.headers).get('Authorization')); return fetch0(u, o); };"
+                + "try { await api.streamEvents(`/api/jobs/${args[0]}/events`, () => n++); await api.apiJson('/api/jobs'); }"
+                + "finally { window.fetch = fetch0; } return {seen, n};", jobId);
+            JsonNode seen = JSON.valueToTree(calls);
+            assertThat(seen.path("n").asInt()).as(seen.toString()).isEqualTo(job.path("history").size());
+            assertThat(seen.path("seen").size()).isEqualTo(2);
+            seen.path("seen").forEach(h -> assertThat(h.asText()).isEqualTo("Bearer " + token));
+
+            page.waitFor("#open-report", wait).click();
+            page.waitFor("#report[data-loaded=true]", wait);
+            page.waitUntil("document.querySelectorAll('.chart[data-drawn=true] svg path').length > 20"
+                + " && document.querySelectorAll('.chart[data-drawn=true]').length === 5", wait, "the report's charts were not drawn");
+            Report report = report(jobId);
+            assertThat(page.one("#verdict").getText()).contains(report.verdict());
+            JsonNode artifacts = JSON.readTree(get(intake + "/api/jobs/" + jobId + "/artifacts").body()).path("artifacts");
+            List<org.openqa.selenium.WebElement> links = page.all("#artifacts-table a.download");
+            assertThat(links).hasSize(artifacts.size());
+            String href = links.get(0).getAttribute("href");
+            byte[] downloaded = http.send(HttpRequest.newBuilder(URI.create(href)).build(), HttpResponse.BodyHandlers.ofByteArray()).body();
+            assertThat(ArtifactStore.sha256(downloaded)).isEqualTo(artifacts.get(0).path("sha256").asText());
+            assertThat(page.all("#attempts-table tbody tr")).hasSize(report.attempts().size());
+            page.screenshot("report-ready");
+
+            // the list: every job, filters by state and text
+            page.go("#/jobs");
+            page.waitFor("#jobs-body tr[data-job='" + jobId + "']", wait);
+            JsonNode listed = JSON.readTree(get(intake + "/api/jobs").body());
+            page.screenshot("jobs");
+            long ready = 0;
+            for (JsonNode j : listed) {
+                ready += j.path("state").asText().equals("READY") ? 1 : 0;
+            }
+            page.one("#state-filter [data-state=READY]").click();
+            assertThat(page.all("#jobs-body tr[data-job]")).hasSize((int) ready)
+                .allSatisfy(r -> assertThat(r.getAttribute("data-state")).isEqualTo("READY"));
+            page.one("#state-filter [data-state=ALL]").click();
+            page.one("#text-filter").sendKeys("it-dashboard");
+            assertThat(page.all("#jobs-body tr[data-job]")).hasSize(1);
+
+            if (loopJob != null) {
+                JsonNode looped = JSON.readTree(get(intake + "/api/jobs/" + loopJob).body());
+                page.go("#/jobs/" + loopJob);
+                page.waitFor("#live[data-state=READY]", wait);
+                var loop = page.one("#workflow path.edge[data-kind=loop][data-from=validation][data-to=calibration]");
+                assertThat(Integer.parseInt(loop.getAttribute("data-count"))).isEqualTo(looped.path("attempt").asInt() - 1);
+                assertThat(page.all("#live-loops li[data-kind=loop]")).hasSize(looped.path("attempt").asInt() - 1);
+                page.screenshot("live-loop");
+                page.go("#/jobs/" + loopJob + "/report");
+                page.waitFor("#report[data-loaded=true]", wait);
+                page.waitFor("#chart-pareto[data-drawn=true]", wait);
+                assertThat(page.all("#attempts-table tbody tr")).hasSize(looped.path("attempt").asInt());
+                page.screenshot("report-loop");
+            }
+            if (switchJob != null) {
+                // rtn (no calibration) → gptq (back through calibration) → awq (gptq's statistics: straight to quantize)
+                page.go("#/jobs/" + switchJob);
+                page.waitFor("#live[data-state=FAILED]", wait);
+                assertThat(page.all("#workflow path.edge[data-kind=bypass][data-from=intake][data-to=quantize]")).hasSize(1);
+                assertThat(page.all("#workflow path.edge[data-kind=switch][data-from=validation][data-to=calibration]")).hasSize(1);
+                assertThat(page.all("#workflow path.edge[data-kind=switch][data-from=validation][data-to=quantize]")).hasSize(1);
+                assertThat(page.all("#live-loops li[data-kind=switch]").stream().map(e -> e.getText()).toList())
+                    .satisfiesExactly(a -> assertThat(a).contains("attempt 2", "switched to gptq", "back to calibration"),
+                        a -> assertThat(a).contains("attempt 3", "switched to awq", "back to quantize"));
+                page.screenshot("live-switch");
+            }
+            assertThat(page.severeConsole()).as("errors in the browser console").isEmpty();
+        }
     }
 
     private static void assertRefused(Multipart form, int status, String code) throws Exception {
