@@ -12,4 +12,4 @@ else
   echo "torch/onnx not installed for /usr/bin/python3: torch.ao side skipped (recorded: bench/reference/lstm-torch-results.json)"
 fi
 mvn -q -B -ntp -o test -pl libs/runtime -am -Dtest='LstmDynamicQuantizationTest' -Dsurefire.failIfNoSpecifiedTests=false \
-  2>&1 | grep -E 'lstm dynamic|Tests run|FAIL' || true
+  2>&1 | grep -E 'lstm dynamic|Tests run|FAIL|ERROR'
