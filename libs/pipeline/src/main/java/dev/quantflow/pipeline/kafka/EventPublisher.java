@@ -14,6 +14,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.JobTracing;
 import dev.quantflow.pipeline.Topics.Topic;
 
 /**
@@ -55,7 +56,9 @@ public final class EventPublisher implements AutoCloseable {
     /** Raw send, for tests that need to put arbitrary bytes on a topic. */
     public void send(String topic, String key, byte[] value) {
         try {
-            producer.send(new ProducerRecord<>(topic, key, value)).get(70, TimeUnit.SECONDS);
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, key, value);
+            JobTracing.inject(record.headers()); // the job's trace goes along to the next stage
+            producer.send(record).get(70, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RetriableException("interrupted while publishing to " + topic, e);
