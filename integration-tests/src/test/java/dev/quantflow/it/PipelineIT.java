@@ -72,11 +72,19 @@ class PipelineIT {
     static byte[] calib;
     static byte[] eval;
     static String readyJob;
+    /** Where every service exports its spans (OTLP/HTTP), as it would to a collector. */
+    static OtlpReceiver traces;
 
     @BeforeAll
     static void startPlatform() throws Exception {
+        traces = new OtlpReceiver();
         cluster = LocalCluster.builder()
             .repoRoot(ROOT)
+            // tracing on, as the README says to turn it on: every job sampled, exported over OTLP/HTTP
+            .serviceSystemProperty("quarkus.otel.traces.sampler.arg", "1")
+            .serviceSystemProperty("quarkus.otel.exporter.otlp.traces.endpoint", traces.endpoint())
+            .serviceSystemProperty("quarkus.otel.exporter.otlp.traces.protocol", "http/protobuf")
+            .serviceSystemProperty("quarkus.otel.bsp.schedule.delay", "200ms")
             .runDir(ROOT.resolve("integration-tests/target/it-cluster"))
             .pickFreePorts(true)
             .cleanData(true)
@@ -96,7 +104,7 @@ class PipelineIT {
 
     @AfterAll
     static void stopPlatform() throws Exception {
-        ItCluster.closeAll(publisher, store, cluster);
+        ItCluster.closeAll(publisher, store, cluster, traces);
     }
 
     @Test
@@ -113,8 +121,10 @@ class PipelineIT {
         List<String> stages = new ArrayList<>();
         job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
         assertThat(stages).contains("intake", "calibration", "quantize", "validation", "export");
+        assertOneTrace(jobId, job, List.of("intake", "calibration", "quantizer-static", "validator", "exporter"));
 
         Report report = report(jobId);
+        assertThat(report.traceId()).as("the report names the job's trace").isEqualTo(job.path("traceId").asText());
         double fp32 = report.fp32().accuracy();
         double int8 = report.quantized().accuracy();
         assertThat(fp32).isGreaterThan(0.85);
@@ -251,6 +261,11 @@ class PipelineIT {
         assertThat(report.layers()).isNotEmpty();
         assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("Per-layer SQNR").contains("calibration issue");
         assertThat(records(Topics.CALIBRATION_REQUESTED, jobId, Duration.ofSeconds(3))).hasSizeGreaterThanOrEqualTo(2);
+        // the loop back to calibration is in the job's one trace: calibration's work on attempt 1 and on attempt 2
+        List<OtlpReceiver.Span> spans = assertOneTrace(jobId, job,
+            List.of("intake", "calibration", "quantizer-static", "validator", "exporter"));
+        assertThat(spans.stream().filter(sp -> sp.name().equals("calibration process")).map(sp -> sp.attr("quantflow.attempt")))
+            .contains("1", "2");
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
     }
 
@@ -644,6 +659,55 @@ class PipelineIT {
         System.out.printf("PaddleOCR cls: top-1 fp32 %.4f int8 %.4f; det: mean IoU %.4f (min %.4f) on %d pages; %s%n",
             clsReport.fp32().accuracy(), clsReport.quantized().accuracy(), detReport.outputs().meanIou(),
             detReport.outputs().minIou(), 24, detReport.methodReason());
+    }
+
+    /**
+     * The job's spans, from every service's OTLP export: one trace id (the one intake's job view shows) across
+     * {@code services}, rooted at intake's submit request, every span's parent in the trace, each stage's span
+     * carrying the job id, stage, attempt and method.
+     */
+    private static List<OtlpReceiver.Span> assertOneTrace(String jobId, JsonNode job, List<String> services) throws Exception {
+        String traceId = job.path("traceId").asText();
+        assertThat(traceId).as("the job view's traceId").matches("[0-9a-f]{32}");
+        Instant end = Instant.now().plusSeconds(30);
+        List<OtlpReceiver.Span> ofJob = List.of();
+        while (Instant.now().isBefore(end)) { // exporters flush every 200 ms
+            ofJob = traces.spans().stream().filter(sp -> jobId.equals(sp.attr("quantflow.job.id"))).toList();
+            if (ofJob.stream().map(OtlpReceiver.Span::service).collect(java.util.stream.Collectors.toSet()).containsAll(services)
+                && ofJob.stream().anyMatch(sp -> sp.name().equals("export process"))) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertThat(traces.errors()).isEmpty();
+        assertThat(ofJob).as("spans of job " + jobId).isNotEmpty();
+        assertThat(ofJob.stream().map(OtlpReceiver.Span::traceId).distinct()).as("trace ids of the job's spans")
+            .containsExactly(traceId);
+        assertThat(ofJob.stream().map(OtlpReceiver.Span::service).distinct()).containsAll(services);
+
+        List<OtlpReceiver.Span> trace = traces.spans().stream().filter(sp -> sp.traceId().equals(traceId)).toList();
+        java.util.Set<String> ids = trace.stream().map(OtlpReceiver.Span::spanId).collect(java.util.stream.Collectors.toSet());
+        assertThat(trace.stream().filter(sp -> sp.parentSpanId().isEmpty())).as("the trace's root")
+            .singleElement().satisfies(root -> {
+                assertThat(root.service()).isEqualTo("intake");
+                assertThat(root.name()).contains("POST");
+            });
+        assertThat(trace).allSatisfy(sp -> {
+            if (!sp.parentSpanId().isEmpty()) {
+                assertThat(ids).as("parent of " + sp.service() + " " + sp.name()).contains(sp.parentSpanId());
+            }
+        });
+        String method = job.path("method").asText();
+        List<String> stageSpans = List.of("calibration process", "quantize process", "validation process", "export process");
+        assertThat(ofJob.stream().map(OtlpReceiver.Span::name)).containsAll(stageSpans);
+        assertThat(ofJob.stream().filter(sp -> stageSpans.contains(sp.name()))).allSatisfy(sp -> {
+            assertThat(sp.attr("quantflow.stage")).isNotBlank();
+            assertThat(sp.attr("quantflow.attempt")).matches("[0-9]+");
+            assertThat(sp.attr("quantflow.method")).isEqualTo(method);
+        });
+        System.out.printf("job %s: trace %s, %d spans from %s%n", jobId, traceId, trace.size(),
+            trace.stream().map(OtlpReceiver.Span::service).distinct().sorted().toList());
+        return ofJob;
     }
 
     private static byte[] npz(List<NdArray> arrays) {

@@ -137,6 +137,9 @@ class ScalingIT {
         String jobId = submit("long-job");
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(2));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        // tracing as shipped (off): the job still has its trace id, and no service tried to export a span
+        assertThat(job.path("traceId").asText()).as("trace id with tracing off").matches("[0-9a-f]{32}");
+        assertNoTraceExportErrors();
 
         // The pool commits (and logs "done") only after min-job-duration, while its outputs are already published, so
         // the job can be READY before the pool's log has its lines: wait for them (bounded) before counting.
@@ -257,6 +260,19 @@ class ScalingIT {
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
+
+    /** No WARN/ERROR line of an OpenTelemetry exporter in any service log (nothing is exported by default). */
+    private static void assertNoTraceExportErrors() throws IOException {
+        try (var files = Files.list(ROOT.resolve("integration-tests/target/scaling-cluster/logs"))) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                assertThat(Files.readString(f, java.nio.charset.StandardCharsets.ISO_8859_1).lines())
+                    .as(f.getFileName().toString()).noneMatch(l -> (l.contains("WARN")
+                    || l.contains("ERROR")) && (l.toLowerCase(java.util.Locale.ROOT).contains("otlp")
+                    || l.contains("Failed to export") || l.contains("opentelemetry") || l.contains("[io.op.")
+                    || l.contains("[io.qu.op.")));
+            }
+        }
+    }
 
     private static void deleteLogs(Path logs) throws IOException {
         if (!Files.isDirectory(logs)) {

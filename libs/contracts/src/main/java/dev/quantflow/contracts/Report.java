@@ -23,6 +23,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param training         QAT: the fine-tuning run
  * @param hardware         hardware class → model label ({@code fp32}, {@code quantized}) → profile
  * @param preparation      what intake's model preparation changed before the job ran (the model every stage used)
+ * @param traceId          the job's OpenTelemetry trace id (look the job up in Jaeger/Tempo when tracing is exported)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -52,7 +53,8 @@ public record Report(
     Training training,
     List<ArtifactEntry> artifacts,
     Map<String, Map<String, HardwareProfile>> hardware,
-    Preparation preparation) {
+    Preparation preparation,
+    String traceId) {
 
     /**
      * One row of the attempt history.
@@ -130,7 +132,7 @@ public record Report(
     public Report withArtifacts(List<ArtifactEntry> files) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, files, hardware, preparation);
+            baseline, llm, training, files, hardware, preparation, traceId);
     }
 
     /** This report with one more (or a replaced) profile: {@code hardware.<hardwareClass>.<label>}. */
@@ -142,14 +144,21 @@ public record Report(
         all.computeIfAbsent(hardwareClass, c -> new LinkedHashMap<>()).put(label, profile);
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, all, preparation);
+            baseline, llm, training, artifacts, all, preparation, traceId);
     }
 
     /** This report with the model preparation section. */
     public Report withPreparation(Preparation section) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, hardware, section);
+            baseline, llm, training, artifacts, hardware, section, traceId);
+    }
+
+    /** This report with the job's trace id ("" or null: none). */
+    public Report withTraceId(String id) {
+        return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
+            finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
+            baseline, llm, training, artifacts, hardware, preparation, id == null || id.isEmpty() ? null : id);
     }
 
     /** Whether this is a causal LM's report (perplexity instead of accuracy). */

@@ -62,7 +62,7 @@ final class Reports {
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,
-            null, null, null);
+            null, null, null, null);
     }
 
     /** The attempt's method at its recipe's bits, as the registry labels it; null for a method this version lacks. */
@@ -128,6 +128,9 @@ final class Reports {
         s.append(" &middot; method <b>").append(esc(text(r.method()))).append("</b> &middot; ")
             .append(isTrue(r.meetsTarget()) ? "<b class=\"ok\">meets target</b>" : "<b class=\"miss\">does NOT meet target</b>")
             .append("</p>\n");
+        if (!text(r.traceId()).isEmpty()) {
+            s.append("<p>Trace <code>").append(esc(r.traceId())).append("</code></p>\n");
+        }
         if (isTrue(r.bestEffort())) {
             s.append("<p class=\"miss\"><b>BEST EFFORT:</b> the budget ran out (").append(esc(text(r.bestEffortReason())))
                 .append("). The model below is the best attempt found; it does not meet the target.</p>\n");
