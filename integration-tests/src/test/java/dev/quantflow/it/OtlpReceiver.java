@@ -1,6 +1,5 @@
 package dev.quantflow.it;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -185,14 +184,15 @@ final class OtlpReceiver implements AutoCloseable {
     }
 
     private static final class Reader {
-        private final ByteArrayInputStream in;
+        private final byte[] b;
+        private int pos;
 
         Reader(byte[] b) {
-            in = new ByteArrayInputStream(b);
+            this.b = b;
         }
 
         boolean more() {
-            return in.available() > 0;
+            return pos < b.length;
         }
 
         int tag() {
@@ -202,12 +202,12 @@ final class OtlpReceiver implements AutoCloseable {
         long varint() {
             long v = 0;
             for (int shift = 0; shift < 64; shift += 7) {
-                int b = in.read();
-                if (b < 0) {
+                if (pos >= b.length) {
                     throw new IllegalArgumentException("truncated varint");
                 }
-                v |= (long) (b & 0x7f) << shift;
-                if ((b & 0x80) == 0) {
+                int x = b[pos++] & 0xff;
+                v |= (long) (x & 0x7f) << shift;
+                if ((x & 0x80) == 0) {
                     return v;
                 }
             }
@@ -216,18 +216,23 @@ final class OtlpReceiver implements AutoCloseable {
 
         byte[] bytes() {
             int n = (int) varint();
-            if (n < 0 || n > in.available()) {
+            advance(n);
+            return java.util.Arrays.copyOfRange(b, pos - n, pos);
+        }
+
+        private void advance(int n) {
+            if (n < 0 || n > b.length - pos) {
                 throw new IllegalArgumentException("bad length " + n);
             }
-            return in.readNBytes(n);
+            pos += n;
         }
 
         void skip(int tag) {
             switch (tag & 7) {
                 case 0 -> varint();
-                case 1 -> in.skipNBytes(8);
-                case 2 -> bytes();
-                case 5 -> in.skipNBytes(4);
+                case 1 -> advance(8);
+                case 2 -> advance((int) varint());
+                case 5 -> advance(4);
                 default -> throw new IllegalArgumentException("unsupported wire type " + (tag & 7));
             }
         }

@@ -124,7 +124,8 @@ class PipelineIT {
         assertOneTrace(jobId, job, List.of("intake", "calibration", "quantizer-static", "validator", "exporter"));
 
         Report report = report(jobId);
-        assertThat(report.traceId()).as("the report names the job's trace").isEqualTo(job.path("traceId").asText());
+        assertThat(JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body()).path("traceId").asText())
+            .as("the report names the job's trace").isEqualTo(job.path("traceId").asText());
         double fp32 = report.fp32().accuracy();
         double int8 = report.quantized().accuracy();
         assertThat(fp32).isGreaterThan(0.85);

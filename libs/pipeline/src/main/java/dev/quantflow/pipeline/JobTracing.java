@@ -38,7 +38,7 @@ import dev.quantflow.events.JobContext;
  * span is current.
  *
  * <p>Without an SDK ({@link #use} never called: tools, tests, the CLI) every call is a no-op. A Quarkus service
- * hands its {@code quarkus-opentelemetry} SDK over at startup ({@code TracingSetup}); whether spans are exported is
+ * hands its {@code quarkus-opentelemetry} SDK over at startup ({@code PipelineProducers}); whether spans are exported is
  * that SDK's configuration (off by default, see the README's "Tracing").
  */
 public final class JobTracing {
