@@ -85,6 +85,8 @@ class PipelineIT {
             .serviceSystemProperty("quarkus.otel.exporter.otlp.traces.endpoint", traces.endpoint())
             .serviceSystemProperty("quarkus.otel.exporter.otlp.traces.protocol", "http/protobuf")
             .serviceSystemProperty("quarkus.otel.bsp.schedule.delay", "200ms")
+            // one service logs JSON, so the test can read the trace id in its lines' MDC
+            .serviceSystemProperty("validator", "quarkus.log.console.json.enabled", "true")
             .runDir(ROOT.resolve("integration-tests/target/it-cluster"))
             .pickFreePorts(true)
             .cleanData(true)
@@ -706,6 +708,19 @@ class PipelineIT {
             assertThat(sp.attr("quantflow.attempt")).matches("[0-9]+");
             assertThat(sp.attr("quantflow.method")).isEqualTo(method);
         });
+        // every JSON log line of the job's work names the trace (the validator logs JSON in this test)
+        Path validatorLog = ROOT.resolve("integration-tests/target/it-cluster/logs/validator.log");
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readString(validatorLog, java.nio.charset.StandardCharsets.ISO_8859_1).lines().toList()) {
+            if (line.startsWith("{") && line.contains(jobId)) {
+                JsonNode l = JSON.readTree(line);
+                if (jobId.equals(l.path("mdc").path("jobId").asText())) {
+                    lines.add(l);
+                }
+            }
+        }
+        assertThat(lines).as("validator JSON log lines of job " + jobId).isNotEmpty()
+            .allSatisfy(l -> assertThat(l.path("mdc").path("traceId").asText()).as(l.toString()).isEqualTo(traceId));
         System.out.printf("job %s: trace %s, %d spans from %s%n", jobId, traceId, trace.size(),
             trace.stream().map(OtlpReceiver.Span::service).distinct().sorted().toList());
         return ofJob;
