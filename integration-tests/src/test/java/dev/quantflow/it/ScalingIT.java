@@ -111,6 +111,8 @@ class ScalingIT {
             // Fewer latency runs: this test is about the pool, not about the numbers in the report.
             .serviceSystemProperty("validator", "quantflow.validator.batch1-runs", "5")
             .serviceSystemProperty("validator", "quantflow.validator.large-batch-runs", "1")
+            // JSON logs on one service outside the pool, to read the (unsampled) trace in its lines' MDC
+            .serviceSystemProperty("validator", "quarkus.log.console.json.enabled", "true")
             .progress(line -> System.out.println("[scaling-it] " + line))
             .build();
         cluster.start();
@@ -140,6 +142,7 @@ class ScalingIT {
         // tracing as shipped (off): the job still has its trace id, and no service tried to export a span
         assertThat(job.path("traceId").asText()).as("trace id with tracing off").matches("[0-9a-f]{32}");
         assertNoTraceExportErrors();
+        assertUnsampledTraceInTheLogs(jobId, job.path("traceId").asText());
 
         // The pool commits (and logs "done") only after min-job-duration, while its outputs are already published, so
         // the job can be READY before the pool's log has its lines: wait for them (bounded) before counting.
@@ -260,6 +263,24 @@ class ScalingIT {
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
+
+    /** The validator's JSON lines of the job carry its trace id, not sampled: the shipped sampler (ratio 0) applies. */
+    private static void assertUnsampledTraceInTheLogs(String jobId, String traceId) throws IOException {
+        Path log = ROOT.resolve("integration-tests/target/scaling-cluster/logs/validator.log");
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1).lines().toList()) {
+            if (line.startsWith("{") && line.contains(jobId)) {
+                JsonNode l = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                if (jobId.equals(l.path("mdc").path("jobId").asText())) {
+                    lines.add(l);
+                }
+            }
+        }
+        assertThat(lines).as("validator JSON log lines of job " + jobId).isNotEmpty().allSatisfy(l -> {
+            assertThat(l.path("mdc").path("traceId").asText()).as(l.toString()).isEqualTo(traceId);
+            assertThat(l.path("mdc").path("sampled").asText()).as(l.toString()).isEqualTo("false");
+        });
+    }
 
     /** No WARN/ERROR line of an OpenTelemetry exporter in any service log (nothing is exported by default). */
     private static void assertNoTraceExportErrors() throws IOException {
