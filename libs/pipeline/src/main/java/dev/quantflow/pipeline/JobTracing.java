@@ -242,6 +242,12 @@ public final class JobTracing {
         }
 
 
+        /** {@link #failed} (when {@code failure} is not null), then {@link #close}. */
+        public void end(Throwable failure) {
+            failed(failure);
+            close();
+        }
+
         @Override
         public void close() {
             try {

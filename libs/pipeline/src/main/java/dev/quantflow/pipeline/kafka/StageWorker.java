@@ -341,18 +341,17 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
             beat.context = context;
-            try (var tried = JobTracing.attempt(handler.stage(), header, event, attempt)) {
-                failure = runPaused(() -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
-                    long t0 = System.nanoTime();
-                    handler.handle(event, context);
-                    long left = settings.minJobDuration().toNanos() - (System.nanoTime() - t0);
-                    if (left > 0) {
-                        TimeUnit.NANOSECONDS.sleep(left);
-                    }
-                    return null;
-                }));
-                tried.failed(failure);
-            }
+            JobTracing.Traced tried = JobTracing.attempt(handler.stage(), header, event, attempt);
+            failure = runPaused(() -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
+                long t0 = System.nanoTime();
+                handler.handle(event, context);
+                long left = settings.minJobDuration().toNanos() - (System.nanoTime() - t0);
+                if (left > 0) {
+                    TimeUnit.NANOSECONDS.sleep(left);
+                }
+                return null;
+            }));
+            tried.end(failure); // runPaused returns what failed; what it throws stops the worker
             if (failure == null || Failures.classify(failure).permanent() || !running.get()) {
                 break;
             }
