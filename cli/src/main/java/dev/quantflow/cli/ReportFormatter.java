@@ -207,6 +207,10 @@ public final class ReportFormatter {
         summary.add(new String[] {"Message", orNa(Json.text(job, "message"))});
         summary.add(new String[] {"Created", orNa(Json.text(job, "createdAt"))});
         summary.add(new String[] {"Updated", orNa(Json.text(job, "updatedAt"))});
+        String trace = Json.text(job, "traceId");
+        if (trace != null && !trace.isBlank()) { // look it up in Jaeger/Tempo when tracing is exported
+            summary.add(new String[] {"Trace", trace});
+        }
         appendAligned(out, summary);
         JsonNode history = job.path("history");
         if (history.isArray() && !history.isEmpty()) {

@@ -228,6 +228,7 @@ class QuantflowCliTest {
         intake.json("GET /api/jobs/job-3", 200, """
             {"jobId":"job-3","name":"bert","method":"dynamic","state":"FAILED","stage":"validation","attempt":1,
              "message":"unsupported op: LayerNormalization","createdAt":"2026-11-27T10:00:00Z","updatedAt":"2026-11-27T10:01:00Z",
+             "traceId":"4bf92f3577b34da6a3ce929d0e0e4736",
              "history":[{"at":"2026-11-27T10:00:00Z","stage":"intake","state":"ACCEPTED","attempt":1,"progress":null,"message":"accepted"},
                         {"at":"2026-11-27T10:01:00Z","stage":"validation","state":"FAILED","attempt":1,"progress":null,"message":"unsupported op: LayerNormalization"}]}""");
 
@@ -235,7 +236,7 @@ class QuantflowCliTest {
 
         assertThat(result.exitCode()).isEqualTo(ExitCodes.JOB_FAILED);
         assertThat(result.out()).contains("Job      job-3  (bert)").contains("State    FAILED")
-            .contains("Message  unsupported op: LayerNormalization")
+            .contains("Message  unsupported op: LayerNormalization").contains("Trace    4bf92f3577b34da6a3ce929d0e0e4736")
             .contains("| intake     | ACCEPTED |").contains("| validation | FAILED   |");
     }
 

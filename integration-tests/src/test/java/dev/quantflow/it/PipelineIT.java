@@ -81,11 +81,21 @@ class PipelineIT {
     static String loopJob;
     /** The job that switched rtn → gptq → awq, which the dashboard test shows. */
     static String switchJob;
+    /** Where every service exports its spans (OTLP/HTTP), as it would to a collector. */
+    static OtlpReceiver traces;
 
     @BeforeAll
     static void startPlatform() throws Exception {
+        traces = new OtlpReceiver();
         cluster = LocalCluster.builder()
             .repoRoot(ROOT)
+            // tracing on, as the README says to turn it on: every job sampled, exported over OTLP/HTTP
+            .serviceSystemProperty("quarkus.otel.traces.sampler.arg", "1")
+            .serviceSystemProperty("quarkus.otel.exporter.otlp.traces.endpoint", traces.endpoint())
+            .serviceSystemProperty("quarkus.otel.exporter.otlp.traces.protocol", "http/protobuf")
+            .serviceSystemProperty("quarkus.otel.bsp.schedule.delay", "200ms")
+            // one service logs JSON, so the test can read the trace id in its lines' MDC
+            .serviceSystemProperty("validator", "quarkus.log.console.json.enabled", "true")
             .runDir(ROOT.resolve("integration-tests/target/it-cluster"))
             .pickFreePorts(true)
             .cleanData(true)
@@ -108,7 +118,7 @@ class PipelineIT {
 
     @AfterAll
     static void stopPlatform() throws Exception {
-        ItCluster.closeAll(publisher, store, cluster);
+        ItCluster.closeAll(publisher, store, cluster, traces);
     }
 
     @Test
@@ -126,8 +136,11 @@ class PipelineIT {
         List<String> stages = new ArrayList<>();
         job.path("history").forEach(h -> stages.add(h.path("stage").asText()));
         assertThat(stages).contains("intake", "calibration", "quantize", "validation", "export");
+        assertOneTrace(jobId, job, List.of("intake", "calibration", "quantizer-static", "validator", "exporter"));
 
         Report report = report(jobId);
+        assertThat(JSON.readTree(get(intake + "/api/jobs/" + jobId + "/report").body()).path("traceId").asText())
+            .as("the report names the job's trace").isEqualTo(job.path("traceId").asText());
         double fp32 = report.fp32().accuracy();
         double int8 = report.quantized().accuracy();
         assertThat(fp32).isGreaterThan(0.85);
@@ -325,6 +338,11 @@ class PipelineIT {
         assertThat(report.layers()).isNotEmpty();
         assertThat(get(intake + "/api/jobs/" + jobId + "/report.html").body()).contains("Per-layer SQNR").contains("calibration issue");
         assertThat(records(Topics.CALIBRATION_REQUESTED, jobId, Duration.ofSeconds(3))).hasSizeGreaterThanOrEqualTo(2);
+        // the loop back to calibration is in the job's one trace: calibration's work on attempt 1 and on attempt 2
+        List<OtlpReceiver.Span> spans = assertOneTrace(jobId, job,
+            List.of("intake", "calibration", "quantizer-static", "validator", "exporter"));
+        assertThat(spans.stream().filter(sp -> sp.name().equals("calibration process")).map(sp -> sp.attr("quantflow.attempt")))
+            .contains("1", "2");
         assertThat(records(Topics.MODELS_READY, jobId, Duration.ofSeconds(2))).hasSize(1);
         loopJob = jobId;
     }
@@ -836,6 +854,68 @@ class PipelineIT {
         }
         return List.of(NdArray.ofFloats("input", x, n, 512), NdArray.ofFloats("state", new float[2 * n * 128], 2, n, 128),
             NdArray.ofLongs("sr", new long[] {16000}));
+    }
+
+    /**
+     * The job's spans, from every service's OTLP export: one trace id (the one intake's job view shows) across
+     * {@code services}, rooted at intake's submit request, every span's parent in the trace, each stage's span
+     * carrying the job id, stage, attempt and method.
+     */
+    private static List<OtlpReceiver.Span> assertOneTrace(String jobId, JsonNode job, List<String> services) throws Exception {
+        String traceId = job.path("traceId").asText();
+        assertThat(traceId).as("the job view's traceId").matches("[0-9a-f]{32}");
+        Instant end = Instant.now().plusSeconds(30);
+        List<OtlpReceiver.Span> ofJob = List.of();
+        while (Instant.now().isBefore(end)) { // exporters flush every 200 ms
+            ofJob = traces.spans().stream().filter(sp -> jobId.equals(sp.attr("quantflow.job.id"))).toList();
+            if (ofJob.stream().map(OtlpReceiver.Span::service).collect(java.util.stream.Collectors.toSet()).containsAll(services)
+                && ofJob.stream().anyMatch(sp -> sp.name().equals("export process"))) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertThat(traces.errors()).isEmpty();
+        assertThat(ofJob).as("spans of job " + jobId).isNotEmpty();
+        assertThat(ofJob.stream().map(OtlpReceiver.Span::traceId).distinct()).as("trace ids of the job's spans")
+            .containsExactly(traceId);
+        assertThat(ofJob.stream().map(OtlpReceiver.Span::service).distinct()).containsAll(services);
+
+        List<OtlpReceiver.Span> trace = traces.spans().stream().filter(sp -> sp.traceId().equals(traceId)).toList();
+        java.util.Set<String> ids = trace.stream().map(OtlpReceiver.Span::spanId).collect(java.util.stream.Collectors.toSet());
+        assertThat(trace.stream().filter(sp -> sp.parentSpanId().isEmpty())).as("the trace's root")
+            .singleElement().satisfies(root -> {
+                assertThat(root.service()).isEqualTo("intake");
+                assertThat(root.name()).contains("POST");
+            });
+        assertThat(trace).allSatisfy(sp -> {
+            if (!sp.parentSpanId().isEmpty()) {
+                assertThat(ids).as("parent of " + sp.service() + " " + sp.name()).contains(sp.parentSpanId());
+            }
+        });
+        String method = job.path("method").asText();
+        List<String> stageSpans = List.of("calibration process", "quantize process", "validation process", "export process");
+        assertThat(ofJob.stream().map(OtlpReceiver.Span::name)).containsAll(stageSpans);
+        assertThat(ofJob.stream().filter(sp -> stageSpans.contains(sp.name()))).allSatisfy(sp -> {
+            assertThat(sp.attr("quantflow.stage")).isNotBlank();
+            assertThat(sp.attr("quantflow.attempt")).matches("[0-9]+");
+            assertThat(sp.attr("quantflow.method")).isEqualTo(method);
+        });
+        // every JSON log line of the job's work names the trace (the validator logs JSON in this test)
+        Path validatorLog = ROOT.resolve("integration-tests/target/it-cluster/logs/validator.log");
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readString(validatorLog, java.nio.charset.StandardCharsets.ISO_8859_1).lines().toList()) {
+            if (line.startsWith("{") && line.contains(jobId)) {
+                JsonNode l = JSON.readTree(line);
+                if (jobId.equals(l.path("mdc").path("jobId").asText())) {
+                    lines.add(l);
+                }
+            }
+        }
+        assertThat(lines).as("validator JSON log lines of job " + jobId).isNotEmpty()
+            .allSatisfy(l -> assertThat(l.path("mdc").path("traceId").asText()).as(l.toString()).isEqualTo(traceId));
+        System.out.printf("job %s: trace %s, %d spans from %s%n", jobId, traceId, trace.size(),
+            trace.stream().map(OtlpReceiver.Span::service).distinct().sorted().toList());
+        return ofJob;
     }
 
     private static byte[] npz(List<NdArray> arrays) {

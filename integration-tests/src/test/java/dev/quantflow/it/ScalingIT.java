@@ -119,6 +119,8 @@ class ScalingIT {
             // Fewer latency runs: this test is about the pool, not about the numbers in the report.
             .serviceSystemProperty("validator", "quantflow.validator.batch1-runs", "5")
             .serviceSystemProperty("validator", "quantflow.validator.large-batch-runs", "1")
+            // JSON logs on one service outside the pool, to read the (unsampled) trace in its lines' MDC
+            .serviceSystemProperty("validator", "quarkus.log.console.json.enabled", "true")
             .progress(line -> System.out.println("[scaling-it] " + line))
             .build();
         cluster.start();
@@ -146,6 +148,10 @@ class ScalingIT {
         String jobId = submit("long-job");
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(2));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
+        // tracing as shipped (off): the job still has its trace id, and no service tried to export a span
+        assertThat(job.path("traceId").asText()).as("trace id with tracing off").matches("[0-9a-f]{32}");
+        assertNoTraceExportErrors();
+        assertUnsampledTraceInTheLogs(jobId, job.path("traceId").asText());
 
         // The pool commits (and logs "done") only after min-job-duration, while its outputs are already published, so
         // the job can be READY before the pool's log has its lines: wait for them (bounded) before counting.
@@ -399,6 +405,37 @@ class ScalingIT {
             }
         }
         return out;
+    }
+
+    /** The validator's JSON lines of the job carry its trace id, not sampled: the shipped sampler (ratio 0) applies. */
+    private static void assertUnsampledTraceInTheLogs(String jobId, String traceId) throws IOException {
+        Path log = ROOT.resolve("integration-tests/target/scaling-cluster/logs/validator.log");
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1).lines().toList()) {
+            if (line.startsWith("{") && line.contains(jobId)) {
+                JsonNode l = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                if (jobId.equals(l.path("mdc").path("jobId").asText())) {
+                    lines.add(l);
+                }
+            }
+        }
+        assertThat(lines).as("validator JSON log lines of job " + jobId).isNotEmpty().allSatisfy(l -> {
+            assertThat(l.path("mdc").path("traceId").asText()).as(l.toString()).isEqualTo(traceId);
+            assertThat(l.path("mdc").path("sampled").asText()).as(l.toString()).isEqualTo("false");
+        });
+    }
+
+    /** No WARN/ERROR line of an OpenTelemetry exporter in any service log (nothing is exported by default). */
+    private static void assertNoTraceExportErrors() throws IOException {
+        try (var files = Files.list(ROOT.resolve("integration-tests/target/scaling-cluster/logs"))) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                assertThat(Files.readString(f, java.nio.charset.StandardCharsets.ISO_8859_1).lines())
+                    .as(f.getFileName().toString()).noneMatch(l -> (l.contains("WARN")
+                    || l.contains("ERROR")) && (l.toLowerCase(java.util.Locale.ROOT).contains("otlp")
+                    || l.contains("Failed to export") || l.contains("opentelemetry") || l.contains("[io.op.")
+                    || l.contains("[io.qu.op.")));
+            }
+        }
     }
 
     private static void deleteLogs(Path logs) throws IOException {

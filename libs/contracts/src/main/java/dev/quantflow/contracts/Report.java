@@ -24,6 +24,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param hardware         hardware class → model label ({@code fp32}, {@code quantized}) → profile
  * @param preparation      what intake's model preparation changed before the job ran (the model every stage used)
  * @param stages           every stage run of the job up to the export: its service, duration and peak memory
+ * @param traceId          the job's OpenTelemetry trace id (look the job up in Jaeger/Tempo when tracing is exported)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -54,7 +55,8 @@ public record Report(
     List<ArtifactEntry> artifacts,
     Map<String, Map<String, HardwareProfile>> hardware,
     Preparation preparation,
-    List<StageRun> stages) {
+    List<StageRun> stages,
+    String traceId) {
 
     /**
      * One row of the attempt history.
@@ -147,7 +149,7 @@ public record Report(
     public Report withArtifacts(List<ArtifactEntry> files) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, files, hardware, preparation, stages);
+            baseline, llm, training, files, hardware, preparation, stages, traceId);
     }
 
     /** This report with one more (or a replaced) profile: {@code hardware.<hardwareClass>.<label>}. */
@@ -159,21 +161,28 @@ public record Report(
         all.computeIfAbsent(hardwareClass, c -> new LinkedHashMap<>()).put(label, profile);
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, all, preparation, stages);
+            baseline, llm, training, artifacts, all, preparation, stages, traceId);
     }
 
     /** This report with the model preparation section. */
     public Report withPreparation(Preparation section) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, hardware, section, stages);
+            baseline, llm, training, artifacts, hardware, section, stages, traceId);
     }
 
     /** This report with its stage runs. */
     public Report withStages(List<StageRun> runs) {
         return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
             finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
-            baseline, llm, training, artifacts, hardware, preparation, runs);
+            baseline, llm, training, artifacts, hardware, preparation, runs, traceId);
+    }
+
+    /** This report with the job's trace id ("" or null: none). */
+    public Report withTraceId(String id) {
+        return new Report(jobId, name, state, bestEffort, bestEffortReason, method, methodReason, precision, meetsTarget,
+            finishedAt, chosenAttempt, attempts, fp32, quantized, comparison, target, verdict, quantization, layers, outputs,
+            baseline, llm, training, artifacts, hardware, preparation, stages, id == null || id.isEmpty() ? null : id);
     }
 
     /** Whether this is a causal LM's report (perplexity instead of accuracy). */

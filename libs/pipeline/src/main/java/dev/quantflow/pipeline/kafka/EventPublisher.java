@@ -14,6 +14,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.JobTracing;
 import dev.quantflow.pipeline.Topics.Topic;
 
 /**
@@ -77,6 +78,7 @@ public final class EventPublisher implements AutoCloseable {
     private void send(ProducerRecord<String, byte[]> record) {
         String topic = record.topic();
         try {
+            JobTracing.inject(record.headers()); // the job's trace goes along to the next stage
             producer.send(record).get(70, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -39,6 +39,7 @@ import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.Failures;
 import dev.quantflow.pipeline.Heartbeats;
 import dev.quantflow.pipeline.JobMdc;
+import dev.quantflow.pipeline.JobTracing;
 import dev.quantflow.pipeline.PermanentStageException;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Topics;
@@ -75,7 +76,8 @@ import dev.quantflow.pipeline.UndecodableEventException;
  * <p>Observability: while a record is handled, its job id and the stage are in the logging context ({@link JobMdc})
  * of the poll thread and of the work thread; {@link StageMetrics} gets jobs in/out/failed, durations, deliveries,
  * retries, dead letters, the peak memory and the consumer lag (end offsets minus position, after each record and
- * every {@link #LAG_INTERVAL}).
+ * every {@link #LAG_INTERVAL}). Tracing ({@link JobTracing}): each record's work is a span, a child of the trace
+ * context in the record's headers, with one child span per try; the work thread runs inside it.
  *
  * <p>Shutdown: {@link #stop(Duration)} lets the in-flight job finish and commits it; a job still running when the
  * grace period ends is interrupted and handed back uncommitted, and the consumer leaves the group so another
@@ -326,7 +328,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
 
     private void processRecord(ConsumerRecord<String, byte[]> record) {
         JobMdc.set(record.key(), handler.stage());
-        try {
+        try (var traced = JobTracing.consumed(record, handler.group(), handler.stage())) {
             handleRecord(record);
         } finally {
             JobMdc.clear();
@@ -346,6 +348,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
         }
         EventHeader header = AvroCodec.header(event);
         JobMdc.set(header.getJobId(), handler.stage());
+        JobTracing.describe(header, event);
         try {
             if (offPoll(() -> processed.seen(header.getJobId(), handler.group(), header.getEventId()))) {
                 LOG.infof("%s: event %s of job %s already processed, skipping redelivery", handler.stage(),
@@ -401,6 +404,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             StageContext context = new StageContext(header, publisher, producer, version, handler.stage());
             context.track(runSoFar, () -> saveRun(header, runSoFar.get()));
             beat.context = context;
+            JobTracing.Traced tried = JobTracing.attempt(handler.stage(), header, event, attempt);
             failure = runPaused(context, () -> JobMdc.call(header.getJobId(), handler.stage(), () -> {
                 long t0 = System.nanoTime();
                 handler.handle(event, context);
@@ -410,6 +414,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
                 }
                 return null;
             }));
+            tried.end(failure); // runPaused returns what failed; what it throws stops the worker
             if (failure == null || failure instanceof JobFailedMeanwhile || Failures.classify(failure).permanent()
                 || !running.get()) {
                 break;
@@ -485,6 +490,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
             String reason = c.permanent() ? c.reason()
                 : handler.stage() + " failed after " + settings.maxAttempts() + " tries: " + c.reason();
             LOG.infof("%s: job %s failed: %s %s", handler.stage(), header.getJobId(), code, reason);
+            JobTracing.failCurrent(code, reason);
             publishFailure(header, code, reason);
         }
         long count = markProcessedAndCommit(tp, record.offset(), header);
@@ -563,7 +569,7 @@ public final class StageWorker<V extends SpecificRecord> implements AutoCloseabl
      */
     private Throwable runPaused(StageContext context, Work w) {
         hold();
-        Task task = new Task(w, context.jobId());
+        Task task = new Task(JobTracing.wrap(w::call)::call, context.jobId()); // the try's span goes along to the work thread
         Future<Void> f = work.submit(task);
         inFlight = f;
         long deadline = System.nanoTime() + settings.maxJobDuration().toNanos();

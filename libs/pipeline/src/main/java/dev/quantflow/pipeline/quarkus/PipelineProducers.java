@@ -2,12 +2,16 @@ package dev.quantflow.pipeline.quarkus;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.arc.DefaultBean;
+
+import dev.quantflow.pipeline.JobTracing;
 
 import dev.quantflow.pipeline.kafka.EventPublisher;
 import dev.quantflow.pipeline.kafka.KafkaSettings;
@@ -35,7 +39,11 @@ public class PipelineProducers {
 
     @Produces
     @Singleton
-    EventPublisher publisher(PipelineConfig config, ServiceIdentity identity) {
+    EventPublisher publisher(PipelineConfig config, ServiceIdentity identity, Instance<OpenTelemetry> openTelemetry) {
+        // every worker and intake's submit publish through this bean, so the kit's tracing is set before any of them
+        if (openTelemetry.isResolvable()) {
+            JobTracing.use(openTelemetry.get());
+        }
         return new EventPublisher(config.kafka().bootstrapServers(), identity.name() + "-" + ProcessHandle.current().pid(),
             config.kafka().clientProperties());
     }

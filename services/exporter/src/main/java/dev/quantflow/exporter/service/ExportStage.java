@@ -23,6 +23,7 @@ import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.ModelReady;
 import dev.quantflow.events.ProfileRequested;
 import dev.quantflow.pipeline.JobStates;
+import dev.quantflow.pipeline.JobTracing;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
 import dev.quantflow.pipeline.Stages;
@@ -83,6 +84,7 @@ public class ExportStage extends ArtifactStage<ExportRequested> {
         Report report = Reports.json(ctx.jobId(), job, method, meetsTarget, event.getBestEffortReason(), metrics, summary,
             job.getHistory(), attempts, label(method, bits).toUpperCase())
             .withArtifacts(List.of(entry(modelName, modelRef)))
+            .withTraceId(JobTracing.currentTraceId())
             .withPreparation(job.getInputs().getPreparation() == null ? null
                 : StageJson.read(Artifacts.load(store, job.getInputs().getPreparation(), "the model preparation report"),
                     Preparation.class))

@@ -152,6 +152,9 @@ final class Reports {
         s.append(" &middot; method <b>").append(esc(text(r.method()))).append("</b> &middot; ")
             .append(isTrue(r.meetsTarget()) ? "<b class=\"ok\">meets target</b>" : "<b class=\"miss\">does NOT meet target</b>")
             .append("</p>\n");
+        if (!text(r.traceId()).isEmpty()) {
+            s.append("<p>Trace <code>").append(esc(r.traceId())).append("</code></p>\n");
+        }
         if (isTrue(r.bestEffort())) {
             s.append("<p class=\"miss\"><b>BEST EFFORT:</b> the budget ran out (").append(esc(text(r.bestEffortReason())))
                 .append("). The model below is the best attempt found; it does not meet the target.</p>\n");

@@ -94,6 +94,20 @@ class ReportsTest {
     }
 
     @Test
+    void theTraceIdIsInTheJsonAndTheHtmlWhenKnown() throws Exception {
+        ObjectNode r = StageJson.MAPPER.createObjectNode();
+        r.put("jobId", "job-1");
+        r.put("method", "static");
+        Report report = StageJson.MAPPER.treeToValue(r, Report.class);
+        assertThat(Reports.html(report.withTraceId(""))).doesNotContain("Trace");
+        assertThat(new String(StageJson.write(report.withTraceId("")), java.nio.charset.StandardCharsets.UTF_8))
+            .doesNotContain("traceId");
+        Report traced = report.withTraceId("4bf92f3577b34da6a3ce929d0e0e4736");
+        assertThat(Reports.html(traced)).contains("Trace <code>4bf92f3577b34da6a3ce929d0e0e4736</code>");
+        assertThat(StageJson.read(StageJson.write(traced), Report.class).traceId()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+
+    @Test
     void labelsFollowTheMethod() {
         assertThat(ExportStage.label("static", 8)).isEqualTo("int8");
         assertThat(ExportStage.label("gptq", 4)).isEqualTo("int4");

@@ -33,7 +33,8 @@ public final class JobDtos {
     }
 
     public record Job(String jobId, String name, String method, String state, String stage, int attempt, String message,
-                      Instant createdAt, Instant updatedAt, List<JobView.HistoryEntry> history, Result result) {
+                      Instant createdAt, Instant updatedAt, List<JobView.HistoryEntry> history, Result result,
+                      String traceId) {
     }
 
     public record StatusEvent(String jobId, String jobState, Instant at, String stage, String state, int attempt,
@@ -58,6 +59,6 @@ public final class JobDtos {
                 f.getBestEffort());
         }
         return new Job(s.jobId(), s.name(), s.method(), s.state(), s.stage(), s.attempt(), s.message(), s.createdAt(),
-            s.updatedAt(), s.history(), result);
+            s.updatedAt(), s.history(), result, s.traceId());
     }
 }

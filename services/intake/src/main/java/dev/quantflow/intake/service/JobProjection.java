@@ -33,6 +33,7 @@ import dev.quantflow.events.JobFailed;
 import dev.quantflow.events.JobStatus;
 import dev.quantflow.events.ModelReady;
 import dev.quantflow.pipeline.AvroCodec;
+import dev.quantflow.pipeline.JobTracing;
 import dev.quantflow.pipeline.Heartbeats;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.Topics;
@@ -184,6 +185,20 @@ public class JobProjection {
         } catch (UndecodableEventException e) {
             LOG.warnf("skipping unreadable record on %s (key %s): %s", r.topic(), r.key(), e.getMessage());
         }
+        noteTrace(r.key(), JobTracing.traceIdOf(r.headers()));
+    }
+
+    /** The job's trace id: the first one its records carry (intake's accepted status is the first). */
+    private void noteTrace(String jobId, String traceId) {
+        if (jobId == null || traceId.isEmpty()) {
+            return;
+        }
+        synchronized (jobs) {
+            JobView v = jobs.get(jobId);
+            if (v != null && v.traceId.isEmpty()) {
+                v.traceId = traceId;
+            }
+        }
     }
 
     /** Records a job intake has just accepted, so it is visible before its first status event comes back. */
@@ -192,6 +207,7 @@ public class JobProjection {
             JobView v = jobs.computeIfAbsent(jobId, id -> new JobView(id, accepted.getHeader().getOccurredAt()));
             v.name = name;
             v.method = method;
+            v.traceId = JobTracing.currentTraceId(); // the submit's span is current here
         }
         notifyObservers(accepted);
         onStatus(accepted);

@@ -30,6 +30,7 @@ import dev.quantflow.intake.config.IntakeConfig;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.pipeline.EventHeaders;
 import dev.quantflow.pipeline.JobMdc;
+import dev.quantflow.pipeline.JobTracing;
 import dev.quantflow.pipeline.JobStates;
 import dev.quantflow.pipeline.QuantMethod;
 import dev.quantflow.pipeline.ReasonCodes;
@@ -293,6 +294,14 @@ public class JobSubmitter {
     }
 
     private void start(EventHeader header, JobInputs inputs, JobPlan plan) {
+        // the job's trace: a child of the submit request's span; every event below carries it to the stages
+        try (var traced = JobTracing.started("intake submit", Stages.INTAKE, header.getJobId())) {
+            traced.span().setAttribute(JobTracing.METHOD, plan.getMethod().toString());
+            publishStart(header, inputs, plan);
+        }
+    }
+
+    private void publishStart(EventHeader header, JobInputs inputs, JobPlan plan) {
         JobContext context = JobContext.newBuilder().setInputs(inputs).setPlan(plan).build();
         JobStatus accepted = JobStatus.newBuilder()
             .setHeader(EventHeaders.derived(header, 1, identity.name(), identity.version(), "accepted"))

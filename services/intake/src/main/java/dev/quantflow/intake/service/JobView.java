@@ -30,6 +30,8 @@ public final class JobView {
     final Set<String> seenEvents = new HashSet<>();
     ModelReady ready;
     JobFailed failure;
+    /** The job's OpenTelemetry trace id (from its records' traceparent header), "" until known. */
+    String traceId = "";
 
     JobView(String jobId, Instant createdAt) {
         this.jobId = jobId;
@@ -44,12 +46,12 @@ public final class JobView {
     /** An immutable copy for the API. */
     public Snapshot snapshot() {
         return new Snapshot(jobId, name, method, state, stage, attempt, message, createdAt, updatedAt,
-            List.copyOf(history), ready, failure);
+            List.copyOf(history), ready, failure, traceId);
     }
 
     public record Snapshot(String jobId, String name, String method, String state, String stage, int attempt,
                            String message, Instant createdAt, Instant updatedAt, List<HistoryEntry> history,
-                           ModelReady ready, JobFailed failure) {
+                           ModelReady ready, JobFailed failure, String traceId) {
         public boolean terminal() {
             return JobStates.terminal(state);
         }
