@@ -63,7 +63,7 @@ final class Reports {
             meetsTarget, Instant.now().toString(), metrics.attempt(), markPareto(attempts), metrics.fp32(),
             metrics.quantized(), metrics.comparison(), metrics.target(), metrics.verdict(), quantization, metrics.layers(),
             metrics.outputs(), metrics.baseline(), metrics.isLlm(), summary.isTraining() ? Report.Training.of(summary) : null,
-            null, null, null, null);
+            null, null, null, null, null);
     }
 
     /**
