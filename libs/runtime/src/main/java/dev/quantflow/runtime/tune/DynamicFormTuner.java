@@ -16,6 +16,7 @@ import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
 import dev.quantflow.runtime.ModelRunException;
+import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.session.OrtModels;
 
@@ -24,7 +25,8 @@ import dev.quantflow.runtime.session.OrtModels;
  * portable {@link DynamicGraphForm#INTEGER_OPS} form: the recipe as given (INTEGER_OPS) and the same recipe in
  * {@link DynamicGraphForm#ORT_CONTRIB} (com.microsoft DynamicQuantizeMatMul, BERT attention fused into QAttention;
  * these load only in ONNX Runtime) are built and run in ONNX Runtime at batch 1, one intra-op thread, all
- * optimizations, on the first {@link Options#rows()} calibration rows: one accuracy pass (mean cosine of each
+ * optimizations, on the first {@link Options#rows()} calibration rows (token-id rows cut to their real tokens, as
+ * a batch-1 request is served: {@link #unpadded}): one accuracy pass (mean cosine of each
  * candidate's first output to fp32's, per row) and, after one warm-up run each, {@link Options#rounds()} interleaved
  * rounds in which every graph runs the rows in turn for at least {@link Options#minRoundMs()}; the median per-run
  * time decides. The first candidate is kept unless another is faster by more than {@link Options#minGain()} and at
@@ -171,7 +173,9 @@ public final class DynamicFormTuner {
                 sessions.add(OrtModels.createSession(m, 1, OrtSession.SessionOptions.OptLevel.ALL_OPT));
             }
             for (int r = 0; r < rows; r++) {
-                inputs.add(OrtModels.feed(sessions.get(0), samples, r, r + 1));
+                NpzArchive row = unpadded(samples, r);
+                inputs.add(row == null ? OrtModels.feed(sessions.get(0), samples, r, r + 1)
+                    : OrtModels.feed(sessions.get(0), row, 0, 1));
             }
             double[] cosSum = new double[candidates.size()];
             for (OrtModels.InputBatch in : inputs) {
@@ -216,6 +220,57 @@ public final class DynamicFormTuner {
                 }
             }
         }
+    }
+
+    /**
+     * Row {@code r} of a token-id archive (every array int64/int32 [N, L], one of them {@code attention_mask}) cut to
+     * the span of its real tokens (mask ≠ 0), as a batch-1 request is served; null for other data (fed as is).
+     * Text calibration sets are padded to their longest sample, which would time every row at that length.
+     */
+    static NpzArchive unpadded(NpzArchive samples, int r) {
+        if (!samples.contains("attention_mask")) {
+            return null;
+        }
+        long[] shape = samples.array("attention_mask").shape();
+        if (shape.length != 2) {
+            return null;
+        }
+        for (String name : samples.names()) {
+            NdArray a = samples.array(name);
+            if (a.rank() != 2 || a.shape()[0] != shape[0] || a.shape()[1] != shape[1]
+                || !(a.dtype().equals("<i8") || a.dtype().equals("<i4"))) {
+                return null;
+            }
+        }
+        int len = (int) shape[1];
+        long[] mask = samples.array("attention_mask").toLongs();
+        int from = -1;
+        int to = -1;
+        for (int i = 0; i < len; i++) {
+            if (mask[r * len + i] != 0) {
+                from = from < 0 ? i : from;
+                to = i + 1;
+            }
+        }
+        if (from < 0) {
+            return null;
+        }
+        List<NdArray> out = new ArrayList<>();
+        for (String name : samples.names()) {
+            NdArray a = samples.array(name);
+            long[] all = a.toLongs();
+            long[] cut = java.util.Arrays.copyOfRange(all, r * len + from, r * len + to);
+            if (a.dtype().equals("<i8")) {
+                out.add(NdArray.ofLongs(name, cut, 1, to - from));
+            } else {
+                int[] ints = new int[cut.length];
+                for (int i = 0; i < cut.length; i++) {
+                    ints[i] = (int) cut[i];
+                }
+                out.add(NdArray.ofInts(name, ints, 1, to - from));
+            }
+        }
+        return NpzArchive.of(out);
     }
 
     private static float[] firstOutput(OrtSession session, OrtModels.InputBatch in) throws OrtException {

@@ -135,4 +135,16 @@ class DynamicFormTunerTest {
             assertThat(t.meanCosine()).isGreaterThan(0.99);
         });
     }
+
+    @Test
+    void tokenRowsAreCutToTheirRealTokensAndOtherDataIsFedAsIs() {
+        NpzArchive text = NpzArchive.of(List.of(
+            NdArray.ofLongs("input_ids", new long[] {101, 7, 102, 0, 0, 101, 8, 9, 10, 102}, 2, 5),
+            NdArray.ofLongs("attention_mask", new long[] {1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, 2, 5)));
+        NpzArchive row0 = DynamicFormTuner.unpadded(text, 0);
+        assertThat(row0.array("input_ids").shape()).containsExactly(1, 3);
+        assertThat(row0.array("input_ids").toLongs()).containsExactly(101, 7, 102);
+        assertThat(DynamicFormTuner.unpadded(text, 1).array("attention_mask").shape()).containsExactly(1, 5);
+        assertThat(DynamicFormTuner.unpadded(samples(2), 0)).as("no attention_mask").isNull();
+    }
 }
