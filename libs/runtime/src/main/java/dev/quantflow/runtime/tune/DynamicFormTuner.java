@@ -135,7 +135,7 @@ public final class DynamicFormTuner {
             reason.append(String.format(Locale.ROOT, "%s %s %.3f ms (%.2f×), cos %.5f", i == 0 ? "" : ",", t.form(),
                 t.medianMs(), t.medianMs() / timings.get(0).medianMs(), t.meanCosine()));
         }
-        reason.append(String.format(Locale.ROOT, "; %s kept unless another is > %.0f%% faster and as accurate",
+        reason.append(String.format(Locale.ROOT, "; rule: %s unless another is > %.0f%% faster and as accurate",
             forms.get(0), options.minGain() * 100));
         if (forms.get(best) == DynamicGraphForm.ORT_CONTRIB) {
             reason.append(" (ORT_CONTRIB loads only in ONNX Runtime; set graphFormat integer_ops for other runtimes)");
