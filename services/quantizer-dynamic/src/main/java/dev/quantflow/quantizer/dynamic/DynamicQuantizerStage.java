@@ -21,6 +21,7 @@ import dev.quantflow.pipeline.stages.QuantizerOutputs;
 import dev.quantflow.pipeline.stages.QuantizerStage;
 import dev.quantflow.pipeline.store.Artifacts;
 import dev.quantflow.quant.QuantizationException;
+import dev.quantflow.quant.dynamic.DynamicGraphForm;
 import dev.quantflow.quant.dynamic.DynamicQuantRecipe;
 import dev.quantflow.quant.dynamic.DynamicQuantizationResult;
 import dev.quantflow.quant.dynamic.DynamicQuantizer;
@@ -29,11 +30,17 @@ import dev.quantflow.quant.isa.CpuFeatures;
 import dev.quantflow.quant.isa.IsaRecipe;
 import dev.quantflow.quant.qdq.ActivationType;
 import dev.quantflow.quant.qdq.NodeDecision;
+import dev.quantflow.runtime.npz.NpzArchive;
+import dev.quantflow.runtime.tune.DynamicFormTuner;
 
 /**
  * The dynamic PTQ pool (the NLP path): INT8 weights per output channel, activations quantized at run time, for
  * MatMul/Gemm with constant weights. Needs no calibration data. The weight range (7-bit only on x86 without VNNI)
- * follows the recipe's {@code targetHardwareClass}, else this host's CPU ({@link IsaRecipe}).
+ * follows the recipe's {@code targetHardwareClass}, else this host's CPU ({@link IsaRecipe}). The graph form: the
+ * recipe's {@code graphFormat} (integer_ops, ort_contrib, qdq) or {@code quantflow.dynamic.graph-form} when set;
+ * otherwise, for a job with calibration data made for this host, the faster of INTEGER_OPS and ORT_CONTRIB as timed on
+ * the first calibration rows ({@link DynamicFormTuner}, the timings in the report's ISA reasons), else the portable
+ * INTEGER_OPS. ORT_CONTRIB (com.microsoft ops) loads only in ONNX Runtime.
  */
 @ApplicationScoped
 public class DynamicQuantizerStage extends QuantizerStage {
@@ -42,6 +49,17 @@ public class DynamicQuantizerStage extends QuantizerStage {
     static final String MODEL_FILE = "model.int8.onnx";
 
     private final DynamicQuantizer quantizer = new DynamicQuantizer();
+
+    /**
+     * The graph form when the job's recipe names none ({@code graphFormat} empty): {@code auto} (measured on this CPU
+     * when the job has calibration data, {@link DynamicFormTuner}; INTEGER_OPS otherwise), or {@code integer_ops},
+     * {@code ort_contrib}, {@code qdq} for every such job.
+     */
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "quantflow.dynamic.graph-form", defaultValue = "auto")
+    String graphFormConfig = "auto";
+
+    /** How the candidate forms are measured (ONNX Runtime on this CPU); replaced in tests. */
+    DynamicFormTuner.Measurer measurer = null;
 
     public DynamicQuantizerStage() {
         super(QuantMethod.DYNAMIC);
@@ -63,8 +81,25 @@ public class DynamicQuantizerStage extends QuantizerStage {
                 java.io.IOException.class), SmoothQuant.DEFAULT_ALPHA);
         }
         DynamicQuantizationResult result;
+        String formReason;
         try {
-            result = quantizer.quantize(model, dynamicRecipe);
+            DynamicGraphForm forced = forcedForm(recipe.getGraphFormat(), graphFormConfig);
+            NpzArchive samples = forced == null && event.getStatistics() != null
+                ? timingSamples(job, model) : null;
+            if (samples != null) {
+                ctx.status(JobStates.RUNNING, 0.3, "timing the INTEGER_OPS and ORT_CONTRIB graph forms on this CPU");
+                DynamicFormTuner.Choice choice = measurer == null
+                    ? DynamicFormTuner.choose(model, dynamicRecipe, samples, DynamicFormTuner.Options.defaults())
+                    : DynamicFormTuner.choose(model, dynamicRecipe, samples, DynamicFormTuner.Options.defaults(), measurer);
+                result = choice.result();
+                formReason = choice.reason();
+            } else {
+                DynamicGraphForm form = forced == null ? DynamicGraphForm.INTEGER_OPS : forced;
+                dynamicRecipe = dynamicRecipe.withGraphForm(form);
+                result = quantizer.quantize(model, dynamicRecipe);
+                formReason = formReason(form, forced != null, recipe.getGraphFormat().isBlank());
+            }
+            LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), formReason);
         } catch (QuantizationException e) {
             throw new PermanentStageException(ReasonCodes.QUANTIZATION_FAILED, e.getMessage(), e);
         }
@@ -75,7 +110,7 @@ public class DynamicQuantizerStage extends QuantizerStage {
         QuantizerOutputs.publish(ctx, store, job.context(), null, quantized, MODEL_FILE,
             withSmoothing(summary(result, job.recipe().getExclusionReasons(), fp32.bytes().length, quantized.length),
                 event.getStatistics() != null, dynamicRecipe.smoothing() ? dynamicRecipe.smoothingChannelAbsMax().size() : 0)
-                .withIsa(isaSummary(isa)),
+                .withIsa(isaSummary(isa, formReason)),
             "quantized " + quantizedCount + " nodes to INT8 (dynamic)");
     }
 
@@ -102,8 +137,62 @@ public class DynamicQuantizerStage extends QuantizerStage {
     }
 
     static IsaSummary isaSummary(IsaRecipe isa) {
+        return isaSummary(isa, null);
+    }
+
+    /** The ISA record; {@code formReason} (how the graph form was chosen), when given, is one more reason. */
+    static IsaSummary isaSummary(IsaRecipe isa, String formReason) {
+        java.util.List<String> reasons = new java.util.ArrayList<>(isa.reasons());
+        if (formReason != null) {
+            reasons.add(formReason);
+        }
         return new IsaSummary(isa.isaClass().id(), isa.source(), isa.cpuModel(), isa.flags(), isa.weightBits(),
-            IsaSummary.symmetricRange(isa.weightMax()), "uint8", isa.headline(), isa.reasons());
+            IsaSummary.symmetricRange(isa.weightMax()), "uint8", isa.headline(), java.util.List.copyOf(reasons));
+    }
+
+    /**
+     * The graph form the recipe's {@code graphFormat} or else the service's {@code quantflow.dynamic.graph-form}
+     * forces, or null for none ({@code auto}: measured where the job has calibration data).
+     *
+     * @throws PermanentStageException INVALID_REQUEST for an unknown name
+     */
+    static DynamicGraphForm forcedForm(String recipeForm, String configForm) {
+        String name = recipeForm == null || recipeForm.isBlank() ? configForm : recipeForm;
+        return switch (name == null ? "" : name.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "", "auto" -> null;
+            case "integer_ops", "integer-ops" -> DynamicGraphForm.INTEGER_OPS;
+            case "ort_contrib", "ort-contrib" -> DynamicGraphForm.ORT_CONTRIB;
+            case "qdq" -> DynamicGraphForm.QDQ;
+            default -> throw new PermanentStageException(ReasonCodes.INVALID_REQUEST, "graphFormat for dynamic INT8 "
+                + "must be auto, integer_ops, ort_contrib or qdq; was '" + name + "'");
+        };
+    }
+
+    private static String formReason(DynamicGraphForm form, boolean forced, boolean byConfig) {
+        String how = !forced ? "the default: no calibration data to measure the forms on, or made for another class"
+            : byConfig ? "set by quantflow.dynamic.graph-form" : "set by the recipe's graphFormat";
+        return "graph form " + form + " (" + how + ")" + (form == DynamicGraphForm.ORT_CONTRIB
+            ? "; com.microsoft contrib ops load only in ONNX Runtime" : "");
+    }
+
+    /**
+     * The first rows of the job's calibration data to time the graph forms on, or null when the recipe's target
+     * class is not this host's (timing here would say nothing about the target), the data has no array per model
+     * input, or it cannot be read here (then the default form is written).
+     */
+    private NpzArchive timingSamples(JobContext job, OnnxModel model) {
+        if (!job.getPlan().getRecipe().getTargetHardwareClass().isEmpty() || job.getInputs().getCalibration() == null) {
+            return null;
+        }
+        java.util.List<String> inputs = model.inputs().stream().map(OnnxModel.ValueInfo::name).toList();
+        try (java.io.InputStream in = new java.io.ByteArrayInputStream(store.get(job.getInputs().getCalibration()))) {
+            NpzArchive head = NpzArchive.readHead(in, inputs, DynamicFormTuner.Options.defaults().rows());
+            return head.names().containsAll(inputs) ? head : null;
+        } catch (java.io.IOException | dev.quantflow.pipeline.store.StoreException | RuntimeException e) {
+            LOG.warnf("graph form not measured (calibration data unreadable here: %s); writing INTEGER_OPS",
+                e.getMessage());
+            return null;
+        }
     }
 
     /**

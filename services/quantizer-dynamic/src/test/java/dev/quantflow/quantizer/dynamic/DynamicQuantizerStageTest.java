@@ -44,4 +44,25 @@ class DynamicQuantizerStageTest {
         assertThatThrownBy(() -> DynamicQuantizerStage.isaRecipe(Recipe.newBuilder().setTargetHardwareClass("gpu").build(),
             VNNI_HOST)).isInstanceOf(PermanentStageException.class).hasMessageContaining("'gpu'");
     }
+
+    @Test
+    void theRecipesGraphFormatWinsOverTheConfigAndAutoMeasures() {
+        assertThat(DynamicQuantizerStage.forcedForm("", "auto")).as("measured").isNull();
+        assertThat(DynamicQuantizerStage.forcedForm("", "integer_ops"))
+            .isEqualTo(dev.quantflow.quant.dynamic.DynamicGraphForm.INTEGER_OPS);
+        assertThat(DynamicQuantizerStage.forcedForm("INTEGER_OPS", "ort_contrib"))
+            .isEqualTo(dev.quantflow.quant.dynamic.DynamicGraphForm.INTEGER_OPS);
+        assertThat(DynamicQuantizerStage.forcedForm("ort-contrib", "auto"))
+            .isEqualTo(dev.quantflow.quant.dynamic.DynamicGraphForm.ORT_CONTRIB);
+        assertThat(DynamicQuantizerStage.forcedForm("auto", "qdq")).as("auto in the recipe is no choice").isNull();
+        assertThatThrownBy(() -> DynamicQuantizerStage.forcedForm("matmulnbits", "auto"))
+            .isInstanceOf(PermanentStageException.class).hasMessageContaining("'matmulnbits'");
+    }
+
+    @Test
+    void theFormReasonIsOneMoreIsaReason() {
+        IsaRecipe isa = DynamicQuantizerStage.isaRecipe(Recipe.newBuilder().build(), VNNI_HOST);
+        assertThat(DynamicQuantizerStage.isaSummary(isa, "graph form ORT_CONTRIB measured").reasons())
+            .hasSize(isa.reasons().size() + 1).last().isEqualTo("graph form ORT_CONTRIB measured");
+    }
 }
