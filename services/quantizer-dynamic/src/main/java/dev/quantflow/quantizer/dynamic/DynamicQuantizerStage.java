@@ -83,9 +83,9 @@ public class DynamicQuantizerStage extends QuantizerStage {
         DynamicQuantizationResult result;
         String formReason;
         try {
-            DynamicGraphForm forced = forcedForm(recipe.getGraphFormat(), graphFormConfig);
+            DynamicGraphForm forced = forcedForm(job.recipe().getGraphFormat(), graphFormConfig);
             NpzArchive samples = forced == null && event.getStatistics() != null
-                ? timingSamples(job, model) : null;
+                ? timingSamples(job.context(), model) : null;
             if (samples != null) {
                 ctx.status(JobStates.RUNNING, 0.3, "timing the INTEGER_OPS and ORT_CONTRIB graph forms on this CPU");
                 DynamicFormTuner.Choice choice = measurer == null
@@ -97,7 +97,7 @@ public class DynamicQuantizerStage extends QuantizerStage {
                 DynamicGraphForm form = forced == null ? DynamicGraphForm.INTEGER_OPS : forced;
                 dynamicRecipe = dynamicRecipe.withGraphForm(form);
                 result = quantizer.quantize(model, dynamicRecipe);
-                formReason = formReason(form, forced != null, recipe.getGraphFormat().isBlank());
+                formReason = formReason(form, forced != null, job.recipe().getGraphFormat().isBlank());
             }
             LOG.infof("job %s attempt %d: %s", ctx.jobId(), ctx.attempt(), formReason);
         } catch (QuantizationException e) {
