@@ -2,16 +2,25 @@ package dev.quantflow.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.quant.calib.ActivationStatistics;
+import dev.quantflow.quant.isa.CpuFeatures;
+import dev.quantflow.quant.isa.IsaRecipe;
 import dev.quantflow.quant.qdq.StaticQdqQuantizer;
 import dev.quantflow.quant.qdq.StaticQuantRecipe;
 import dev.quantflow.quant.qdq.StaticQuantizationResult;
 import dev.quantflow.runtime.calib.CalibrationOptions;
 import dev.quantflow.runtime.calib.CalibrationRunner;
 import dev.quantflow.runtime.calib.ProgressListener;
+import dev.quantflow.runtime.diagnostics.DiagnosticsOptions;
+import dev.quantflow.runtime.diagnostics.LayerDiagnostics;
+import dev.quantflow.runtime.diagnostics.LayerReport;
 import dev.quantflow.runtime.eval.ComparisonOptions;
 import dev.quantflow.runtime.eval.ComparisonResult;
 import dev.quantflow.runtime.eval.OutputComparison;
@@ -47,6 +56,10 @@ public final class DetIouBench {
         String calibrator = args.length > 4 ? args[4] : CalibrationOptions.defaults().calibrator();
         NpzArchive calib = NpzArchive.read(dir.resolve("det_calib.npz"));
         NpzArchive eval = NpzArchive.read(dir.resolve("det_eval.npz"));
+        int evalPages = Integer.getInteger("det.evalPages", 0);
+        if (evalPages > 0) {
+            eval = eval.slice(eval.names(), 0, evalPages);
+        }
 
         long t0 = System.nanoTime();
         PreparedModel prepared = ModelPreparer.prepare(original, null,
@@ -56,7 +69,12 @@ public final class DetIouBench {
             prepared.check().summary());
 
         t0 = System.nanoTime();
-        StaticQuantRecipe recipe = StaticQuantRecipe.defaults();
+        // The weight range a job on this host gets (StaticQuantizerStage: IsaRecipe for the host: 8-bit weights with
+        // VNNI/AMX, 7-bit without); -Ddet.weights=reduced forces the 7-bit range of StaticQuantRecipe.defaults().
+        IsaRecipe isa = IsaRecipe.forHost(CpuFeatures.host());
+        boolean reduced = "reduced".equals(System.getProperty("det.weights")) || isa.reduceRangeWeights();
+        StaticQuantRecipe recipe = StaticQuantRecipe.defaults().withReduceRangeWeights(reduced);
+        System.out.printf(Locale.ROOT, "host %s: %d-bit weights%n", isa.isaClass(), reduced ? 7 : 8);
         ActivationStatistics stats = CalibrationRunner.run(fp32,
             StaticQdqQuantizer.tensorsToCalibrate(prepared.model(), recipe), calib,
             CalibrationOptions.defaults().withIntraOpThreads(threads).withCalibrator(calibrator), ProgressListener.NONE);
@@ -75,6 +93,67 @@ public final class DetIouBench {
         t0 = System.nanoTime();
         print("original fp32 vs static int8  ", OutputComparison.compare(original, int8.model().toByteArray(), eval,
             options), t0);
+        if (args.length > 5 && args[5].equals("sweep")) {
+            sweep(original, fp32, stats, recipe, int8, calib, eval, options, threads,
+                args.length > 6 ? Integer.parseInt(args[6]) : 16);
+        }
+    }
+
+    /**
+     * Where the IoU is lost: per-layer SQNR ({@link LayerDiagnostics}) of the default int8 model on the first
+     * {@code diagPages} calibration pages, the quantized layers ranked by their own SQNR, then the IoU on the eval
+     * pages with the lowest 1, 3, 5% and 10% of them kept fp32.
+     */
+    private static void sweep(byte[] original, byte[] fp32, ActivationStatistics stats, StaticQuantRecipe recipe,
+                              StaticQuantizationResult int8, NpzArchive calib, NpzArchive eval,
+                              ComparisonOptions options, int threads, int diagPages) {
+        long t0 = System.nanoTime();
+        List<LayerReport> layers = LayerDiagnostics.compare(fp32, int8.model().toByteArray(), calib,
+            DiagnosticsOptions.defaults().withMaxSamples(diagPages).withIntraOpThreads(threads));
+        System.out.printf(Locale.ROOT, "diagnostics on %d calib pages in %.1f s%n", diagPages, seconds(t0));
+        List<LayerReport> ranked = layers.stream()
+            .filter(r -> r.quantized() && r.compared() && r.layerSqnrDb() != null)
+            .sorted(Comparator.comparingDouble(LayerReport::layerSqnrDb)).toList();
+        for (LayerReport r : layers) {
+            if (r.compared()) {
+                System.out.printf(Locale.ROOT, "  layer %-40s %-18s q=%-5s out %7.2f in %7.2f own %7.2f%n", r.node(),
+                    r.opType(), r.quantized(), r.sqnrDb(), r.inputSqnrDb() == null ? Double.NaN : r.inputSqnrDb(),
+                    r.layerSqnrDb() == null ? Double.NaN : r.layerSqnrDb());
+            }
+        }
+        System.out.printf(Locale.ROOT, "%d quantized layers ranked; lowest own SQNR:%n", ranked.size());
+        ranked.stream().limit(20).forEach(r -> System.out.printf(Locale.ROOT, "  %-40s %-18s own %7.2f out %7.2f%n",
+            r.node(), r.opType(), r.layerSqnrDb(), r.sqnrDb()));
+        // Noise amplifiers: layers whose output SQNR is >= 5 dB below their input SQNR. Keeping one fp32 does not
+        // help when the noise is in its input; try keeping the whole graph prefix up to it fp32.
+        List<String> order = layers.stream().map(LayerReport::node).toList();
+        List<LayerReport> amplifiers = layers.stream().filter(r -> r.compared() && r.inputSqnrDb() != null
+            && r.inputSqnrDb() - r.sqnrDb() >= 5).limit(3).toList();
+        for (LayerReport amp : amplifiers) {
+            Set<String> keep = new LinkedHashSet<>(recipe.excludedNodes());
+            keep.addAll(order.subList(0, order.indexOf(amp.node()) + 1));
+            StaticQuantRecipe variant = new StaticQuantRecipe(keep, recipe.perChannelWeights(), recipe.activationType(),
+                recipe.reduceRangeWeights(), recipe.minConvReduction());
+            StaticQuantizationResult q = new StaticQdqQuantizer().quantize(OnnxModel.parse(fp32), stats, variant);
+            long t1 = System.nanoTime();
+            print(String.format(Locale.ROOT, "prefix through %s (%.1f -> %.1f dB, %d nodes) fp32", amp.node(),
+                amp.inputSqnrDb(), amp.sqnrDb(), keep.size()),
+                OutputComparison.compare(original, q.model().toByteArray(), eval, options), t1);
+        }
+        int n = ranked.size();
+        if (Boolean.getBoolean("det.skipRanked")) {
+            return;
+        }
+        for (int k : new int[] {1, 3, Math.max(1, (int) Math.ceil(0.05 * n)), Math.max(1, (int) Math.ceil(0.10 * n))}) {
+            Set<String> keep = new LinkedHashSet<>(recipe.excludedNodes());
+            ranked.stream().limit(k).forEach(r -> keep.add(r.node()));
+            StaticQuantRecipe variant = new StaticQuantRecipe(keep, recipe.perChannelWeights(), recipe.activationType(),
+                recipe.reduceRangeWeights(), recipe.minConvReduction());
+            StaticQuantizationResult q = new StaticQdqQuantizer().quantize(OnnxModel.parse(fp32), stats, variant);
+            long t1 = System.nanoTime();
+            print(String.format(Locale.ROOT, "lowest %3d own-SQNR layers fp32 ", k),
+                OutputComparison.compare(original, q.model().toByteArray(), eval, options), t1);
+        }
     }
 
     private static void print(String what, ComparisonResult r, long t0) {
