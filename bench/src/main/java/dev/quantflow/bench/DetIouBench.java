@@ -2,12 +2,20 @@ package dev.quantflow.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.quantflow.onnx.OnnxModel;
 import dev.quantflow.quant.calib.ActivationStatistics;
 import dev.quantflow.quant.isa.CpuFeatures;
@@ -24,6 +32,7 @@ import dev.quantflow.runtime.diagnostics.LayerReport;
 import dev.quantflow.runtime.eval.ComparisonOptions;
 import dev.quantflow.runtime.eval.ComparisonResult;
 import dev.quantflow.runtime.eval.OutputComparison;
+import dev.quantflow.runtime.npz.NdArray;
 import dev.quantflow.runtime.npz.NpzArchive;
 import dev.quantflow.runtime.prepare.ModelPreparer;
 import dev.quantflow.runtime.prepare.PreparationOptions;
@@ -93,10 +102,90 @@ public final class DetIouBench {
         t0 = System.nanoTime();
         print("original fp32 vs static int8  ", OutputComparison.compare(original, int8.model().toByteArray(), eval,
             options), t0);
+        if (args.length > 5 && args[5].equals("rule")) {
+            rule(original, fp32, stats, recipe, int8, calib, eval, options, threads);
+        }
         if (args.length > 5 && args[5].equals("sweep")) {
             sweep(original, fp32, stats, recipe, int8, calib, eval, options, threads,
                 args.length > 6 ? Integer.parseInt(args[6]) : 16);
         }
+    }
+
+    /**
+     * The debug loop's noisy-prefix rule ({@link LayerDiagnostics#noisyPrefix}, per-layer SQNR on 8 calibration
+     * pages) against the default recipe: IoU on the eval pages, then batch-1 and batch-64 latency of the prepared fp32
+     * model, the default int8 and the int8 with the prefix fp32, in one process (1 intra-op thread, ORT ALL, rounds
+     * interleaved after a warm-up round; median).
+     */
+    private static void rule(byte[] original, byte[] fp32, ActivationStatistics stats, StaticQuantRecipe recipe,
+                             StaticQuantizationResult int8, NpzArchive calib, NpzArchive eval,
+                             ComparisonOptions options, int threads) throws OrtException {
+        long t0 = System.nanoTime();
+        List<LayerReport> layers = LayerDiagnostics.compare(fp32, int8.model().toByteArray(), calib,
+            DiagnosticsOptions.defaults().withMaxSamples(8).withIntraOpThreads(threads));
+        Optional<LayerDiagnostics.NoisyPrefix> prefix = LayerDiagnostics.noisyPrefix(layers);
+        System.out.printf(Locale.ROOT, "diagnostics in %.1f s; rule: %s%n", seconds(t0),
+            prefix.map(LayerDiagnostics.NoisyPrefix::reason).orElse("did not fire"));
+        if (prefix.isEmpty()) {
+            return;
+        }
+        Set<String> keep = new LinkedHashSet<>(recipe.excludedNodes());
+        keep.addAll(prefix.get().nodes());
+        StaticQuantizationResult q = new StaticQdqQuantizer().quantize(OnnxModel.parse(fp32), stats,
+            new StaticQuantRecipe(keep, recipe.perChannelWeights(), recipe.activationType(),
+                recipe.reduceRangeWeights(), recipe.minConvReduction()));
+        System.out.printf(Locale.ROOT, "with the prefix fp32: %d nodes int8, %d kept fp32%n", q.quantizedNodes().size(),
+            q.keptFloatNodes().size());
+        byte[] ruled = q.model().toByteArray();
+        t0 = System.nanoTime();
+        print("original fp32 vs int8 + rule  ", OutputComparison.compare(original, ruled, eval, options), t0);
+        NdArray x = eval.arrays().iterator().next();
+        List<byte[]> models = List.of(fp32, int8.model().toByteArray(), ruled);
+        int rounds = Integer.getInteger("det.rounds", 5);
+        time("b1 ", models, x.slice(0, 1), 5, rounds);
+        time("b64", models, x.slice(0, Math.min(64, x.rows())), 1, rounds);
+    }
+
+    private static void time(String what, List<byte[]> models, NdArray x, int reps, int rounds) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<List<Double>> ms = new ArrayList<>();
+        List<OrtSession> sessions = new ArrayList<>();
+        try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toFloats()), x.shape())) {
+            for (byte[] m : models) {
+                try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+                    o.setIntraOpNumThreads(1);
+                    o.setInterOpNumThreads(1);
+                    o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                    sessions.add(env.createSession(m, o));
+                }
+                ms.add(new ArrayList<>());
+            }
+            for (int round = -1; round < rounds; round++) {
+                for (int m = 0; m < sessions.size(); m++) {
+                    Map<String, OnnxTensor> feed = Map.of(sessions.get(m).getInputNames().iterator().next(), t);
+                    for (int r = 0; r < reps; r++) {
+                        long start = System.nanoTime();
+                        sessions.get(m).run(feed).close();
+                        if (round >= 0) {
+                            ms.get(m).add((System.nanoTime() - start) / 1e6);
+                        }
+                    }
+                }
+            }
+        } finally {
+            for (OrtSession s : sessions) {
+                s.close();
+            }
+        }
+        double[] med = new double[ms.size()];
+        for (int m = 0; m < ms.size(); m++) {
+            List<Double> sorted = new ArrayList<>(ms.get(m));
+            sorted.sort(null);
+            med[m] = sorted.get(sorted.size() / 2);
+        }
+        System.out.printf(Locale.ROOT, "%s (median of %d runs): prepared fp32 %.2f ms; int8 default %.2f ms (%.2fx);"
+                + " int8 + rule %.2f ms (%.2fx)%n", what, ms.get(0).size(), med[0], med[1], med[0] / med[1], med[2],
+            med[0] / med[2]);
     }
 
     /**
