@@ -45,8 +45,11 @@ import dev.quantflow.runtime.prepare.PreparedModel;
  * {@code det_calib.npz}, quantized by {@link StaticQdqQuantizer} (default recipe), and its map compared with the
  * original model's on {@code det_eval.npz} ({@link OutputComparison}, binarized at {@code value > t}).
  *
- * <p>{@code DetIouBench MODEL DATA_DIR [THREADS] [THRESHOLD] [CALIBRATOR]}: {@code DATA_DIR} holds
- * {@code det_calib.npz} and {@code det_eval.npz} of {@code dev.quantflow.runtime.ocr.OcrDataRenderer}.
+ * <p>{@code DetIouBench MODEL DATA_DIR [THREADS] [THRESHOLD] [CALIBRATOR] [rule | sweep [DIAG_PAGES]]}:
+ * {@code DATA_DIR} holds {@code det_calib.npz} and {@code det_eval.npz} of
+ * {@code dev.quantflow.runtime.ocr.OcrDataRenderer}. {@code rule}: the debug loop's noisy-prefix rule against the
+ * default recipe, IoU and b1/b64 latency; {@code sweep}: per-layer SQNR and IoU with layers kept fp32.
+ * {@code -Ddet.evalPages=N} compares the first N eval pages only, {@code -Ddet.weights=reduced} forces 7-bit weights.
  */
 public final class DetIouBench {
 
@@ -55,7 +58,7 @@ public final class DetIouBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: DetIouBench MODEL DATA_DIR [THREADS] [THRESHOLD] [CALIBRATOR]");
+            System.err.println("usage: DetIouBench MODEL DATA_DIR [THREADS] [THRESHOLD] [CALIBRATOR] [rule | sweep [DIAG_PAGES]]");
             System.exit(2);
         }
         byte[] original = Files.readAllBytes(Path.of(args[0]));
