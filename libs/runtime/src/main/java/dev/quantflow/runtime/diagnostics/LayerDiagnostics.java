@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 
@@ -166,6 +167,73 @@ public final class LayerDiagnostics {
             .limit(n)
             .map(LayerReport::node)
             .toList();
+    }
+
+    /** {@link #noisyPrefix}: a quantized layer whose own SQNR is below this adds noise of ≥ 1/10 of its signal. */
+    public static final double NOISY_LAYER_DB = 10.0;
+
+    /** {@link #noisyPrefix}: how far into the graph (fraction of its compared layers) the rule looks. */
+    public static final double NOISY_PREFIX_FRACTION = 0.10;
+
+    /**
+     * The graph prefix to keep fp32 when the front of the network amplifies quantization noise.
+     *
+     * @param node         the last noisy layer of the prefix (see {@link #noisyPrefix})
+     * @param layerSqnrDb  its own SQNR
+     * @param inputSqnrDb  the SQNR of what it reads in the quantized model
+     * @param sqnrDb       its output SQNR
+     * @param nodes        every reported node from the first through {@code node}, in graph order
+     * @param graphLayers  how many layers the report has
+     */
+    public record NoisyPrefix(String node, double layerSqnrDb, double inputSqnrDb, double sqnrDb, List<String> nodes,
+                              int graphLayers) {
+
+        public NoisyPrefix {
+            nodes = List.copyOf(nodes);
+        }
+
+        /** The rule in numbers, for the report. */
+        public String reason() {
+            return String.format(java.util.Locale.ROOT, "graph prefix kept fp32: %s (layer %d of %d, within the first"
+                    + " %.0f%%) adds noise at %.1f dB own SQNR (< %.0f dB), input %.1f dB -> output %.1f dB; it amplifies"
+                    + " the quantization noise of what it reads, so only an fp32 prefix gives it an exact input",
+                node, nodes.size(), graphLayers, NOISY_PREFIX_FRACTION * 100, layerSqnrDb, NOISY_LAYER_DB,
+                inputSqnrDb, sqnrDb);
+        }
+    }
+
+    /**
+     * The front of the graph to keep in fp32, or empty: the last quantized, compared layer among the first
+     * {@value #NOISY_PREFIX_FRACTION} of the reports (graph order, at least one) whose own SQNR
+     * ({@link LayerReport#layerSqnrDb}) is below {@value #NOISY_LAYER_DB} dB, with every node before it.
+     *
+     * <p>Why a prefix and not the layer: a layer with a low own SQNR and weights that quantize well (a 3×3 depthwise
+     * conv whose taps nearly cancel, a stride-2 high-pass) does not make noise, it amplifies the relative noise of its
+     * input (under the estimate's model that the input's relative noise passes through unchanged, that shows as the
+     * layer's own noise). Kept fp32 alone, it still reads the dequantized input and the noise is the same; the input is
+     * exact only if everything before it is fp32. On PaddleOCR's PP-OCRv4 detector the 4th conv (3×3 depthwise,
+     * stride 2; weights 42 dB) turns a 14.3 dB input into a 2.6 dB output: keeping it and the 10 layers after it fp32
+     * changed nothing (mean IoU 0.919), keeping its 14-node prefix fp32 gave 0.961 (docs/benchmarks.md). The rule
+     * looks at the front only: there the prefix is small, a few per cent of the layers; deeper, it would be most of
+     * the model.
+     */
+    public static Optional<NoisyPrefix> noisyPrefix(List<LayerReport> reports) {
+        int window = Math.max(1, (int) Math.ceil(NOISY_PREFIX_FRACTION * reports.size()));
+        int last = -1;
+        for (int i = 0; i < Math.min(window, reports.size()); i++) {
+            LayerReport r = reports.get(i);
+            if (r.quantized() && r.compared() && r.layerSqnrDb() != null && r.inputSqnrDb() != null
+                && r.layerSqnrDb() < NOISY_LAYER_DB) {
+                last = i;
+            }
+        }
+        if (last < 0) {
+            return Optional.empty();
+        }
+        LayerReport r = reports.get(last);
+        List<String> nodes = reports.subList(0, last + 1).stream().map(LayerReport::node).toList();
+        return Optional.of(new NoisyPrefix(r.node(), r.layerSqnrDb(), r.inputSqnrDb(), r.sqnrDb(), nodes,
+            reports.size()));
     }
 
     /**

@@ -125,6 +125,26 @@ class LayerDiagnosticsTest {
         assertThat(LayerDiagnostics.mostSensitive(reports, 0)).isEmpty();
     }
 
+    @Test
+    void noisyPrefixEndsAtTheLastNoisyQuantizedLayerOfTheFirstTenthOfTheGraph() {
+        List<LayerReport> reports = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            reports.add(report("n" + i, true, 25.0, 30.0));
+        }
+        assertThat(LayerDiagnostics.noisyPrefix(reports)).isEmpty();
+        reports.set(1, report("n1", true, 4.0, 9.9));        // noisy, in the window of ceil(0.1 · 30) = 3 layers
+        reports.set(2, report("n2", false, 2.0, 3.0));       // kept fp32: not a candidate
+        reports.set(10, report("n10", true, 1.0, 2.0));      // noisy, but deep in the graph: not a prefix
+        LayerDiagnostics.NoisyPrefix p = LayerDiagnostics.noisyPrefix(reports).orElseThrow();
+        assertThat(p.node()).isEqualTo("n1");
+        assertThat(p.nodes()).containsExactly("n0", "n1");
+        assertThat(p.graphLayers()).isEqualTo(30);
+        assertThat(p.reason()).contains("n1 (layer 2 of 30", "9.9 dB own SQNR (< 10 dB)", "input 5.0 dB -> output 4.0 dB");
+        reports.set(1, report("n1", true, 4.0, 10.0));       // at the threshold: not noisy
+        assertThat(LayerDiagnostics.noisyPrefix(reports)).isEmpty();
+        assertThat(LayerDiagnostics.noisyPrefix(List.of())).isEmpty();
+    }
+
     private static LayerReport report(String node, boolean quantized, double sqnr, double layerSqnr) {
         return new LayerReport(node, "Conv", node, quantized, sqnr, sqnr + 1, 1.0, layerSqnr, null);
     }

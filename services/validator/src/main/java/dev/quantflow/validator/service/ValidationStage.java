@@ -162,6 +162,8 @@ public class ValidationStage extends ArtifactStage<ValidationRequested> {
                     ActivationStatistics::fromJson, java.io.UncheckedIOException.class);
             decision = DebugPlanner.decide(observations(job, ctx.attempt())
                 .layers(sensitivities(layers))
+                .noisyPrefix(LayerDiagnostics.noisyPrefix(layers)
+                    .map(n -> new DebugPlanner.NoisyPrefix(n.nodes(), n.reason())).orElse(null))
                 .outlierTensors(Outliers.tensorsDominatedByOutliers(stats))
                 .runtimeErrorNode(runtimeErrorNode)
                 .sizeRatio(sizeRatio)

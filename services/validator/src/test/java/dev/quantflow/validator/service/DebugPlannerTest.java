@@ -67,6 +67,25 @@ class DebugPlannerTest {
     }
 
     @Test
+    void aNoiseAmplifyingFrontIsKeptFp32OnceBeforeCalibratorsAndSensitiveLayers() {
+        Recipe r = Recipe.newBuilder().build();
+        DebugPlanner.NoisyPrefix prefix = new DebugPlanner.NoisyPrefix(List.of("conv0", "conv1"),
+            "graph prefix kept fp32: conv1 (layer 2 of 40) adds noise at 3.0 dB own SQNR (< 10 dB)");
+        Decision d = DebugPlanner.decide(Observations.builder(r, QuantMethod.STATIC, 1, 5).now(NOW).layers(LAYERS)
+            .outlierTensors(List.of("/relu1")).noisyPrefix(prefix).build());
+        assertThat(d.route()).isEqualTo(Route.QUANTIZE);
+        assertThat(d.recipe().getExcludedNodes()).containsExactly("conv0", "conv1");
+        assertThat(d.recipe().getExclusionReasons().get("conv0")).contains("3.0 dB own SQNR");
+        assertThat(d.diagnosis()).startsWith("noise-amplifying front").contains("2 node(s)");
+
+        // tried once: the next miss goes on with the other rules (here the calibrators)
+        Decision d2 = DebugPlanner.decide(Observations.builder(d.recipe(), QuantMethod.STATIC, 2, 5).now(NOW)
+            .history(List.of(record(1, r, d.diagnosis()))).layers(LAYERS).outlierTensors(List.of("/relu1"))
+            .noisyPrefix(prefix).build());
+        assertThat(d2.route()).isEqualTo(Route.CALIBRATION);
+    }
+
+    @Test
     void aRuntimeErrorExcludesTheFailingNode() {
         Decision d = DebugPlanner.decide(obs(Recipe.newBuilder().build(), 1, List.of(), List.of("/relu1"), "fc1"));
         assertThat(d.route()).isEqualTo(Route.QUANTIZE);
