@@ -125,10 +125,10 @@ class PipelineIT {
     @Order(1)
     void exampleJobBecomesReadyWithVerifiedArtifactsAndOneModelReadyEvent() throws Exception {
         // submitted as `quantflow submit` does: the CLI's IntakeClient over the Java client's multipart upload
-        JsonNode accepted = new IntakeClient(intake).submit(Submission.builder().model(FIXTURE.resolve("model.onnx"))
+        JsonNode accepted = new IntakeClient(intake, ItCluster.apiToken).submit(Submission.builder().model(FIXTURE.resolve("model.onnx"))
             .calibration(FIXTURE.resolve("calib.npz")).validation(FIXTURE.resolve("eval.npz")).name("it-fashion").build());
         String jobId = accepted.path("jobId").asText();
-        assertThat(jobId).as(accepted.toString()).startsWith("job-");
+        assertThat(jobId).as(accepted.toString()).startsWith("dev.job-");
 
         JsonNode job = awaitTerminal(jobId, Duration.ofMinutes(5));
         assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("READY");
@@ -564,13 +564,13 @@ class PipelineIT {
         Map<String, Integer> matMuls = Map.of("gpt-tied", 2 * 6 + 1, "gpt-deep", 6 * 6 + 1);
         for (String fixture : List.of("gpt-tied", "gpt-deep")) {
             Path dir = ROOT.resolve("fixtures/" + fixture);
-            ArtifactRef m = store.put("uploads/it/" + fixture + ".onnx", Files.readAllBytes(dir.resolve("model.onnx")),
+            ArtifactRef m = store.put("tenants/dev/it/" + fixture + ".onnx", Files.readAllBytes(dir.resolve("model.onnx")),
                 "application/onnx");
-            ArtifactRef c = store.put("uploads/it/" + fixture + "-calib.txt", Files.readAllBytes(dir.resolve("calib.txt")),
+            ArtifactRef c = store.put("tenants/dev/it/" + fixture + "-calib.txt", Files.readAllBytes(dir.resolve("calib.txt")),
                 "text/plain");
-            ArtifactRef v = store.put("uploads/it/" + fixture + "-heldout.txt",
+            ArtifactRef v = store.put("tenants/dev/it/" + fixture + "-heldout.txt",
                 Files.readAllBytes(dir.resolve("heldout.txt")), "text/plain");
-            ArtifactRef tok = store.put("uploads/it/" + fixture + "-tokenizer.json",
+            ArtifactRef tok = store.put("tenants/dev/it/" + fixture + "-tokenizer.json",
                 Files.readAllBytes(dir.resolve("tokenizer.json")), "application/json");
             jobs.put(fixture, request(QuantizationRequested.newBuilder()
                 .setInputs(JobInputs.newBuilder().setName(fixture + "-auto").setModel(m).setCalibration(c)

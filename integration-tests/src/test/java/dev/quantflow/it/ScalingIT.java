@@ -93,7 +93,7 @@ class ScalingIT {
     static ArtifactRef validation;
     static final Set<String> killed = new LinkedHashSet<>();
     /** The job whose export the exporter is told to crash in (fault injection), once, after publishing model-ready. */
-    static final String CRASH_JOB = "job-crash-export-" + UUID.randomUUID();
+    static final String CRASH_JOB = "dev.job-crash-export-" + UUID.randomUUID(); // the tenant names the job
     static final String EXPORTER = "exporter";
 
     @BeforeAll
