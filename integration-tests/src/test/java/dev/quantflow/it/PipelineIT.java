@@ -591,7 +591,7 @@ class PipelineIT {
             byte[] exported = store.get(artifacts.get(0).path("key").asText());
             long nbits = dev.quantflow.onnx.OnnxModel.parse(exported).graph().getNodeList().stream()
                 .filter(n -> n.getOpType().equals("MatMulNBits")).count();
-            assertThat(nbits).as(e.getKey() + ": every weight MatMul, the head included").isEqualTo(matMuls.get(e.getKey()));
+            assertThat(nbits).as(e.getKey() + ": every weight MatMul, the head included").isEqualTo(matMuls.get(e.getKey()).longValue());
         }
     }
 
